@@ -1,0 +1,63 @@
+# lmrnn build. `make` builds the optimised tool build/lmrnn; `make test` builds every test under
+# AddressSanitizer + UndefinedBehaviorSanitizer and runs the suite; `make bench` builds the benchmarks.
+# Every src/<concept>/*.c is part of the library; src/cli/main.c is the program's entry point.
+CC      ?= cc
+PKGS    := libcjson libzip plplot
+BLAS_CFLAGS := -I/usr/include/x86_64-linux-gnu/openblas-pthread
+BLAS_LIBS   := -lopenblas
+DEPCFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null) $(BLAS_CFLAGS)
+DEPLIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) $(BLAS_LIBS) -lm
+WARN    := -Wall -Wextra -Wno-unused-parameter
+BASEFLAGS := -std=c11 -D_DEFAULT_SOURCE -D_POSIX_C_SOURCE=200809L -fopenmp -Isrc $(WARN) $(DEPCFLAGS)
+OPT     ?= -O2 -march=native
+RELFLAGS := $(BASEFLAGS) $(OPT) -g
+SANFLAGS := $(BASEFLAGS) -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+
+LIB_SRC  := $(filter-out src/cli/main.c,$(wildcard src/*/*.c))
+MAIN_SRC := src/cli/main.c
+TEST_SRC := $(wildcard tests/test_*.c)
+BENCH_SRC := $(wildcard bench/*.c)
+
+REL_OBJ  := $(patsubst src/%.c,build/rel/%.o,$(LIB_SRC))
+SAN_OBJ  := $(patsubst src/%.c,build/san/%.o,$(LIB_SRC))
+TEST_BIN := $(patsubst tests/%.c,build/tests/%,$(TEST_SRC))
+BENCH_BIN := $(patsubst bench/%.c,build/bench/%,$(BENCH_SRC))
+
+.PHONY: all test unit bench clean
+all: build/lmrnn
+
+build/rel/%.o: src/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(RELFLAGS) -MMD -MP -c $< -o $@
+
+build/san/%.o: src/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(SANFLAGS) -MMD -MP -c $< -o $@
+
+build/lmrnn: $(REL_OBJ) build/rel/cli/main.o
+	$(CC) $(RELFLAGS) $^ -o $@ $(DEPLIBS)
+
+# The sanitizer build of the tool itself, used by the end-to-end smoke test.
+build/lmrnn-san: $(SAN_OBJ) build/san/cli/main.o
+	$(CC) $(SANFLAGS) $^ -o $@ $(DEPLIBS)
+
+build/tests/%: tests/%.c $(SAN_OBJ) tests/check.h
+	@mkdir -p $(dir $@)
+	$(CC) $(SANFLAGS) $< $(SAN_OBJ) -o $@ $(DEPLIBS)
+
+build/bench/%: bench/%.c $(REL_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(RELFLAGS) $< $(REL_OBJ) -o $@ $(DEPLIBS)
+
+unit: $(TEST_BIN)
+	tests/run.sh $(TEST_BIN)
+
+test: $(TEST_BIN) build/lmrnn build/lmrnn-san
+	tests/run.sh $(TEST_BIN) tests/e2e.sh
+
+bench: $(BENCH_BIN)
+
+clean:
+	rm -rf build
+
+-include $(REL_OBJ:.o=.d) $(SAN_OBJ:.o=.d)

@@ -1,0 +1,64 @@
+/* NumPy .npy / .npz I/O (npz = zip archive of .npy members, written and read through libzip) and
+ * atomic file writing. Every writer goes to "<path>.tmp.<pid>" and renames over <path> only after the
+ * data is complete and flushed, so an interrupted or failed write never damages an existing file. */
+#ifndef LMRNN_NPZ_H
+#define LMRNN_NPZ_H
+#include <stddef.h>
+#include <stdint.h>
+
+typedef enum { LM_DT_F32 = 0, LM_DT_F64, LM_DT_I32, LM_DT_I64, LM_DT_U8, LM_DT_STR } LmDtype;
+#define LM_NPY_MAXDIM 4
+
+typedef struct {
+    char name[64];          /* member name without ".npy" */
+    LmDtype dtype;          /* LM_DT_STR: a 0-d numpy unicode string, data = UTF-8 bytes + NUL */
+    int ndim;
+    int64_t shape[LM_NPY_MAXDIM];
+    void *data;             /* C order, native little-endian */
+    size_t count;           /* number of elements (bytes for LM_DT_STR, without NUL) */
+} LmArray;
+
+size_t lm_dtype_size(LmDtype t);
+const char *lm_dtype_name(LmDtype t);   /* "float32", ... */
+
+/* ---- writing ---- */
+typedef struct LmNpzWriter LmNpzWriter;
+/* Start an archive that will replace `path` on successful close. NULL + lm_err_set() on failure
+ * (e.g. directory missing or not writable). */
+LmNpzWriter *lm_npz_create(const char *path);
+/* Add one array (data copied or referenced until close: the caller keeps it alive until close). */
+int lm_npz_add(LmNpzWriter *w, const char *name, LmDtype dtype, int ndim, const int64_t *shape,
+               const void *data);
+/* A string member, stored as a 0-d numpy unicode array ('<U<n>'). */
+int lm_npz_add_string(LmNpzWriter *w, const char *name, const char *text);
+/* Finish: write, fsync, rename. Returns 0, or -1 with lm_err_set() (e.g. disk full); on failure the
+ * previous file at `path` is untouched and the temp file removed. Frees the writer either way. */
+int lm_npz_close(LmNpzWriter *w);
+/* Abandon without touching `path`. */
+void lm_npz_discard(LmNpzWriter *w);
+
+/* ---- reading ---- */
+typedef struct LmNpz LmNpz;
+/* Read and validate a whole archive. NULL + lm_err_set() naming the file and the problem for a missing,
+ * truncated or non-zip file, or a member that is not a valid .npy of a supported dtype. */
+LmNpz *lm_npz_read(const char *path);
+void lm_npz_free(LmNpz *z);
+int lm_npz_count(const LmNpz *z);
+const LmArray *lm_npz_at(const LmNpz *z, int i);
+const LmArray *lm_npz_find(const LmNpz *z, const char *name);   /* NULL if absent */
+/* Find `name` and check dtype, ndim and shape (entries < 0 in `shape` match anything). Returns the array,
+ * or NULL with lm_err_set("<file>: <name>: expected float32 [256, 256], found ...") */
+const LmArray *lm_npz_expect(const LmNpz *z, const char *name, LmDtype dtype, int ndim,
+                             const int64_t *shape);
+
+/* ---- single .npy files ---- */
+int lm_npy_write(const char *path, LmDtype dtype, int ndim, const int64_t *shape, const void *data);
+/* Read into a freshly allocated array (free with lm_array_free). 0 or -1 with lm_err_set(). */
+int lm_npy_read(const char *path, LmArray *out);
+void lm_array_free(LmArray *a);
+
+/* ---- plain files ---- */
+int lm_write_file_atomic(const char *path, const void *data, size_t n);
+int lm_mkdir_p(const char *path);          /* mkdir -p; 0 or -1 with lm_err_set() */
+
+#endif

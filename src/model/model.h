@@ -1,0 +1,149 @@
+/* The masked leaky RNN (spec: shared/spec/model.md §1-4).
+ *
+ *   ngym (default): h_t = act((1-a) h_{t-1} + a (W_in x_t + b_in + (W_rec∘M) h_{t-1} + b_rec + noise_t))
+ *   yang:           h_t = (1-a) h_{t-1} + a act(W_in x_t + b_in + (W_rec∘M) h_{t-1} + b_rec + noise_t)
+ *   y_t = W_out h_t + b_out (logits, every step); h_0 = 0; noise_t = sqrt(2/a) sigma_rec xi_t.
+ *
+ * Weights follow PyTorch nn.Linear: W_in [N][n_in], W_rec [N][N] (row i = post-synaptic unit i, column
+ * j = pre-synaptic unit j), W_out [n_out][N]. All parameters live in one contiguous float block, and so
+ * do their gradients and the Adam moments. Below a density crossover the recurrent weights are stored
+ * compressed (CSR over the mask's non-zeros) and only those are parameters. */
+#ifndef LMRNN_MODEL_H
+#define LMRNN_MODEL_H
+#include <stddef.h>
+#include <stdint.h>
+#include "util/rng.h"
+
+/* ---------------------------------------------------------------- masks (model.md §2) */
+typedef enum { LM_MASK_FULL = 0, LM_MASK_LOCAL2D, LM_MASK_LOCAL1D, LM_MASK_RANDOM, LM_MASK_DIAG,
+               LM_MASK_FILE } LmMaskKind;
+
+typedef struct {
+    LmMaskKind kind;
+    double d;            /* local2d/local1d: connect iff distance < d (strict). 0 = not given */
+    double density;      /* local2d/local1d: target density -> nearest d; random: p. 0 = not given */
+    int nx, ny;          /* local2d grid; 0 = square sqrt(N) x sqrt(N) */
+    int periodic;        /* local2d/local1d: torus distances */
+    char file[512];      /* file: a 0/1 .npy of shape [N][N] */
+    uint64_t seed;       /* random */
+} LmMaskSpec;
+
+typedef struct {
+    int n;
+    uint8_t *m;          /* [n][n], 1 = connection from j to i allowed */
+    int64_t nnz;
+    double density;      /* nnz / n^2 */
+    double param;        /* the d used (local) or p (random); 0 otherwise */
+    char desc[160];      /* e.g. "local2d 16x16 open d=3 density=0.0836" */
+} LmMask;
+
+int lm_mask_kind_parse(const char *s, LmMaskKind *out);   /* 0 or -1 + lm_err_set */
+const char *lm_mask_kind_name(LmMaskKind k);
+/* Build the mask for n units. 0, or -1 with lm_err_set() naming the bad value (n not matching the grid,
+ * d <= 0, density outside (0,1], file of the wrong shape or not 0/1, ...). */
+int lm_mask_build(const LmMaskSpec *spec, int n, LmMask *out);
+/* Wrap an existing 0/1 matrix (copied), validating it. */
+int lm_mask_from_array(int n, const uint8_t *m, const char *desc, LmMask *out);
+void lm_mask_free(LmMask *m);
+
+/* ---------------------------------------------------------------- model */
+typedef enum { LM_RULE_NGYM = 0, LM_RULE_YANG } LmUpdateRule;
+typedef enum { LM_ACT_RELU = 0, LM_ACT_SOFTPLUS, LM_ACT_TANH } LmActivation;
+typedef enum { LM_INIT_HALF_IDENTITY = 0, LM_INIT_RANDORTHO, LM_INIT_GAUSSIAN } LmRecInit;
+typedef enum { LM_PATH_AUTO = -1, LM_PATH_DENSE = 0, LM_PATH_SPARSE = 1 } LmRecPath;
+
+typedef struct {
+    int n_in, n_hidden, n_out;
+    LmUpdateRule rule;
+    LmActivation act;
+    double alpha;        /* dt / tau, default 1 */
+    double sigma_rec;    /* default 0 */
+    LmRecInit rec_init;  /* default 0.5 I */
+    double rec_gain;     /* 0.5 for half-identity; randortho scale; g for gaussian g/sqrt(N) */
+    LmRecPath path;      /* auto picks sparse below LM_SPARSE_CROSSOVER density */
+} LmModelConfig;
+
+void lm_model_config_default(LmModelConfig *c, int n_in, int n_hidden, int n_out);
+int lm_rule_parse(const char *s, LmUpdateRule *out);
+int lm_act_parse(const char *s, LmActivation *out);
+int lm_init_parse(const char *s, LmRecInit *out);
+const char *lm_rule_name(LmUpdateRule r);
+const char *lm_act_name(LmActivation a);
+const char *lm_init_name(LmRecInit i);
+
+typedef struct LmModel LmModel;
+
+/* Allocate a model with the given mask (copied). Parameters are zero until lm_model_init(). */
+LmModel *lm_model_new(const LmModelConfig *cfg, const LmMask *mask);
+void lm_model_free(LmModel *m);
+const LmModelConfig *lm_model_config(const LmModel *m);
+const LmMask *lm_model_mask(const LmModel *m);
+int lm_model_is_sparse(const LmModel *m);
+/* Initialise every parameter from `rng` (model.md §3); masked W_rec entries are exactly 0. */
+void lm_model_init(LmModel *m, LmRng *rng);
+
+size_t lm_model_n_params(const LmModel *m);
+float *lm_model_params(LmModel *m);
+float *lm_model_grads(LmModel *m);
+
+/* Named tensors for export (checkpoints, plots, numpy users). W_rec is always exported dense [N][N]
+ * (zeros outside the mask). Names: W_in, b_in, W_rec, b_rec, W_out, b_out. */
+#define LM_N_TENSORS 6
+typedef struct { const char *name; int ndim; int64_t shape[2]; } LmTensorInfo;
+LmTensorInfo lm_model_tensor_info(const LmModel *m, int i);
+void lm_model_export_tensor(const LmModel *m, int i, float *out);
+/* Set a tensor from dense data (W_rec: entries outside the mask must be 0, else -1 + lm_err_set). */
+int lm_model_import_tensor(LmModel *m, int i, const float *in);
+
+/* ---------------------------------------------------------------- forward / backward */
+typedef struct {
+    int decision_only;   /* only steps flagged in `decision` enter the loss */
+    double fix_weight;   /* weight of steps whose label is 0 (fixate); default 1 */
+} LmLossConfig;
+
+/* Buffers for one window of T steps x B rows (activations kept for BPTT). */
+typedef struct LmWork LmWork;
+LmWork *lm_work_new(const LmModel *m, int T, int B);
+void lm_work_free(LmWork *w);
+/* Logits of the last forward, [T][B][n_out]. */
+const float *lm_work_logits(const LmWork *w);
+/* Hidden states of the last forward, [T][B][N]. */
+const float *lm_work_hidden(const LmWork *w);
+
+/* Forward from h0 = 0 over x [T][B][n_in] (T, B <= the work's sizes). If noise_rng is non-NULL and
+ * sigma_rec > 0, recurrent noise is drawn (and kept for backward). If labels [T][B] is non-NULL, returns
+ * the mean softmax cross-entropy (weighted per loss config; `decision` [T][B] may be NULL unless
+ * decision_only); otherwise returns 0. */
+double lm_forward(LmModel *m, LmWork *w, const float *x, const int32_t *labels, const uint8_t *decision,
+                  const LmLossConfig *loss, int T, int B, LmRng *noise_rng);
+/* Gradients of that loss w.r.t. every parameter into lm_model_grads() (overwritten, not accumulated).
+ * Must follow lm_forward() with labels on the same work. */
+void lm_backward(LmModel *m, LmWork *w, const float *x, const int32_t *labels, const uint8_t *decision,
+                 const LmLossConfig *loss, int T, int B);
+
+/* ---------------------------------------------------------------- optimiser */
+typedef struct {
+    double lr, beta1, beta2, eps;  /* PyTorch Adam defaults: 1e-3, 0.9, 0.999, 1e-8 */
+    int64_t t;                     /* steps taken */
+    size_t n;
+    float *m, *v;                  /* moments, one per parameter */
+} LmAdam;
+void lm_adam_init(LmAdam *a, const LmModel *m, double lr);
+void lm_adam_free(LmAdam *a);
+/* Scale gradients so their global L2 norm is at most max_norm (max_norm <= 0: no clipping).
+ * Returns the norm before clipping. */
+double lm_clip_grad_norm(LmModel *m, double max_norm);
+/* One Adam step (bias-corrected, eps after sqrt, as torch.optim.Adam); masked weights stay exactly 0. */
+void lm_adam_step(LmAdam *a, LmModel *m);
+
+typedef struct { double loss, grad_norm; } LmStepStats;
+/* forward + backward + clip + Adam. Returns 0, or -1 with lm_err_set() naming the non-finite quantity
+ * (loss or gradient norm); parameters are then left unchanged. */
+int lm_train_step(LmModel *m, LmAdam *a, LmWork *w, const float *x, const int32_t *labels,
+                  const uint8_t *decision, const LmLossConfig *loss, int T, int B, double clip,
+                  LmRng *noise_rng, LmStepStats *stats);
+
+/* Thread count for OpenMP regions and OpenBLAS. Results are bit-identical for a fixed count. */
+void lm_set_threads(int n);
+
+#endif

@@ -1,0 +1,38 @@
+/* Figures through PLplot (cairo drivers). A figure is one file, PNG, SVG or PDF chosen by the file
+ * extension, holding a grid of panels. Written atomically on close. */
+#ifndef LMRNN_PLOT_H
+#define LMRNN_PLOT_H
+
+typedef struct LmFigure LmFigure;
+
+/* width/height in pixels (PNG) or the same aspect for SVG/PDF; panels laid out ncols x nrows.
+ * NULL + lm_err_set() on unknown extension or unwritable path. */
+LmFigure *lm_fig_new(const char *path, int width, int height, int ncols, int nrows);
+/* Start panel `index` (0-based, row-major). xmin..ymax give the axes; labels may be NULL. */
+void lm_fig_panel(LmFigure *f, int index, double xmin, double xmax, double ymin, double ymax,
+                  const char *title, const char *xlabel, const char *ylabel);
+/* Several line series sharing x; series k drawn in colour k with labels[k] in a legend (labels may be
+ * NULL). NaN values break the line. */
+void lm_fig_lines(LmFigure *f, int n_series, int n_points, const double *x, const double *const *ys,
+                  const char *const *labels);
+/* Scatter markers. */
+void lm_fig_points(LmFigure *f, int n, const double *x, const double *y, int colour);
+/* Heat map of z[r * cols + c] over the current panel's box (column c -> x, row r -> y); zmin == zmax
+ * means auto range; a colour bar is drawn when `colorbar` is set. `diverging` selects a blue-white-red
+ * map centred on 0 (for weights) instead of a sequential one. */
+void lm_fig_heatmap(LmFigure *f, const float *z, int rows, int cols, double zmin, double zmax,
+                    int colorbar, int diverging);
+/* Vertical lines at x[i], optionally labelled at the top. */
+void lm_fig_vlines(LmFigure *f, int n, const double *x, const char *const *labels);
+/* Horizontal reference line. */
+void lm_fig_hline(LmFigure *f, double y, int colour);
+/* Bars at positions 0..n-1 with values, optional error bars (err may be NULL), tick labels (may be
+ * NULL, drawn rotated), and a colour index per bar (colour may be NULL). */
+void lm_fig_bars(LmFigure *f, int n, const double *values, const double *err, const char *const *labels,
+                 const int *colour);
+/* Free text at data coordinates. */
+void lm_fig_text(LmFigure *f, double x, double y, const char *text);
+/* Finish the file. 0, or -1 with lm_err_set(). Frees the figure either way. */
+int lm_fig_close(LmFigure *f);
+
+#endif

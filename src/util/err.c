@@ -1,0 +1,58 @@
+#include "util/err.h"
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+static _Thread_local char err_buf[1024];
+
+void lm_err_set(const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err_buf, sizeof err_buf, fmt, ap);
+    va_end(ap);
+}
+
+const char *lm_err_msg(void) { return err_buf; }
+
+void lm_die(const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("lmrnn: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+    exit(1);
+}
+
+void lm_assert_fail(const char *what, const char *file, int line) {
+    fprintf(stderr, "lmrnn: internal error: %s failed at %s:%d\n", what, file, line);
+    abort();
+}
+
+void *lm_malloc_check(size_t n, const char *file, int line) {
+    void *p = malloc(n ? n : 1);
+    if (!p) {
+        fprintf(stderr, "lmrnn: out of memory allocating %zu bytes at %s:%d\n", n, file, line);
+        exit(1);
+    }
+    return p;
+}
+
+void *lm_calloc_check(size_t count, size_t size, const char *file, int line) {
+    void *p = calloc(count ? count : 1, size ? size : 1);
+    if (!p) {
+        fprintf(stderr, "lmrnn: out of memory allocating %zu x %zu bytes at %s:%d\n", count, size, file,
+                line);
+        exit(1);
+    }
+    return p;
+}
+
+void *lm_realloc_check(void *p, size_t n, const char *file, int line) {
+    void *q = realloc(p, n ? n : 1);
+    if (!q) {
+        fprintf(stderr, "lmrnn: out of memory reallocating %zu bytes at %s:%d\n", n, file, line);
+        exit(1);
+    }
+    return q;
+}
