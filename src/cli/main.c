@@ -1,0 +1,31 @@
+/* lmrnn: train and analyse connectivity-constrained RNNs on the 20-Cog and Mod-Cog batteries. */
+#include <stdio.h>
+#include <string.h>
+#include "cli/commands.h"
+
+static const char usage[] =
+    "usage: lmrnn COMMAND [options]\n"
+    "\n"
+    "commands:\n"
+    "  tasks list|show|dump|batch   inspect and export the task batteries\n"
+    "  train                        train an RNN (writes a run directory)\n"
+    "  eval DIR|CKPT                per-task performance table of a trained network\n"
+    "  plot DIR                     figures of a run directory\n"
+    "  experiment NAME              the paper's experiments (autapse, sparsity, data-efficiency)\n"
+    "\n"
+    "Run `lmrnn COMMAND --help` for the options of a command.\n";
+
+int main(int argc, char **argv) {
+    if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+        fputs(usage, argc < 2 ? stderr : stdout);
+        return argc < 2 ? 2 : 0;
+    }
+    const char *cmd = argv[1];
+    if (!strcmp(cmd, "tasks")) return lm_cmd_tasks(argc - 2, argv + 2);
+    if (!strcmp(cmd, "train")) return lm_cmd_train(argc - 2, argv + 2);
+    if (!strcmp(cmd, "eval")) return lm_cmd_eval(argc - 2, argv + 2);
+    if (!strcmp(cmd, "plot")) return lm_cmd_plot(argc - 2, argv + 2);
+    if (!strcmp(cmd, "experiment")) return lm_cmd_experiment(argc - 2, argv + 2);
+    fprintf(stderr, "lmrnn: unknown command '%s' (expected tasks, train, eval, plot or experiment)\n", cmd);
+    return 2;
+}
