@@ -34,20 +34,27 @@ build/san/%.o: src/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(SANFLAGS) -MMD -MP -c $< -o $@
 
-build/lmrnn: $(REL_OBJ) build/rel/cli/main.o
+# Static archives, so a program links only the modules it uses.
+build/liblmrnn.a: $(REL_OBJ)
+	rm -f $@ && ar rcs $@ $^
+
+build/liblmrnn-san.a: $(SAN_OBJ)
+	rm -f $@ && ar rcs $@ $^
+
+build/lmrnn: build/rel/cli/main.o build/liblmrnn.a
 	$(CC) $(RELFLAGS) $^ -o $@ $(DEPLIBS)
 
 # The sanitizer build of the tool itself, used by the end-to-end smoke test.
-build/lmrnn-san: $(SAN_OBJ) build/san/cli/main.o
+build/lmrnn-san: build/san/cli/main.o build/liblmrnn-san.a
 	$(CC) $(SANFLAGS) $^ -o $@ $(DEPLIBS)
 
-build/tests/%: tests/%.c $(SAN_OBJ) tests/check.h
+build/tests/%: tests/%.c build/liblmrnn-san.a tests/check.h
 	@mkdir -p $(dir $@)
-	$(CC) $(SANFLAGS) $< $(SAN_OBJ) -o $@ $(DEPLIBS)
+	$(CC) $(SANFLAGS) -Itests $< build/liblmrnn-san.a -o $@ $(DEPLIBS)
 
-build/bench/%: bench/%.c $(REL_OBJ)
+build/bench/%: bench/%.c build/liblmrnn.a
 	@mkdir -p $(dir $@)
-	$(CC) $(RELFLAGS) $< $(REL_OBJ) -o $@ $(DEPLIBS)
+	$(CC) $(RELFLAGS) $< build/liblmrnn.a -o $@ $(DEPLIBS)
 
 unit: $(TEST_BIN)
 	tests/run.sh $(TEST_BIN)

@@ -4,17 +4,26 @@
 #ifndef LMRNN_CHECK_H
 #define LMRNN_CHECK_H
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 
 static int check_failures_in_test;
 static int check_tests_passed, check_tests_failed;
+
+/* Prints the optional explanation of a failed CHECK (no format attribute: it may be empty). */
+static inline void check_explain(const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+}
 
 #define CHECK(cond, ...)                                                                           \
     do {                                                                                           \
         if (!(cond)) {                                                                             \
             check_failures_in_test++;                                                              \
             fprintf(stderr, "  FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond);                       \
-            fprintf(stderr, "" __VA_ARGS__);                                                       \
+            check_explain("" __VA_ARGS__);                                                         \
             fputc('\n', stderr);                                                                   \
         }                                                                                          \
     } while (0)
