@@ -23,6 +23,9 @@ int lm_stream_cache_len(const LmStream *s);
  * gets 1 where the step lies in a trial's decision period, else 0, [T][B] (for the decision-only loss). */
 void lm_stream_next(LmStream *s, float *inputs, int32_t *labels, uint8_t *decision);
 
+/* Number of trials started so far, summed over rows (the "trials seen" of a training log). */
+int64_t lm_stream_trials(const LmStream *s);
+
 /* The stream's complete mutable state (row generators, schedulers, modality parities, cache, read
  * position) as an opaque byte string, so a checkpoint can resume the stream exactly. */
 size_t lm_stream_state_size(const LmStream *s);
