@@ -1,0 +1,151 @@
+/* Plain files: atomic replacement (write a sibling temp file, fsync, rename) and mkdir -p. The temp file
+ * lives in the same directory as the target so that rename() is atomic on every POSIX file system. */
+#include "io/npy_internal.h"
+#include "util/err.h"
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+int lm_temp_name(char *buf, size_t cap, const char *path) {
+    int n = snprintf(buf, cap, "%s.tmp.%ld", path, (long)getpid());
+    if (n < 0 || (size_t)n >= cap) {
+        lm_err_set("%s: path too long", path);
+        return -1;
+    }
+    return 0;
+}
+
+void lm_fsync_parent(const char *path) {
+    char dir[PATH_MAX];
+    const char *slash = strrchr(path, '/');
+    if (!slash) snprintf(dir, sizeof dir, ".");
+    else if (slash == path) snprintf(dir, sizeof dir, "/");
+    else snprintf(dir, sizeof dir, "%.*s", (int)(slash - path), path);
+    int fd = open(dir, O_RDONLY | O_DIRECTORY);
+    if (fd >= 0) {
+        fsync(fd);
+        close(fd);
+    }
+}
+
+static int write_all(int fd, const void *data, size_t n) {
+    const char *p = data;
+    while (n) {
+        ssize_t w = write(fd, p, n);
+        if (w < 0) {
+            if (errno == EINTR) continue;
+            return -1;
+        }
+        if (w == 0) {
+            errno = ENOSPC;
+            return -1;
+        }
+        p += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+int lm_write_file_atomic(const char *path, const void *data, size_t n) {
+    char tmp[PATH_MAX + 32];
+    if (lm_temp_name(tmp, sizeof tmp, path)) return -1;
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        lm_err_set("cannot write %s: %s", path, strerror(errno));
+        return -1;
+    }
+    if (write_all(fd, data, n) || fsync(fd)) {
+        int e = errno;
+        close(fd);
+        unlink(tmp);
+        lm_err_set("cannot write %s: %s", path, strerror(e));
+        return -1;
+    }
+    if (close(fd)) {
+        int e = errno;
+        unlink(tmp);
+        lm_err_set("cannot write %s: %s", path, strerror(e));
+        return -1;
+    }
+    if (rename(tmp, path)) {
+        int e = errno;
+        unlink(tmp);
+        lm_err_set("cannot write %s: rename failed: %s", path, strerror(e));
+        return -1;
+    }
+    lm_fsync_parent(path);
+    return 0;
+}
+
+unsigned char *lm_read_file(const char *path, size_t *len) {
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        lm_err_set("cannot read %s: %s", path, strerror(errno));
+        return NULL;
+    }
+    size_t cap = 1 << 16, n = 0;
+    unsigned char *buf = malloc(cap);
+    if (!buf) {
+        fclose(f);
+        lm_err_set("%s: out of memory", path);
+        return NULL;
+    }
+    for (;;) {
+        if (n == cap) {
+            unsigned char *nb = cap < SIZE_MAX / 2 ? realloc(buf, cap * 2) : NULL;
+            if (!nb) {
+                free(buf);
+                fclose(f);
+                lm_err_set("%s: out of memory", path);
+                return NULL;
+            }
+            buf = nb;
+            cap *= 2;
+        }
+        size_t r = fread(buf + n, 1, cap - n, f);
+        n += r;
+        if (r == 0) break;
+    }
+    if (ferror(f)) {
+        int e = errno;
+        free(buf);
+        fclose(f);
+        lm_err_set("cannot read %s: %s", path, strerror(e));
+        return NULL;
+    }
+    fclose(f);
+    *len = n;
+    return buf;
+}
+
+int lm_mkdir_p(const char *path) {
+    char buf[PATH_MAX];
+    size_t len = strlen(path);
+    if (len == 0 || len >= sizeof buf) {
+        lm_err_set("cannot create directory '%s': %s", path, len ? "path too long" : "empty path");
+        return -1;
+    }
+    memcpy(buf, path, len + 1);
+    for (size_t i = 1; i <= len; i++) {
+        if (buf[i] != '/' && buf[i] != 0) continue;
+        char saved = buf[i];
+        buf[i] = 0;
+        if (mkdir(buf, 0755) && errno != EEXIST) {
+            lm_err_set("cannot create directory %s: %s", buf, strerror(errno));
+            return -1;
+        }
+        struct stat st;
+        if (stat(buf, &st) || !S_ISDIR(st.st_mode)) {
+            lm_err_set("cannot create directory %s: exists and is not a directory", buf);
+            return -1;
+        }
+        buf[i] = saved;
+        while (buf[i] == '/' && buf[i + 1] == '/') i++;
+    }
+    return 0;
+}

@@ -1,0 +1,101 @@
+/* JSON documents and JSON-lines logs through cJSON. Documents are replaced atomically; log lines are
+ * appended with a single write() and fsync'ed so that a crash loses at most the line being written. */
+#include "io/json.h"
+#include "io/npy_internal.h"
+#include "util/err.h"
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+int lm_json_write(const char *path, const cJSON *doc) {
+    char *text = cJSON_Print(doc);
+    if (!text) {
+        lm_err_set("cannot write %s: JSON serialisation failed", path);
+        return -1;
+    }
+    size_t n = strlen(text);
+    char *buf = lm_malloc(n + 2);
+    memcpy(buf, text, n);
+    buf[n] = '\n';
+    cJSON_free(text);
+    int rc = lm_write_file_atomic(path, buf, n + 1);
+    free(buf);
+    return rc;
+}
+
+cJSON *lm_json_read(const char *path) {
+    size_t len;
+    unsigned char *raw = lm_read_file(path, &len);
+    if (!raw) return NULL;
+    char *text = lm_malloc(len + 1);
+    memcpy(text, raw, len);
+    text[len] = 0;
+    free(raw);
+    if (strlen(text) != len) {
+        lm_err_set("%s: not a JSON text (contains a NUL byte)", path);
+        free(text);
+        return NULL;
+    }
+    const char *end = NULL;
+    cJSON *doc = cJSON_ParseWithOpts(text, &end, 1);
+    if (!doc) {
+        const char *at = end ? end : cJSON_GetErrorPtr();
+        if (!at || at < text || at > text + len) at = text + len;
+        int line = 1, col = 1;
+        for (const char *p = text; p < at; p++) {
+            if (*p == '\n') {
+                line++;
+                col = 1;
+            } else {
+                col++;
+            }
+        }
+        lm_err_set("%s: %s at line %d, column %d", path,
+                   len == 0 ? "empty file, expected JSON" : "JSON syntax error", line, col);
+        free(text);
+        return NULL;
+    }
+    free(text);
+    return doc;
+}
+
+int lm_jsonl_append(const char *path, const cJSON *record) {
+    char *text = cJSON_PrintUnformatted(record);
+    if (!text) {
+        lm_err_set("cannot append to %s: JSON serialisation failed", path);
+        return -1;
+    }
+    size_t n = strlen(text);
+    char *line = lm_malloc(n + 2);
+    memcpy(line, text, n);
+    line[n] = '\n';
+    cJSON_free(text);
+    int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        lm_err_set("cannot append to %s: %s", path, strerror(errno));
+        free(line);
+        return -1;
+    }
+    size_t done = 0;
+    int err = 0;
+    while (done < n + 1) {
+        ssize_t w = write(fd, line + done, n + 1 - done);
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) {
+            err = w < 0 ? errno : ENOSPC;
+            break;
+        }
+        done += (size_t)w;
+    }
+    free(line);
+    /* fsync is meaningless (EINVAL) on pipes and character devices; only report it for real failures */
+    if (!err && fsync(fd) && errno != EINVAL && errno != EROFS) err = errno;
+    if (close(fd) && !err) err = errno;
+    if (err) {
+        lm_err_set("cannot append to %s: %s", path, strerror(err));
+        return -1;
+    }
+    return 0;
+}
