@@ -18,6 +18,8 @@ void lm_stream_free(LmStream *s);
 int lm_stream_n_in(const LmStream *s);           /* 33 + battery size */
 const LmTaskEnv *lm_stream_taskenv(const LmStream *s);
 int lm_stream_cache_len(const LmStream *s);
+int lm_stream_batch(const LmStream *s);
+int lm_stream_window(const LmStream *s);
 
 /* Next window: inputs float32 [T][B][n_in] (time-major), labels int32 [T][B]; `decision` (may be NULL)
  * gets 1 where the step lies in a trial's decision period, else 0, [T][B] (for the decision-only loss). */
@@ -30,7 +32,8 @@ int64_t lm_stream_trials(const LmStream *s);
  * position) as an opaque byte string, so a checkpoint can resume the stream exactly. */
 size_t lm_stream_state_size(const LmStream *s);
 void lm_stream_save_state(const LmStream *s, uint8_t *buf);
-/* Returns 0, or -1 with lm_err_set() if the buffer does not fit this stream's configuration. */
+/* Returns 0, or -1 with lm_err_set() if the buffer does not fit this stream's configuration (seed,
+ * corrections, batch, window, battery) or is corrupt; the stream is then left unchanged. */
 int lm_stream_load_state(LmStream *s, const uint8_t *buf, size_t n);
 
 /* Write the battery's rule one-hot for position `pos` into cols [33, 33+n) of a trial's rows. */

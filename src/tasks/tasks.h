@@ -53,6 +53,8 @@ extern const int lm_fix_count;
 /* Parse "all", "none", or a comma-separated list of Q-ids or names into a mask. Returns 0 on success,
  * -1 with lm_err_set() naming the unknown entry. */
 int lm_fix_parse(const char *spec, unsigned *out);
+/* "none", "all", or the comma-separated Q-ids of the set bits ("Q1,Q9"). */
+void lm_fix_describe(unsigned fix, char *buf, int n);
 
 typedef struct {
     const char *name;     /* canonical name, e.g. "dmsintrseql" */
@@ -79,6 +81,12 @@ int lm_task_suggest(const char *name, const char **out, int max);
 /* Human-readable modifier list ("anti,rt", "int-r,seq-l", "" for none) and family name. */
 const char *lm_family_name(LmFamily f);
 void lm_task_modifiers(int id, char *buf, int n);
+/* The reference's `*intseq` names: alias i -> its name and (in *id) the catalogue id; NULL past the end. */
+int lm_task_alias_count(void);
+const char *lm_task_alias(int i, int *id);
+/* Period layout in steps under the corrections `fix`, e.g. "fixation 5 | stimulus 5 | delay 0-11 |
+ * decision 5" (ranges where the length varies from trial to trial or instance to instance). */
+void lm_task_layout(int id, unsigned fix, char *buf, int n);
 
 typedef struct {
     char name[12];        /* "fixation", "stimulus", "delay", "decision", "stim1", "stim2", "sample", "test" */
@@ -104,6 +112,7 @@ typedef struct {
 typedef struct {
     unsigned fix;
     int match_delay_ms[LM_N_CATALOGUE][2];  /* per task x modality; only match-family entries used */
+    double grid_bump[LM_RING][LM_RING];     /* 0.8 exp(-d^2/2) at unit k for a stimulus on unit i */
 } LmTaskEnv;
 
 /* Draw the construction-time state from `construction` (the reference's global RNG at build time). */

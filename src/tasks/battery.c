@@ -1,0 +1,91 @@
+/* Batteries: the named ones (yang20, modcog82, modcog126) and user lists of task names. */
+#include <stdio.h>
+#include <string.h>
+#include "tasks/battery.h"
+#include "util/err.h"
+
+static void add(LmBattery *b, int id, const char *name) {
+    b->id[b->n] = id;
+    snprintf(b->name[b->n], sizeof b->name[0], "%s", name);
+    b->n++;
+}
+
+/* "unknown task 'x' (closest: a, b, c)" into the error slot. */
+static void unknown(const char *what, const char *name) {
+    const char *sug[4];
+    int ns = lm_task_suggest(name, sug, 4);
+    char list[160] = "";
+    int used = 0;
+    for (int i = 0; i < ns && used < (int)sizeof list; i++)
+        used += snprintf(list + used, sizeof list - (size_t)used, "%s%s", i ? ", " : "", sug[i]);
+    lm_err_set("unknown %s '%s' (closest: %s)", what, name, list);
+}
+
+int lm_battery_parse(const char *spec, LmBattery *out) {
+    memset(out, 0, sizeof *out);
+    if (!spec || !*spec) {
+        lm_err_set("empty battery (expected yang20, modcog82, modcog126 or task names separated by commas)");
+        return -1;
+    }
+    snprintf(out->spec, sizeof out->spec, "%s", spec);
+    int n = 0;
+    if (!strcmp(spec, "yang20")) n = 20;
+    else if (!strcmp(spec, "modcog82")) n = 82;
+    else if (!strcmp(spec, "modcog126")) n = LM_N_CATALOGUE;
+    if (n) {
+        for (int i = 0; i < n; i++) add(out, i, lm_task_def(i)->name);
+        return 0;
+    }
+    const int single = strchr(spec, ',') == NULL;
+    const char *p = spec;
+    for (;;) {
+        const char *e = strchr(p, ',');
+        size_t len = e ? (size_t)(e - p) : strlen(p);
+        char tok[sizeof out->name[0]];
+        if (len == 0) {
+            lm_err_set("battery '%s': empty task name", spec);
+            return -1;
+        }
+        if (len >= sizeof tok) {
+            lm_err_set("unknown task '%.40s...' (name too long)", p);
+            return -1;
+        }
+        memcpy(tok, p, len);
+        tok[len] = '\0';
+        int id = lm_task_lookup(tok);
+        if (id < 0) {
+            if (single) {
+                unknown("task or battery (batteries: yang20, modcog82, modcog126)", tok);
+            } else {
+                unknown("task", tok);
+            }
+            return -1;
+        }
+        if (out->n >= LM_MAX_BATTERY) {
+            lm_err_set("battery: more than %d tasks", LM_MAX_BATTERY);
+            return -1;
+        }
+        add(out, id, tok);
+        if (!e) break;
+        p = e + 1;
+    }
+    return 0;
+}
+
+LmGroup lm_task_group(int id) {
+    const LmTaskDef *d = lm_task_def(id);
+    if (d->integ && d->seq) return LM_GROUP_INTSEQ;
+    if (d->integ) return LM_GROUP_INT;
+    if (d->seq) return LM_GROUP_SEQ;
+    return LM_GROUP_BASE;
+}
+
+const char *lm_group_name(LmGroup g) {
+    switch (g) {
+    case LM_GROUP_BASE: return "base";
+    case LM_GROUP_INT: return "int";
+    case LM_GROUP_SEQ: return "seq";
+    case LM_GROUP_INTSEQ: return "intseq";
+    }
+    return "?";
+}
