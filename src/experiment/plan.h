@@ -1,0 +1,80 @@
+/* The paper's experiments (spec model.md §6, claims C1-C4) as grids of independent training runs.
+ *
+ * A plan is the list of every run of one experiment at one scale: which mask, battery, training-pool
+ * size and seed, and the exact `lmrnn train` options. It is saved as DIR/plan.json so that a resumed or
+ * re-reported experiment uses exactly the runs it started with. */
+#ifndef LMRNN_EXP_PLAN_H
+#define LMRNN_EXP_PLAN_H
+#include <stdint.h>
+
+typedef enum { LM_EXP_AUTAPSE = 0, LM_EXP_SPARSITY, LM_EXP_DATA_EFFICIENCY, LM_N_EXPERIMENTS } LmExperiment;
+typedef enum { LM_SCALE_TINY = 0, LM_SCALE_QUICK, LM_SCALE_PAPER, LM_N_SCALES } LmExpScale;
+
+int lm_experiment_parse(const char *s, LmExperiment *out);   /* 0 or -1 + lm_err_set */
+const char *lm_experiment_name(LmExperiment e);
+int lm_scale_parse(const char *s, LmExpScale *out);
+const char *lm_scale_name(LmExpScale s);
+
+/* Everything that sets the size of an experiment. lm_exp_settings_default fills the scale's values;
+ * the command line may then override seeds, steps and d. */
+typedef struct {
+    LmExperiment exp;
+    LmExpScale scale;
+    int seeds;             /* seeds 1..seeds per condition */
+    int hidden, batch;
+    long steps;            /* optimiser steps per run (every run of the experiment) */
+    int eval_every, eval_trials, checkpoint_every;
+    unsigned fix_all;      /* pass --fix all to every run */
+    /* data-efficiency only */
+    double best_d;         /* local2d d of the LM-RNN; 0 = not chosen yet */
+    int n_pool;
+    long pool_trials[8];   /* K values, in training trials */
+} LmExpSettings;
+
+void lm_exp_settings_default(LmExperiment e, LmExpScale s, LmExpSettings *out);
+/* Window length used for a battery (yang20: 100 steps, Mod-Cog: 350; tiny scale: 50). */
+int lm_exp_window(const LmExpSettings *s, const char *battery);
+
+#define LM_EXP_MAX_ARGS 48
+
+typedef struct {
+    char id[64];           /* run directory name under DIR/runs/, e.g. "modcog82-local2d-d3-s2" */
+    char cond[48];         /* condition (everything but the seed), e.g. "local2d-d3", "random-d3", "full" */
+    char label[64];        /* human-readable condition, e.g. "local2d d=3" */
+    char battery[16];
+    char mask[16];         /* full | local2d | random | diag */
+    double d;              /* local2d: the d; random: the local2d d it is density-matched to; else 0 */
+    double density;        /* mask density nnz/N^2 (computed with the engine's mask code; random: p) */
+    long pool_trials;      /* data-efficiency: K training trials; 0 = unlimited stream */
+    long pool_batches;     /* K converted to --train-pool batches; 0 = unlimited */
+    uint64_t seed;
+    long steps;
+    int window;
+    int n_args;
+    char args[LM_EXP_MAX_ARGS][48];   /* `lmrnn train` options, without --out/--resume/--quiet */
+} LmExpRun;
+
+typedef struct {
+    LmExpSettings set;
+    int n;
+    LmExpRun *runs;
+} LmExpPlan;
+
+/* Build the grid. 0, or -1 with lm_err_set() (e.g. the engine cannot build a mask). */
+int lm_exp_plan_build(const LmExpSettings *s, LmExpPlan *out);
+void lm_exp_plan_free(LmExpPlan *p);
+
+/* Density nnz/N^2 of the local2d mask with distance d on the default open sheet of n units, from the
+ * engine's own mask code. -1 with lm_err_set() on failure. */
+double lm_exp_local2d_density(int n, double d);
+
+/* Convert K training trials into a number of pool batches: the mean number of trials started per batch
+ * is measured on the battery's own training stream (seed 0, 64 windows), and the pool holds
+ * ceil(K / mean) batches (at least 1). -1 with lm_err_set() on failure. */
+long lm_exp_pool_batches(const char *battery, int batch, int window, unsigned fix, long trials);
+
+/* plan.json round trip. */
+int lm_exp_plan_save(const LmExpPlan *p, const char *path);
+int lm_exp_plan_load(const char *path, LmExpPlan *out);
+
+#endif

@@ -1,0 +1,373 @@
+#include "experiment/results.h"
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include "io/json.h"
+#include "tasks/battery.h"
+#include "util/err.h"
+
+const double lm_thresholds[LM_N_THRESH] = {0.5, 0.8, 0.9};
+
+void lm_exp_path(char *out, const char *dir, const char *name) {
+    int n = snprintf(out, LM_EXP_PATH, "%s/%s", dir, name);
+    LM_ASSERT(n > 0 && n < LM_EXP_PATH);
+}
+
+int lm_jsonl_foreach(const char *path, int (*fn)(const cJSON *record, void *ctx), void *ctx) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return -1;
+    size_t cap = 4096, len = 0;
+    char *line = lm_malloc(cap);
+    int c, stop = 0;
+    while (!stop) {
+        c = fgetc(f);
+        if (c == EOF || c == '\n') {
+            line[len] = '\0';
+            if (len) {
+                cJSON *rec = cJSON_Parse(line);
+                if (cJSON_IsObject(rec)) stop = fn(rec, ctx);
+                cJSON_Delete(rec);
+            }
+            len = 0;
+            if (c == EOF) break;
+            continue;
+        }
+        if (len + 1 >= cap) line = lm_realloc(line, cap *= 2);
+        line[len++] = (char)c;
+    }
+    free(line);
+    fclose(f);
+    return 0;
+}
+
+static double jnum(const cJSON *o, const char *key, double dflt) {
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+    return cJSON_IsNumber(v) ? v->valuedouble : dflt;
+}
+
+static const char *jkind(const cJSON *rec) {
+    const cJSON *k = cJSON_GetObjectItemCaseSensitive(rec, "kind");
+    return cJSON_IsString(k) ? k->valuestring : "";
+}
+
+static int stop_cb(const cJSON *rec, void *ctx) {
+    LmStopInfo *s = ctx;
+    const char *kind = jkind(rec);
+    if (!strcmp(kind, "resume")) s->found = 0;
+    if (!strcmp(kind, "stop")) {
+        const cJSON *r = cJSON_GetObjectItemCaseSensitive(rec, "reason");
+        s->found = 1;
+        snprintf(s->reason, sizeof s->reason, "%s", cJSON_IsString(r) ? r->valuestring : "?");
+        s->step = (long)jnum(rec, "step", -1);
+        s->wall = jnum(rec, "wall", NAN);
+    }
+    return 0;
+}
+
+int lm_run_read_stop(const char *run_dir, LmStopInfo *out) {
+    memset(out, 0, sizeof *out);
+    char path[LM_EXP_PATH];
+    lm_exp_path(path, run_dir, "log.jsonl");
+    return lm_jsonl_foreach(path, stop_cb, out);
+}
+
+static int exists(const char *path) {
+    struct stat st;
+    return stat(path, &st) == 0;
+}
+
+double lm_run_read_eval_mean(const char *run_dir) {
+    char path[LM_EXP_PATH];
+    lm_exp_path(path, run_dir, "eval.json");
+    if (!exists(path)) return NAN;
+    cJSON *doc = lm_json_read(path);
+    if (!doc) return NAN;
+    double m = jnum(doc, "mean", NAN);
+    cJSON_Delete(doc);
+    return m;
+}
+
+int lm_group_index(const char *name) {
+    static const char *names[] = {"base", "int", "seq", "int+seq", "intseq"};
+    for (int i = 0; i < 5; i++)
+        if (!strcmp(name, names[i])) return i < 4 ? i : 3;
+    return -1;
+}
+
+/* ---------------------------------------------------------------- one run */
+
+typedef struct {
+    LmRunResult *r;
+    int cap;
+} LogCtx;
+
+static int log_cb(const cJSON *rec, void *ctx) {
+    LogCtx *c = ctx;
+    LmRunResult *r = c->r;
+    const char *kind = jkind(rec);
+    long step = (long)jnum(rec, "step", -1), trials = (long)jnum(rec, "trials", -1);
+    double wall = jnum(rec, "wall", NAN);
+    if (step >= 0) {
+        if (step >= r->steps_done) {
+            r->steps_done = step;
+            r->trials_done = trials;
+            r->wall_done = wall;
+        }
+    }
+    if (!strcmp(kind, "eval")) {
+        double mean = jnum(rec, "mean", NAN);
+        /* A run resumed from a checkpoint may repeat an eval step: keep the later record. */
+        if (r->n_eval && r->step[r->n_eval - 1] >= step)
+            while (r->n_eval && r->step[r->n_eval - 1] >= step) r->n_eval--;
+        if (r->n_eval == c->cap) {
+            c->cap = c->cap ? 2 * c->cap : 64;
+            r->step = lm_realloc(r->step, sizeof(long) * (size_t)c->cap);
+            r->trials = lm_realloc(r->trials, sizeof(long) * (size_t)c->cap);
+            r->wall = lm_realloc(r->wall, sizeof(double) * (size_t)c->cap);
+            r->mean = lm_realloc(r->mean, sizeof(double) * (size_t)c->cap);
+            r->group = lm_realloc(r->group, sizeof(double[LM_N_GROUPS]) * (size_t)c->cap);
+        }
+        int i = r->n_eval++;
+        r->step[i] = step;
+        r->trials[i] = trials;
+        r->wall[i] = wall;
+        r->mean[i] = mean;
+        for (int g = 0; g < LM_N_GROUPS; g++) r->group[i][g] = NAN;
+        const cJSON *groups = cJSON_GetObjectItemCaseSensitive(rec, "groups");
+        const cJSON *g;
+        if (cJSON_IsObject(groups))
+            cJSON_ArrayForEach(g, groups) {
+                int k = g->string ? lm_group_index(g->string) : -1;
+                if (k >= 0 && cJSON_IsNumber(g)) r->group[i][k] = g->valuedouble;
+            }
+    } else if (!strcmp(kind, "threshold")) {
+        double t = jnum(rec, "threshold", NAN);
+        for (int k = 0; k < LM_N_THRESH; k++)
+            if (fabs(t - lm_thresholds[k]) < 1e-9 && r->thr_step[k] < 0) {
+                r->thr_step[k] = step;
+                r->thr_trials[k] = trials;
+                r->thr_wall[k] = wall;
+            }
+    } else if (!strcmp(kind, "resume")) {
+        /* Records after the checkpoint were dropped by the trainer; thresholds reached before it stay. */
+    }
+    return 0;
+}
+
+/* A per-task perf entry: a number, or an object holding "last_step" (or "perf"). */
+static double perf_value(const cJSON *v) {
+    if (cJSON_IsNumber(v)) return v->valuedouble;
+    if (cJSON_IsObject(v)) {
+        const cJSON *x = cJSON_GetObjectItemCaseSensitive(v, "last_step");
+        if (cJSON_IsNumber(x)) return x->valuedouble;
+    }
+    return NAN;
+}
+
+/* The per-task array of eval.json: the first array whose elements are objects with "name" and "perf". */
+static const cJSON *task_array(const cJSON *doc) {
+    const cJSON *a;
+    cJSON_ArrayForEach(a, doc) {
+        if (!cJSON_IsArray(a)) continue;
+        const cJSON *e = cJSON_GetArrayItem(a, 0);
+        if (cJSON_IsObject(e) && cJSON_GetObjectItemCaseSensitive(e, "name") &&
+            cJSON_GetObjectItemCaseSensitive(e, "perf"))
+            return a;
+    }
+    return NULL;
+}
+
+static int load_eval(const char *path, LmRunResult *r) {
+    cJSON *doc = lm_json_read(path);
+    if (!doc) return -1;
+    r->final_mean = perf_value(cJSON_GetObjectItemCaseSensitive(doc, "mean"));
+    const cJSON *tasks = task_array(doc);
+    int n = tasks ? cJSON_GetArraySize(tasks) : 0;
+    r->task = lm_calloc((size_t)(n ? n : 1), sizeof *r->task);
+    r->task_perf = lm_calloc((size_t)(n ? n : 1), sizeof(double));
+    r->task_group = lm_calloc((size_t)(n ? n : 1), sizeof(int));
+    double gsum[LM_N_GROUPS] = {0};
+    int gn[LM_N_GROUPS] = {0};
+    const cJSON *t;
+    if (tasks)
+        cJSON_ArrayForEach(t, tasks) {
+            const cJSON *name = cJSON_GetObjectItemCaseSensitive(t, "name");
+            const cJSON *group = cJSON_GetObjectItemCaseSensitive(t, "group");
+            if (!cJSON_IsString(name)) continue;
+            int i = r->n_tasks++;
+            snprintf(r->task[i], sizeof r->task[i], "%s", name->valuestring);
+            r->task_perf[i] = perf_value(cJSON_GetObjectItemCaseSensitive(t, "perf"));
+            int g = cJSON_IsString(group) ? lm_group_index(group->valuestring) : -1;
+            if (g < 0) {
+                int id = lm_task_lookup(name->valuestring);
+                g = id >= 0 ? (int)lm_task_group(id) : -1;
+            }
+            r->task_group[i] = g;
+            if (g >= 0 && isfinite(r->task_perf[i])) {
+                gsum[g] += r->task_perf[i];
+                gn[g]++;
+            }
+        }
+    for (int g = 0; g < LM_N_GROUPS; g++) r->final_group[g] = gn[g] ? gsum[g] / gn[g] : NAN;
+    cJSON_Delete(doc);
+    return 0;
+}
+
+int lm_run_load(const char *run_dir, const LmExpRun *run, LmRunResult *r) {
+    memset(r, 0, sizeof *r);
+    r->run = run;
+    r->final_mean = NAN;
+    r->wall_done = NAN;
+    r->auc = NAN;
+    for (int g = 0; g < LM_N_GROUPS; g++) r->final_group[g] = NAN;
+    for (int k = 0; k < LM_N_THRESH; k++) {
+        r->thr_step[k] = r->thr_trials[k] = -1;
+        r->thr_wall[k] = NAN;
+    }
+    char path[LM_EXP_PATH];
+    lm_exp_path(path, run_dir, "DONE");
+    r->done = exists(path);
+    lm_exp_path(path, run_dir, "log.jsonl");
+    LogCtx ctx = {r, 0};
+    r->has_log = lm_jsonl_foreach(path, log_cb, &ctx) == 0;
+    /* Logs without threshold records: derive them from the eval curve. */
+    for (int k = 0; k < LM_N_THRESH; k++)
+        if (r->thr_step[k] < 0)
+            for (int i = 0; i < r->n_eval; i++)
+                if (r->mean[i] >= lm_thresholds[k]) {
+                    r->thr_step[k] = r->step[i];
+                    r->thr_trials[k] = r->trials[i];
+                    r->thr_wall[k] = r->wall[i];
+                    break;
+                }
+    if (r->n_eval >= 2 && r->step[r->n_eval - 1] > r->step[0]) {
+        double area = 0;
+        for (int i = 1; i < r->n_eval; i++)
+            area += 0.5 * (r->mean[i] + r->mean[i - 1]) * (double)(r->step[i] - r->step[i - 1]);
+        r->auc = area / (double)(r->step[r->n_eval - 1] - r->step[0]);
+    }
+    lm_exp_path(path, run_dir, "eval.json");
+    if (exists(path)) {
+        if (load_eval(path, r) != 0) return -1;
+        r->has_eval = 1;
+    }
+    return 0;
+}
+
+void lm_run_result_free(LmRunResult *r) {
+    free(r->step);
+    free(r->trials);
+    free(r->wall);
+    free(r->mean);
+    free(r->group);
+    free(r->task);
+    free(r->task_perf);
+    free(r->task_group);
+    memset(r, 0, sizeof *r);
+}
+
+/* ---------------------------------------------------------------- statistics */
+
+LmStat lm_stat(const double *v, int n) {
+    LmStat s = {0, NAN, NAN, NAN, NAN};
+    double sum = 0;
+    for (int i = 0; i < n; i++)
+        if (isfinite(v[i])) {
+            if (s.n == 0 || v[i] < s.min) s.min = v[i];
+            if (s.n == 0 || v[i] > s.max) s.max = v[i];
+            sum += v[i];
+            s.n++;
+        }
+    if (!s.n) return s;
+    s.mean = sum / s.n;
+    double ss = 0;
+    for (int i = 0; i < n; i++)
+        if (isfinite(v[i])) ss += (v[i] - s.mean) * (v[i] - s.mean);
+    s.std = s.n > 1 ? sqrt(ss / (s.n - 1)) : 0;
+    return s;
+}
+
+int lm_exp_conditions(const LmExpPlan *p, LmCondition **out) {
+    LmCondition *c = lm_calloc((size_t)(p->n ? p->n : 1), sizeof *c);
+    int nc = 0;
+    for (int i = 0; i < p->n; i++) {
+        const LmExpRun *r = &p->runs[i];
+        int k = 0;
+        while (k < nc && !(strcmp(p->runs[c[k].first].cond, r->cond) == 0 &&
+                           strcmp(p->runs[c[k].first].battery, r->battery) == 0))
+            k++;
+        if (k == nc) {
+            c[nc].first = i;
+            c[nc].idx = lm_malloc(sizeof(int) * (size_t)p->n);
+            nc++;
+        }
+        c[k].idx[c[k].n++] = i;
+    }
+    *out = c;
+    return nc;
+}
+
+void lm_exp_conditions_free(LmCondition *c, int n) {
+    if (!c) return;
+    for (int i = 0; i < n; i++) free(c[i].idx);
+    free(c);
+}
+
+LmStat lm_cond_stat(const LmCondition *c, const double *values) {
+    double *v = lm_malloc(sizeof(double) * (size_t)(c->n ? c->n : 1));
+    for (int i = 0; i < c->n; i++) v[i] = values[c->idx[i]];
+    LmStat s = lm_stat(v, c->n);
+    free(v);
+    return s;
+}
+
+int lm_exp_results_load(const char *dir, LmExpResults *out) {
+    memset(out, 0, sizeof *out);
+    char path[LM_EXP_PATH];
+    lm_exp_path(path, dir, "plan.json");
+    if (!exists(path)) {
+        lm_err_set("%s: no plan.json (not an experiment directory)", dir);
+        return -1;
+    }
+    if (lm_exp_plan_load(path, &out->plan) != 0) return -1;
+    out->res = lm_calloc((size_t)(out->plan.n ? out->plan.n : 1), sizeof(LmRunResult));
+    for (int i = 0; i < out->plan.n; i++) {
+        char runs[LM_EXP_PATH];
+        lm_exp_path(runs, dir, "runs");
+        lm_exp_path(path, runs, out->plan.runs[i].id);
+        if (lm_run_load(path, &out->plan.runs[i], &out->res[i]) != 0) {
+            lm_exp_results_free(out);
+            return -1;
+        }
+    }
+    out->n_cond = lm_exp_conditions(&out->plan, &out->cond);
+    return 0;
+}
+
+void lm_exp_results_free(LmExpResults *r) {
+    if (r->res)
+        for (int i = 0; i < r->plan.n; i++) lm_run_result_free(&r->res[i]);
+    free(r->res);
+    lm_exp_conditions_free(r->cond, r->n_cond);
+    lm_exp_plan_free(&r->plan);
+    memset(r, 0, sizeof *r);
+}
+
+double lm_exp_best_d(const LmExpResults *r) {
+    double best_d = 0, best = -1;
+    double *auc = lm_malloc(sizeof(double) * (size_t)(r->plan.n ? r->plan.n : 1));
+    for (int i = 0; i < r->plan.n; i++) auc[i] = r->res[i].auc;
+    for (int c = 0; c < r->n_cond; c++) {
+        const LmExpRun *run = &r->plan.runs[r->cond[c].first];
+        if (strcmp(run->mask, "local2d") != 0) continue;
+        LmStat s = lm_cond_stat(&r->cond[c], auc);
+        if (s.n && (s.mean > best + 1e-12 || (fabs(s.mean - best) <= 1e-12 && run->d < best_d))) {
+            best = s.mean;
+            best_d = run->d;
+        }
+    }
+    free(auc);
+    return best_d;
+}
