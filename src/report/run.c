@@ -26,27 +26,6 @@ const cJSON *lm_config_find(const cJSON *config, const char *key) {
     return NULL;
 }
 
-/* First of several alternative key names that is present. */
-static const cJSON *find_any(const cJSON *c, const char *const *keys) {
-    for (; *keys; keys++) {
-        const cJSON *f = lm_config_find(c, *keys);
-        if (f && !cJSON_IsNull(f)) return f;
-    }
-    return NULL;
-}
-
-static const char *config_string(const cJSON *c, const char *const *keys) {
-    const cJSON *f = find_any(c, keys);
-    return f && cJSON_IsString(f) ? f->valuestring : NULL;
-}
-
-static int config_number(const cJSON *c, const char *const *keys, double *out) {
-    const cJSON *f = find_any(c, keys);
-    if (!f || !cJSON_IsNumber(f)) return 0;
-    *out = f->valuedouble;
-    return 1;
-}
-
 static int is_dir(const char *p) {
     struct stat st;
     return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
@@ -105,87 +84,46 @@ static int load_config(const LmNpz *z, LmRun *r) {
     return 0;
 }
 
-/* Battery, corrections and seed: what the task side of the run needs. */
-static int read_task_settings(LmRun *r) {
-    static const char *const k_battery[] = {"battery", NULL};
-    static const char *const k_fix[] = {"fix", "fixes", NULL};
-    static const char *const k_seed[] = {"seed", NULL};
-    const char *bat = config_string(r->config, k_battery);
-    if (!bat) {
-        lm_err_set("%s: config has no 'battery'", r->ckpt);
-        return -1;
-    }
-    if (lm_battery_parse(bat, &r->battery) != 0) {
+/* The options of the run, parsed by the trainer's own configuration code (so both read config.json
+ * the same way): battery, corrections, seed, and the model settings the arrays do not carry. */
+static int read_settings(LmRun *r) {
+    lm_train_config_default(&r->train);
+    if (lm_train_config_apply_json(&r->train, r->config, r->ckpt) != 0) return -1;
+    if (lm_battery_parse(r->train.battery, &r->battery) != 0 || lm_fix_parse(r->train.fix, &r->fix) != 0) {
         char msg[512];
         snprintf(msg, sizeof msg, "%s", lm_err_msg());
-        lm_err_set("%s: config battery: %s", r->ckpt, msg);
+        lm_err_set("%s: config: %s", r->ckpt, msg);
         return -1;
     }
-    const cJSON *fix = find_any(r->config, k_fix);
-    r->fix = 0;
-    if (fix && cJSON_IsNumber(fix)) r->fix = (unsigned)fix->valuedouble;
-    else if (fix && cJSON_IsString(fix) && lm_fix_parse(fix->valuestring, &r->fix) != 0) {
-        char msg[512];
-        snprintf(msg, sizeof msg, "%s", lm_err_msg());
-        lm_err_set("%s: config fix: %s", r->ckpt, msg);
-        return -1;
-    }
-    double v;
-    r->seed = config_number(r->config, k_seed, &v) ? (uint64_t)v : 0;
+    r->seed = r->train.seed;
+    snprintf(r->mask_kind, sizeof r->mask_kind, "%s", lm_mask_kind_name(r->train.mask));
     return 0;
 }
 
-/* Update rule, activation, alpha, noise and the sheet layout of a local2d mask. */
-static int read_model_settings(LmRun *r, LmModelConfig *mc) {
-    static const char *const k_rule[] = {"update", "rule", "update_rule", NULL};
-    static const char *const k_act[] = {"act", "activation", NULL};
-    static const char *const k_alpha[] = {"alpha", NULL};
-    static const char *const k_sigma[] = {"sigma_rec", NULL};
-    static const char *const k_mask[] = {"mask", "mask_kind", NULL};
-    static const char *const k_nx[] = {"nx", "sheet_nx", NULL};
-    static const char *const k_ny[] = {"ny", "sheet_ny", NULL};
-    double v;
-    const char *s;
-    if ((s = config_string(r->config, k_rule)) && lm_rule_parse(s, &mc->rule) != 0) return -1;
-    if ((s = config_string(r->config, k_act)) && lm_act_parse(s, &mc->act) != 0) return -1;
-    if (config_number(r->config, k_alpha, &v)) mc->alpha = v;
-    if (config_number(r->config, k_sigma, &v)) mc->sigma_rec = v;
-    if (!(mc->alpha > 0 && mc->alpha <= 1)) {
-        lm_err_set("%s: config alpha %g outside (0, 1]", r->ckpt, mc->alpha);
-        return -1;
-    }
-    const cJSON *mk = find_any(r->config, k_mask);
-    if (mk && cJSON_IsObject(mk)) mk = lm_config_find(mk, "kind");
-    if (mk && cJSON_IsString(mk)) snprintf(r->mask_kind, sizeof r->mask_kind, "%s", mk->valuestring);
-    if (!strcmp(r->mask_kind, "local2d")) {
-        double nx = 0, ny = 0;
-        config_number(r->config, k_nx, &nx);
-        config_number(r->config, k_ny, &ny);
-        int n = mc->n_hidden;
+static void model_settings(LmRun *r, LmModelConfig *mc) {
+    mc->rule = r->train.rule;
+    mc->act = r->train.act;
+    mc->alpha = r->train.alpha;
+    mc->sigma_rec = r->train.sigma_rec;
+    mc->path = r->train.path;
+    if (r->train.mask == LM_MASK_LOCAL2D) {
+        int n = mc->n_hidden, nx = r->train.grid_nx, ny = r->train.grid_ny;
         if (nx <= 0 || ny <= 0) {   /* default sheet: square */
             int sq = (int)lround(sqrt((double)n));
             nx = ny = sq * sq == n ? sq : 0;
         }
-        r->nx = (int)nx;
-        r->ny = (int)ny;
-        if (r->nx * r->ny != n) r->nx = r->ny = 0;
+        if (nx * ny == n) {
+            r->nx = nx;
+            r->ny = ny;
+        }
     }
-    return 0;
 }
 
 /* The construction-time task state of the training stream: build the stream as training did and take
- * its environment (the Q6 delays depend only on seed and corrections). */
+ * its environment (the Q6 delays depend only on the stream seed and the corrections). */
 static int rebuild_taskenv(LmRun *r) {
-    static const char *const k_batch[] = {"batch", NULL};
-    static const char *const k_window[] = {"window", NULL};
-    static const char *const k_dseed[] = {"stream_seed", "data_seed", NULL};
-    double batch = 4, window = 350, dseed;
-    config_number(r->config, k_batch, &batch);
-    config_number(r->config, k_window, &window);
-    uint64_t seed = config_number(r->config, k_dseed, &dseed) ? (uint64_t)dseed : r->seed;
-    if (batch < 1) batch = 1;
-    if (window < 1) window = 1;
-    LmStream *s = lm_stream_new(&r->battery, (int)batch, (int)window, seed, r->fix);
+    LmStream *s = lm_stream_new(&r->battery, r->train.batch, r->train.window, lm_run_stream_seed(r->seed),
+                                r->fix);
     if (!s) return -1;
     r->env = *lm_stream_taskenv(s);
     lm_stream_free(s);
@@ -205,7 +143,7 @@ static int load_model(const LmNpz *z, LmRun *r, LmModelConfig *mc) {
     const int64_t n_in = LM_OBS + r->battery.n;
     const int64_t n_out = LM_N_ACTIONS;
     lm_model_config_default(mc, (int)n_in, (int)N, (int)n_out);
-    if (read_model_settings(r, mc) != 0) return -1;
+    model_settings(r, mc);
 
     const int64_t sh_win[2] = {N, n_in}, sh_n[1] = {N}, sh_nn[2] = {N, N}, sh_wout[2] = {n_out, N},
                   sh_out[1] = {n_out};
@@ -267,7 +205,7 @@ int lm_run_load(const char *path, LmRun *out) {
     if (!z) return -1;
     LmModelConfig mc;
     int rc = load_config(z, out);
-    if (rc == 0) rc = read_task_settings(out);
+    if (rc == 0) rc = read_settings(out);
     if (rc == 0) rc = load_model(z, out, &mc);
     if (rc == 0) {
         const LmArray *st = lm_npz_find(z, "step");
@@ -288,3 +226,5 @@ void lm_run_free(LmRun *r) {
     r->model = NULL;
     r->config = NULL;
 }
+
+uint64_t lm_run_stream_seed(uint64_t run_seed) { return run_seed; }

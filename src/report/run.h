@@ -8,11 +8,13 @@
 #include <cjson/cJSON.h>
 #include "model/model.h"
 #include "tasks/battery.h"
+#include "train/config.h"
 
 typedef struct {
     char dir[1024];        /* directory holding the checkpoint (the run directory) */
     char ckpt[1100];       /* checkpoint path */
     cJSON *config;         /* the configuration (checkpoint's `config` string, else DIR/config.json) */
+    LmTrainConfig train;   /* the same, parsed */
     LmBattery battery;     /* training battery: position = rule column */
     unsigned fix;          /* corrections in force during training */
     uint64_t seed;         /* the run's seed */
@@ -28,6 +30,10 @@ typedef struct {
  * mismatch, non-finite weights, unparseable or inconsistent config). */
 int lm_run_load(const char *path, LmRun *out);
 void lm_run_free(LmRun *r);
+
+/* The seed of the training stream of a run with seed `run_seed` (what lm_stream_new received).
+ * TODO(train): must match the trainer's derivation. */
+uint64_t lm_run_stream_seed(uint64_t run_seed);
 
 /* Depth-first search of a JSON object tree for the first member called `key` (configs may nest their
  * options in sections). NULL if absent. */
