@@ -52,6 +52,11 @@ typedef enum { LM_ACT_RELU = 0, LM_ACT_SOFTPLUS, LM_ACT_TANH } LmActivation;
 typedef enum { LM_INIT_HALF_IDENTITY = 0, LM_INIT_RANDORTHO, LM_INIT_GAUSSIAN } LmRecInit;
 typedef enum { LM_PATH_AUTO = -1, LM_PATH_DENSE = 0, LM_PATH_SPARSE = 1 } LmRecPath;
 
+/* LM_PATH_AUTO takes the sparse path iff mask density < LM_SPARSE_CROSSOVER. A constant measured with
+ * bench/bench_step.c (docs/performance.md), never a run-time timing: a resumed run must take the same
+ * path, and the path decides the parameter layout. */
+#define LM_SPARSE_CROSSOVER 0.30
+
 typedef struct {
     int n_in, n_hidden, n_out;
     LmUpdateRule rule;
@@ -94,6 +99,9 @@ LmTensorInfo lm_model_tensor_info(const LmModel *m, int i);
 void lm_model_export_tensor(const LmModel *m, int i, float *out);
 /* Set a tensor from dense data (W_rec: entries outside the mask must be 0, else -1 + lm_err_set). */
 int lm_model_import_tensor(LmModel *m, int i, const float *in);
+/* The gradient of tensor i in the same dense shape as lm_model_export_tensor (W_rec: zeros outside the
+ * mask). Valid after lm_backward(); after lm_train_step() it holds the clipped gradient. */
+void lm_model_export_grad(const LmModel *m, int i, float *out);
 
 /* ---------------------------------------------------------------- forward / backward */
 typedef struct {
@@ -109,6 +117,9 @@ void lm_work_free(LmWork *w);
 const float *lm_work_logits(const LmWork *w);
 /* Hidden states of the last forward, [T][B][N]. */
 const float *lm_work_hidden(const LmWork *w);
+/* The recurrent noise of the last forward, already scaled (sqrt(2/alpha) sigma_rec xi), [T][B][N], or
+ * NULL when none was drawn. */
+const float *lm_work_noise(const LmWork *w);
 
 /* Forward from h0 = 0 over x [T][B][n_in] (T, B <= the work's sizes). If noise_rng is non-NULL and
  * sigma_rec > 0, recurrent noise is drawn (and kept for backward). If labels [T][B] is non-NULL, returns

@@ -1,0 +1,108 @@
+/* Gradient clipping, Adam (torch.optim.Adam semantics) and the whole training step (model.md §4). */
+#include <math.h>
+#include <omp.h>
+#include <stdlib.h>
+#include <string.h>
+#include "model/internal.h"
+#include "util/err.h"
+
+void lm_adam_init(LmAdam *a, const LmModel *m, double lr) {
+    memset(a, 0, sizeof *a);
+    a->lr = lr;
+    a->beta1 = 0.9;
+    a->beta2 = 0.999;
+    a->eps = 1e-8;
+    a->n = m->n_params;
+    a->m = lm_calloc(a->n, sizeof(float));
+    a->v = lm_calloc(a->n, sizeof(float));
+}
+
+void lm_adam_free(LmAdam *a) {
+    if (!a) return;
+    free(a->m);
+    free(a->v);
+    a->m = a->v = NULL;
+}
+
+/* Sum of squares in double, split into a fixed number of chunks added in order: the same result for
+ * any thread count. */
+#define NORM_CHUNKS 64
+static double grad_sumsq(const float *g, size_t n) {
+    double part[NORM_CHUNKS];
+#pragma omp parallel for schedule(static)
+    for (int c = 0; c < NORM_CHUNKS; c++) {
+        size_t k0 = n * c / NORM_CHUNKS, k1 = n * (c + 1) / NORM_CHUNKS;
+        double s = 0;
+        for (size_t k = k0; k < k1; k++) s += (double)g[k] * g[k];
+        part[c] = s;
+    }
+    double s = 0;
+    for (int c = 0; c < NORM_CHUNKS; c++) s += part[c];
+    return s;
+}
+
+/* As torch.nn.utils.clip_grad_norm_: scale by max_norm / (norm + 1e-6) when that is below 1. */
+double lm_clip_grad_norm(LmModel *m, double max_norm) {
+    double norm = sqrt(grad_sumsq(m->grads, m->n_params));
+    if (max_norm > 0 && isfinite(norm)) {
+        double coef = max_norm / (norm + 1e-6);
+        if (coef < 1) {
+            float cf = (float)coef;
+            float *g = m->grads;
+            size_t n = m->n_params;
+#pragma omp parallel for schedule(static)
+            for (size_t k = 0; k < n; k++) g[k] *= cf;
+        }
+    }
+    return norm;
+}
+
+/* torch.optim.Adam (single-tensor path):
+ *   m = b1 m + (1-b1) g;  v = b2 v + (1-b2) g^2
+ *   p -= (lr / (1-b1^t)) * m / (sqrt(v) / sqrt(1-b2^t) + eps) */
+void lm_adam_step(LmAdam *a, LmModel *m) {
+    LM_ASSERT(a->n == m->n_params);
+    a->t++;
+    double bc1 = 1.0 - pow(a->beta1, (double)a->t), bc2 = 1.0 - pow(a->beta2, (double)a->t);
+    const float step = (float)(a->lr / bc1), bc2s = (float)sqrt(bc2), eps = (float)a->eps;
+    const float b1 = (float)a->beta1, b2 = (float)a->beta2, ob1 = (float)(1.0 - a->beta1),
+                ob2 = (float)(1.0 - a->beta2);
+    float *p = m->params, *g = m->grads, *mm = a->m, *vv = a->v;
+    size_t n = a->n;
+#pragma omp parallel for schedule(static)
+    for (size_t k = 0; k < n; k++) {
+        float gk = g[k];
+        float mk = mm[k] * b1 + gk * ob1;
+        float vk = vv[k] * b2 + gk * gk * ob2;
+        mm[k] = mk, vv[k] = vk;
+        p[k] -= step * (mk / (sqrtf(vk) / bc2s + eps));
+    }
+    if (!m->sparse) {   /* masked weights have zero gradient, hence zero moments; re-mask anyway */
+        float *w = m->params + m->off[T_W_REC];
+        const uint8_t *mk = m->mask.m;
+        size_t nn = (size_t)m->cfg.n_hidden * m->cfg.n_hidden;
+        for (size_t k = 0; k < nn; k++)
+            if (!mk[k]) w[k] = 0.0f;
+    }
+}
+
+int lm_train_step(LmModel *m, LmAdam *a, LmWork *w, const float *x, const int32_t *labels,
+                  const uint8_t *decision, const LmLossConfig *loss, int T, int B, double clip,
+                  LmRng *noise_rng, LmStepStats *stats) {
+    lm_err_set("%s", "");   /* forward sets a message only for invalid labels */
+    double l = lm_forward(m, w, x, labels, decision, loss, T, B, noise_rng);
+    if (stats) stats->loss = l, stats->grad_norm = NAN;
+    if (!isfinite(l)) {
+        if (!lm_err_msg()[0]) lm_err_set("non-finite loss (%g)", l);
+        return -1;
+    }
+    lm_backward(m, w, x, labels, decision, loss, T, B);
+    double norm = lm_clip_grad_norm(m, clip);
+    if (stats) stats->grad_norm = norm;
+    if (!isfinite(norm)) {
+        lm_err_set("non-finite gradient norm (%g) at loss %g", norm, l);
+        return -1;
+    }
+    lm_adam_step(a, m);
+    return 0;
+}

@@ -1,0 +1,174 @@
+/* Kernels of the recurrence. The vector width follows the build's -march: AVX-512 (16 floats), AVX2+FMA
+ * (8) or scalar fmaf. Explicit FMA intrinsics because -std=c11 turns off floating-point contraction. */
+#include "model/kernels.h"
+#include <math.h>
+#include <string.h>
+
+#if defined(__AVX512F__)
+#include <immintrin.h>
+#define VW 16
+typedef __m512 vf;
+#define vzero() _mm512_setzero_ps()
+#define vload(p) _mm512_loadu_ps(p)
+#define vstore(p, v) _mm512_storeu_ps((p), (v))
+#define vfma(a, b, c) _mm512_fmadd_ps((a), (b), (c))
+#define vadd(a, b) _mm512_add_ps((a), (b))
+#define vbcast(x) _mm512_set1_ps(x)
+#define vsum(v) _mm512_reduce_add_ps(v)
+#elif defined(__AVX2__) && defined(__FMA__)
+#include <immintrin.h>
+#define VW 8
+typedef __m256 vf;
+#define vzero() _mm256_setzero_ps()
+#define vload(p) _mm256_loadu_ps(p)
+#define vstore(p, v) _mm256_storeu_ps((p), (v))
+#define vfma(a, b, c) _mm256_fmadd_ps((a), (b), (c))
+#define vadd(a, b) _mm256_add_ps((a), (b))
+#define vbcast(x) _mm256_set1_ps(x)
+static inline float vsum(__m256 v) {
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+#else
+#define VW 1
+typedef float vf;
+#define vzero() 0.0f
+#define vload(p) (*(p))
+#define vstore(p, v) (*(p) = (v))
+#define vfma(a, b, c) fmaf((a), (b), (c))
+#define vadd(a, b) ((a) + (b))
+#define vbcast(x) (x)
+#define vsum(v) (v)
+#endif
+
+void lm_k_split(int n, int tid, int nth, int *i0, int *i1) {
+    int chunks = (n + 15) / 16;
+    int c0 = (int)((int64_t)chunks * tid / nth), c1 = (int)((int64_t)chunks * (tid + 1) / nth);
+    *i0 = c0 * 16 < n ? c0 * 16 : n;
+    *i1 = c1 * 16 < n ? c1 * 16 : n;
+}
+
+/* 4 rows x 4 vectors of C: 16 accumulators, per k 4 loads of M and 4 broadcasts of A. */
+static void block_4x4(int K, const float *A, int lda, const float *M, int ldm, float *C, int ldc) {
+    vf c00 = vzero(), c01 = vzero(), c02 = vzero(), c03 = vzero();
+    vf c10 = vzero(), c11 = vzero(), c12 = vzero(), c13 = vzero();
+    vf c20 = vzero(), c21 = vzero(), c22 = vzero(), c23 = vzero();
+    vf c30 = vzero(), c31 = vzero(), c32 = vzero(), c33 = vzero();
+    const float *a0 = A, *a1 = A + lda, *a2 = A + 2 * lda, *a3 = A + 3 * lda;
+    for (int k = 0; k < K; k++) {
+        const float *m = M + (size_t)k * ldm;
+        vf m0 = vload(m), m1 = vload(m + VW), m2 = vload(m + 2 * VW), m3 = vload(m + 3 * VW);
+        vf b;
+        b = vbcast(a0[k]);
+        c00 = vfma(b, m0, c00), c01 = vfma(b, m1, c01), c02 = vfma(b, m2, c02), c03 = vfma(b, m3, c03);
+        b = vbcast(a1[k]);
+        c10 = vfma(b, m0, c10), c11 = vfma(b, m1, c11), c12 = vfma(b, m2, c12), c13 = vfma(b, m3, c13);
+        b = vbcast(a2[k]);
+        c20 = vfma(b, m0, c20), c21 = vfma(b, m1, c21), c22 = vfma(b, m2, c22), c23 = vfma(b, m3, c23);
+        b = vbcast(a3[k]);
+        c30 = vfma(b, m0, c30), c31 = vfma(b, m1, c31), c32 = vfma(b, m2, c32), c33 = vfma(b, m3, c33);
+    }
+    float *r = C;
+    vstore(r, c00), vstore(r + VW, c01), vstore(r + 2 * VW, c02), vstore(r + 3 * VW, c03);
+    r += ldc;
+    vstore(r, c10), vstore(r + VW, c11), vstore(r + 2 * VW, c12), vstore(r + 3 * VW, c13);
+    r += ldc;
+    vstore(r, c20), vstore(r + VW, c21), vstore(r + 2 * VW, c22), vstore(r + 3 * VW, c23);
+    r += ldc;
+    vstore(r, c30), vstore(r + VW, c31), vstore(r + 2 * VW, c32), vstore(r + 3 * VW, c33);
+}
+
+/* 1 row x 4 vectors (leftover rows of B). */
+static void block_1x4(int K, const float *a, const float *M, int ldm, float *c) {
+    vf c0 = vzero(), c1 = vzero(), c2 = vzero(), c3 = vzero();
+    for (int k = 0; k < K; k++) {
+        const float *m = M + (size_t)k * ldm;
+        vf b = vbcast(a[k]);
+        c0 = vfma(b, vload(m), c0), c1 = vfma(b, vload(m + VW), c1);
+        c2 = vfma(b, vload(m + 2 * VW), c2), c3 = vfma(b, vload(m + 3 * VW), c3);
+    }
+    vstore(c, c0), vstore(c + VW, c1), vstore(c + 2 * VW, c2), vstore(c + 3 * VW, c3);
+}
+
+void lm_k_gemm_rows(int B, int K, const float *A, int lda, const float *M, int ldm, float *C, int ldc, int n0,
+                    int n1) {
+    int n = n0;
+    for (; n + 4 * VW <= n1; n += 4 * VW) {
+        int b = 0;
+        for (; b + 4 <= B; b += 4) block_4x4(K, A + (size_t)b * lda, lda, M + n, ldm, C + (size_t)b * ldc + n, ldc);
+        for (; b < B; b++) block_1x4(K, A + (size_t)b * lda, M + n, ldm, C + (size_t)b * ldc + n);
+    }
+    for (; n + VW <= n1; n += VW)
+        for (int b = 0; b < B; b++) {
+            const float *a = A + (size_t)b * lda;
+            vf c = vzero();
+            for (int k = 0; k < K; k++) c = vfma(vbcast(a[k]), vload(M + (size_t)k * ldm + n), c);
+            vstore(C + (size_t)b * ldc + n, c);
+        }
+    for (; n < n1; n++)
+        for (int b = 0; b < B; b++) {
+            const float *a = A + (size_t)b * lda;
+            float c = 0;
+            for (int k = 0; k < K; k++) c = fmaf(a[k], M[(size_t)k * ldm + n], c);
+            C[(size_t)b * ldc + n] = c;
+        }
+}
+
+#define SPARSE_BCHUNK 32
+
+void lm_k_sparse_rows(int B, const int32_t *ptr, const int32_t *idx, const int32_t *pos, const float *val,
+                      const float *AT, float *C, int ldc, int i0, int i1) {
+    for (int i = i0; i < i1; i++) {
+        int32_t p0 = ptr[i], p1 = ptr[i + 1];
+        for (int b0 = 0; b0 < B; b0 += SPARSE_BCHUNK) {
+            int nb = B - b0 < SPARSE_BCHUNK ? B - b0 : SPARSE_BCHUNK;
+            float acc[SPARSE_BCHUNK] = {0};
+            if (nb == 4) {   /* the paper's batch: one 4-wide vector per non-zero */
+                float a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+                for (int32_t p = p0; p < p1; p++) {
+                    float v = val[pos ? pos[p] : p];
+                    const float *x = AT + (size_t)idx[p] * B + b0;
+                    a0 = fmaf(v, x[0], a0), a1 = fmaf(v, x[1], a1), a2 = fmaf(v, x[2], a2), a3 = fmaf(v, x[3], a3);
+                }
+                acc[0] = a0, acc[1] = a1, acc[2] = a2, acc[3] = a3;
+            } else {
+                for (int32_t p = p0; p < p1; p++) {
+                    float v = val[pos ? pos[p] : p];
+                    const float *x = AT + (size_t)idx[p] * B + b0;
+#pragma omp simd
+                    for (int bb = 0; bb < nb; bb++) acc[bb] = fmaf(v, x[bb], acc[bb]);
+                }
+            }
+            for (int bb = 0; bb < nb; bb++) C[(size_t)(b0 + bb) * ldc + i] = acc[bb];
+        }
+    }
+}
+
+float lm_k_dot(const float *a, const float *b, int n) {
+    vf s0 = vzero(), s1 = vzero(), s2 = vzero(), s3 = vzero();
+    int k = 0;
+    for (; k + 4 * VW <= n; k += 4 * VW) {
+        s0 = vfma(vload(a + k), vload(b + k), s0);
+        s1 = vfma(vload(a + k + VW), vload(b + k + VW), s1);
+        s2 = vfma(vload(a + k + 2 * VW), vload(b + k + 2 * VW), s2);
+        s3 = vfma(vload(a + k + 3 * VW), vload(b + k + 3 * VW), s3);
+    }
+    for (; k + VW <= n; k += VW) s0 = vfma(vload(a + k), vload(b + k), s0);
+    float s = vsum(vadd(vadd(s0, s1), vadd(s2, s3)));
+    for (; k < n; k++) s = fmaf(a[k], b[k], s);
+    return s;
+}
+
+void lm_k_transpose(int rows, const float *src, int lds, float *dst, int ldd, int c0, int c1) {
+    /* Tiles of 16 x 16 keep both sides in cache lines. */
+    for (int r0 = 0; r0 < rows; r0 += 16) {
+        int r1 = r0 + 16 < rows ? r0 + 16 : rows;
+        for (int cc = c0; cc < c1; cc += 16) {
+            int ce = cc + 16 < c1 ? cc + 16 : c1;
+            for (int r = r0; r < r1; r++)
+                for (int c = cc; c < ce; c++) dst[(size_t)c * ldd + r] = src[(size_t)r * lds + c];
+        }
+    }
+}

@@ -1,0 +1,228 @@
+/* Model allocation, parameter layout, initialisation (model.md §3) and tensor import/export. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include "model/internal.h"
+#include "util/err.h"
+
+static int check_config(const LmModelConfig *c, const LmMask *mask) {
+    if (c->n_in <= 0 || c->n_hidden <= 0 || c->n_out <= 0) {
+        lm_err_set("model: sizes must be positive (n_in %d, N %d, n_out %d)", c->n_in, c->n_hidden, c->n_out);
+        return -1;
+    }
+    if ((unsigned)c->rule > LM_RULE_YANG || (unsigned)c->act > LM_ACT_TANH ||
+        (unsigned)c->rec_init > LM_INIT_GAUSSIAN) {
+        lm_err_set("model: invalid rule/activation/init code (%d/%d/%d)", c->rule, c->act, c->rec_init);
+        return -1;
+    }
+    if (!(c->alpha > 0 && c->alpha <= 1)) {
+        lm_err_set("model: alpha = dt/tau must be in (0, 1], got %g", c->alpha);
+        return -1;
+    }
+    if (!(c->sigma_rec >= 0 && isfinite(c->sigma_rec))) {
+        lm_err_set("model: sigma_rec must be >= 0, got %g", c->sigma_rec);
+        return -1;
+    }
+    if (!isfinite(c->rec_gain)) {
+        lm_err_set("model: rec_gain must be finite, got %g", c->rec_gain);
+        return -1;
+    }
+    if (c->path != LM_PATH_AUTO && c->path != LM_PATH_DENSE && c->path != LM_PATH_SPARSE) {
+        lm_err_set("model: invalid recurrent path %d", (int)c->path);
+        return -1;
+    }
+    if (!mask || !mask->m || mask->n != c->n_hidden) {
+        lm_err_set("model: mask has %d units but N = %d", mask ? mask->n : 0, c->n_hidden);
+        return -1;
+    }
+    return 0;
+}
+
+static void build_sparse_structure(LmModel *m) {
+    int n = m->cfg.n_hidden;
+    const uint8_t *mk = m->mask.m;
+    m->row_ptr = lm_malloc((size_t)(n + 1) * sizeof(int32_t));
+    m->col_idx = lm_malloc((size_t)(m->n_rec ? m->n_rec : 1) * sizeof(int32_t));
+    m->col_ptr = lm_calloc((size_t)n + 1, sizeof(int32_t));
+    m->csc_row = lm_malloc((size_t)(m->n_rec ? m->n_rec : 1) * sizeof(int32_t));
+    m->csc_pos = lm_malloc((size_t)(m->n_rec ? m->n_rec : 1) * sizeof(int32_t));
+    int32_t k = 0;
+    for (int i = 0; i < n; i++) {
+        m->row_ptr[i] = k;
+        for (int j = 0; j < n; j++)
+            if (mk[(size_t)i * n + j]) {
+                m->col_idx[k++] = j;
+                m->col_ptr[j + 1]++;
+            }
+    }
+    m->row_ptr[n] = k;
+    for (int j = 0; j < n; j++) m->col_ptr[j + 1] += m->col_ptr[j];
+    int32_t *fill = lm_malloc((size_t)n * sizeof(int32_t));
+    memcpy(fill, m->col_ptr, (size_t)n * sizeof(int32_t));
+    for (int i = 0; i < n; i++)           /* rows ascending, so each CSC column lists rows in order */
+        for (int32_t p = m->row_ptr[i]; p < m->row_ptr[i + 1]; p++) {
+            int32_t q = fill[m->col_idx[p]]++;
+            m->csc_row[q] = i;
+            m->csc_pos[q] = p;
+        }
+    free(fill);
+}
+
+LmModel *lm_model_new(const LmModelConfig *cfg, const LmMask *mask) {
+    if (check_config(cfg, mask)) return NULL;
+    LmModel *m = lm_calloc(1, sizeof *m);
+    m->cfg = *cfg;
+    m->mask = *mask;
+    m->mask.m = lm_malloc((size_t)mask->n * mask->n);
+    memcpy(m->mask.m, mask->m, (size_t)mask->n * mask->n);
+    int n = cfg->n_hidden;
+    m->sparse = cfg->path == LM_PATH_SPARSE || (cfg->path == LM_PATH_AUTO && mask->density < LM_SPARSE_CROSSOVER);
+    m->n_rec = m->sparse ? mask->nnz : (int64_t)n * n;
+    size_t sizes[LM_N_TENSORS] = {(size_t)n * cfg->n_in, (size_t)n, (size_t)m->n_rec, (size_t)n,
+                                  (size_t)cfg->n_out * n, (size_t)cfg->n_out};
+    m->off[0] = 0;
+    for (int i = 0; i < LM_N_TENSORS; i++) m->off[i + 1] = m->off[i] + sizes[i];
+    m->n_params = m->off[LM_N_TENSORS];
+    m->params = lm_calloc(m->n_params, sizeof(float));
+    m->grads = lm_calloc(m->n_params, sizeof(float));
+    if (m->sparse) build_sparse_structure(m);
+    return m;
+}
+
+void lm_model_free(LmModel *m) {
+    if (!m) return;
+    free(m->mask.m);
+    free(m->params);
+    free(m->grads);
+    free(m->row_ptr);
+    free(m->col_idx);
+    free(m->col_ptr);
+    free(m->csc_row);
+    free(m->csc_pos);
+    free(m);
+}
+
+const LmModelConfig *lm_model_config(const LmModel *m) { return &m->cfg; }
+const LmMask *lm_model_mask(const LmModel *m) { return &m->mask; }
+int lm_model_is_sparse(const LmModel *m) { return m->sparse; }
+size_t lm_model_n_params(const LmModel *m) { return m->n_params; }
+float *lm_model_params(LmModel *m) { return m->params; }
+float *lm_model_grads(LmModel *m) { return m->grads; }
+
+/* Q of a Gaussian matrix's QR decomposition (modified Gram-Schmidt in double, so R has a positive
+ * diagonal: Q is Haar-distributed, as scipy's ortho_group). Column-major [n][n] in q. */
+static void random_orthogonal(int n, LmRng *rng, double *q) {
+    for (size_t k = 0; k < (size_t)n * n; k++) q[k] = lm_rng_normal(rng);
+    for (int j = 0; j < n; j++) {
+        double *v = q + (size_t)j * n;
+        for (int pass = 0; pass < 2; pass++)     /* re-orthogonalise once: orthogonal to ~1e-15 */
+            for (int k = 0; k < j; k++) {
+                const double *u = q + (size_t)k * n;
+                double dot = 0;
+                for (int i = 0; i < n; i++) dot += u[i] * v[i];
+                for (int i = 0; i < n; i++) v[i] -= dot * u[i];
+            }
+        double nrm = 0;
+        for (int i = 0; i < n; i++) nrm += v[i] * v[i];
+        nrm = sqrt(nrm);
+        for (int i = 0; i < n; i++) v[i] /= nrm;
+    }
+}
+
+static void fill_uniform(float *p, size_t n, double bound, LmRng *rng) {
+    for (size_t k = 0; k < n; k++) p[k] = (float)lm_rng_range(rng, -bound, bound);
+}
+
+/* Write a dense [N][N] recurrent matrix into the parameter block, keeping only masked-in entries. */
+static void set_rec_dense(LmModel *m, const float *w) {
+    int n = m->cfg.n_hidden;
+    float *rec = lm_p(m, T_W_REC);
+    if (m->sparse) {
+        for (int i = 0; i < n; i++)
+            for (int32_t p = m->row_ptr[i]; p < m->row_ptr[i + 1]; p++)
+                rec[p] = w[(size_t)i * n + m->col_idx[p]];
+    } else {
+        for (size_t k = 0; k < (size_t)n * n; k++) rec[k] = m->mask.m[k] ? w[k] : 0.0f;
+    }
+}
+
+/* Draw order (fixed, so a seed always gives the same network): W_in, b_in, W_rec (random inits draw
+ * all N*N entries whatever the mask, so masks sharing a seed share their weights), b_rec, W_out, b_out. */
+void lm_model_init(LmModel *m, LmRng *rng) {
+    const LmModelConfig *c = &m->cfg;
+    int n = c->n_hidden;
+    double b_in = 1.0 / sqrt((double)c->n_in), b_hid = 1.0 / sqrt((double)n);
+    fill_uniform(lm_p(m, T_W_IN), (size_t)n * c->n_in, b_in, rng);
+    fill_uniform(lm_p(m, T_B_IN), (size_t)n, b_in, rng);
+    float *w = lm_calloc((size_t)n * n, sizeof(float));
+    switch (c->rec_init) {
+    case LM_INIT_HALF_IDENTITY:
+        for (int i = 0; i < n; i++) w[(size_t)i * n + i] = (float)c->rec_gain;
+        break;
+    case LM_INIT_RANDORTHO: {
+        double *q = lm_malloc((size_t)n * n * sizeof(double));
+        random_orthogonal(n, rng, q);
+        for (int i = 0; i < n; i++)
+            for (int j = 0; j < n; j++) w[(size_t)i * n + j] = (float)(c->rec_gain * q[(size_t)j * n + i]);
+        free(q);
+        break;
+    }
+    case LM_INIT_GAUSSIAN:
+        for (size_t k = 0; k < (size_t)n * n; k++) w[k] = (float)(c->rec_gain * b_hid * lm_rng_normal(rng));
+        break;
+    }
+    set_rec_dense(m, w);
+    free(w);
+    fill_uniform(lm_p(m, T_B_REC), (size_t)n, b_hid, rng);
+    fill_uniform(lm_p(m, T_W_OUT), (size_t)c->n_out * n, b_hid, rng);
+    fill_uniform(lm_p(m, T_B_OUT), (size_t)c->n_out, b_hid, rng);
+}
+
+static const char *const tensor_names[LM_N_TENSORS] = {"W_in", "b_in", "W_rec", "b_rec", "W_out", "b_out"};
+
+LmTensorInfo lm_model_tensor_info(const LmModel *m, int i) {
+    const LmModelConfig *c = &m->cfg;
+    int n = c->n_hidden;
+    LmTensorInfo t = {tensor_names[i], 1, {0, 0}};
+    switch (i) {
+    case T_W_IN: t.ndim = 2, t.shape[0] = n, t.shape[1] = c->n_in; break;
+    case T_W_REC: t.ndim = 2, t.shape[0] = n, t.shape[1] = n; break;
+    case T_W_OUT: t.ndim = 2, t.shape[0] = c->n_out, t.shape[1] = n; break;
+    case T_B_OUT: t.shape[0] = c->n_out; break;
+    default: t.shape[0] = n; break;
+    }
+    return t;
+}
+
+static void export_block(const LmModel *m, const float *block, int i, float *out) {
+    LM_ASSERT(i >= 0 && i < LM_N_TENSORS);
+    if (i == T_W_REC && m->sparse) {
+        int n = m->cfg.n_hidden;
+        const float *rec = block + m->off[T_W_REC];
+        memset(out, 0, (size_t)n * n * sizeof(float));
+        for (int r = 0; r < n; r++)
+            for (int32_t p = m->row_ptr[r]; p < m->row_ptr[r + 1]; p++) out[(size_t)r * n + m->col_idx[p]] = rec[p];
+        return;
+    }
+    memcpy(out, block + m->off[i], (m->off[i + 1] - m->off[i]) * sizeof(float));
+}
+
+void lm_model_export_tensor(const LmModel *m, int i, float *out) { export_block(m, m->params, i, out); }
+void lm_model_export_grad(const LmModel *m, int i, float *out) { export_block(m, m->grads, i, out); }
+
+int lm_model_import_tensor(LmModel *m, int i, const float *in) {
+    LM_ASSERT(i >= 0 && i < LM_N_TENSORS);
+    if (i == T_W_REC) {
+        int n = m->cfg.n_hidden;
+        for (size_t k = 0; k < (size_t)n * n; k++)
+            if (!m->mask.m[k] && in[k] != 0.0f) {
+                lm_err_set("W_rec[%zu][%zu] = %g lies outside the mask (%s) and must be 0", k / n, k % n,
+                           (double)in[k], m->mask.desc);
+                return -1;
+            }
+        set_rec_dense(m, in);
+        return 0;
+    }
+    memcpy(lm_p(m, i), in, (m->off[i + 1] - m->off[i]) * sizeof(float));
+    return 0;
+}
