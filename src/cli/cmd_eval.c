@@ -96,29 +96,30 @@ int lm_cmd_eval(int argc, char **argv) {
     }
     lm_set_threads((int)threads);
 
-    LmRun run;
-    if (lm_run_load(path, &run) != 0) goto fail;
-    LmBattery sub = run.battery;
+    LmTrained run;
+    if (lm_trained_load(path, &run) != 0) goto fail;
+    LmBattery sub = *run.battery;
     int pos[LM_MAX_BATTERY];
     for (int k = 0; k < sub.n; k++) pos[k] = k;
     int rc = 0;
-    if (battery && (lm_battery_parse(battery, &sub) != 0 || map_subset(&run.battery, &sub, pos) != 0)) rc = -1;
+    if (battery && (lm_battery_parse(battery, &sub) != 0 || map_subset(run.battery, &sub, pos) != 0)) rc = -1;
     if (rc == 0 && out_dir && lm_mkdir_p(out_dir) != 0) rc = -1;
     if (rc != 0) {
-        lm_run_free(&run);
+        lm_trained_free(&run);
         goto fail;
     }
-    if (!have_seed) seed = lm_eval_seed(run.seed);
+    if (!have_seed) seed = run.eval_seed;
     const LmModelConfig *mc = lm_model_config(run.model);
     if (noise && mc->sigma_rec <= 0)
         fprintf(stderr, "lmrnn eval: note: --noise has no effect, the run has sigma_rec = 0\n");
-    LmRng noise_rng = lm_rng_derive(seed, 0x6E6F697365ULL);   /* "noise" */
+    /* The noise generator of the evaluations during training (or one derived from --seed). */
+    LmRng noise_rng = lm_rng_derive(have_seed ? seed : run.seed, LM_SEED_EVAL_NOISE);
 
     printf("checkpoint %s (step %lld), %d tasks, %ld trials per task, metric %s, seed %llu%s\n", run.ckpt,
            (long long)run.step, sub.n, trials, lm_metric_name(metric), (unsigned long long)seed,
            noise ? ", with recurrent noise" : "");
     LmEvalResult *res = lm_malloc(sizeof *res);
-    rc = lm_evaluate_subset(run.model, &run.env, &sub, pos, run.battery.n, (int)trials, seed,
+    rc = lm_evaluate_subset(run.model, run.env, &sub, pos, run.battery->n, (int)trials, seed,
                             noise ? &noise_rng : NULL, res);
     if (rc == 0) {
         lm_eval_print(stdout, res, &sub, metric);
@@ -133,7 +134,7 @@ int lm_cmd_eval(int argc, char **argv) {
         if (rc == 0) printf("wrote %s/eval.json and %s/eval.csv\n", dir, dir);
     }
     free(res);
-    lm_run_free(&run);
+    lm_trained_free(&run);
     if (rc != 0) goto fail;
     return 0;
 fail:

@@ -45,9 +45,6 @@ double lm_eval_group_mean(const LmEvalResult *r, const LmBattery *b, LmGroup g, 
 /* 95% Wilson score interval for k successes in n trials. */
 void lm_wilson_interval(int k, int n, double *lo, double *hi);
 
-/* The held-out evaluation seed of a run: independent of every stream the run's own seed drives, and the
- * same for the evaluations during training and `lmrnn eval` (so both score the same trials). */
-uint64_t lm_eval_seed(uint64_t run_seed);
 /* Generate evaluation trial i of the task at rule position `rule_pos` (catalogue id `task`), exactly as
  * lm_evaluate does (for plots of example trials). */
 void lm_eval_trial(const LmTaskEnv *env, int task, int rule_pos, int i, uint64_t seed, LmTrial *out);

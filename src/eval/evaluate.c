@@ -13,11 +13,6 @@
  * (T x B x N floats each) while keeping B large enough for BLAS to be efficient. */
 #define LM_EVAL_CHUNK 512
 
-uint64_t lm_eval_seed(uint64_t run_seed) {
-    LmRng r = lm_rng_derive(run_seed, 0x6576616C68656C64ULL);   /* "evalheld" */
-    return lm_rng_u64(&r);
-}
-
 void lm_eval_trial(const LmTaskEnv *env, int task, int rule_pos, int i, uint64_t seed, LmTrial *out) {
     LmRng rng = lm_rng_derive(seed, (uint64_t)rule_pos * 1000003u + (uint64_t)i);
     lm_trial_generate(env, task, i % 2, &rng, &rng, out);

@@ -233,18 +233,18 @@ static int table_from_json(const char *dir, TaskTable *t) {
     return t->n > 0;
 }
 
-static int table_compute(LmRun *run, int trials, TaskTable *t) {
+static int table_compute(LmTrained *run, int trials, TaskTable *t) {
     LmEvalResult *r = lm_malloc(sizeof *r);
-    int rc = lm_evaluate(run->model, &run->env, &run->battery, trials, lm_eval_seed(run->seed), NULL, r);
+    int rc = lm_evaluate(run->model, run->env, run->battery, trials, run->eval_seed, NULL, r);
     if (rc == 0) {
         memset(t, 0, sizeof *t);
-        t->n = run->battery.n;
+        t->n = run->battery->n;
         snprintf(t->metric, sizeof t->metric, "%s", lm_metric_name(LM_METRIC_LAST_STEP));
         t->trials = trials;
         t->mean = lm_eval_mean(r, LM_METRIC_LAST_STEP);
         for (int k = 0; k < t->n; k++) {
-            snprintf(t->name[k], sizeof t->name[0], "%s", run->battery.name[k]);
-            t->id[k] = run->battery.id[k];
+            snprintf(t->name[k], sizeof t->name[0], "%s", run->battery->name[k]);
+            t->id[k] = run->battery->id[k];
             t->perf[k] = lm_eval_task_perf(r, k, LM_METRIC_LAST_STEP);
             lm_wilson_interval(r->correct[k][LM_METRIC_LAST_STEP], r->n_trials[k], &t->lo[k], &t->hi[k]);
         }
@@ -312,7 +312,7 @@ static int fig_tasks(Out *o, const TaskTable *t, int fi) {
 }
 
 /* ---------------------------------------------------------------- mask and weights */
-static int fig_mask(Out *o, const LmRun *run, int fi) {
+static int fig_mask(Out *o, const LmTrained *run, int fi) {
     const LmMask *m = lm_model_mask(run->model);
     int N = m->n, sheet = run->nx > 0;
     float *z = lm_malloc((size_t)N * N * sizeof(float));
@@ -337,7 +337,7 @@ static int fig_mask(Out *o, const LmRun *run, int fi) {
     return fig_close(o, f, "mask", fi);
 }
 
-static int fig_weights(Out *o, const LmRun *run, int fi) {
+static int fig_weights(Out *o, const LmTrained *run, int fi) {
     const LmMask *m = lm_model_mask(run->model);
     int N = m->n, sheet = run->nx > 0;
     int irec = -1;
@@ -406,11 +406,11 @@ static int fig_weights(Out *o, const LmRun *run, int fi) {
 }
 
 /* ---------------------------------------------------------------- example trials */
-static int fig_trial(Out *o, LmRun *run, int pos, int fi) {
-    int task = run->battery.id[pos];
+static int fig_trial(Out *o, LmTrained *run, int pos, int fi) {
+    int task = run->battery->id[pos];
     LmTrial tr;
-    lm_eval_trial(&run->env, task, pos, 0, lm_eval_seed(run->seed), &tr);
-    const int n_in = LM_OBS + run->battery.n, T = tr.len;
+    lm_eval_trial(run->env, task, pos, 0, run->eval_seed, &tr);
+    const int n_in = LM_OBS + run->battery->n, T = tr.len;
     float *x = lm_calloc((size_t)T * n_in, sizeof(float));
     for (int t = 0; t < T; t++) {
         memcpy(x + (size_t)t * n_in, tr.ob + (size_t)t * LM_OBS, LM_OBS * sizeof(float));
@@ -448,7 +448,7 @@ static int fig_trial(Out *o, LmRun *run, int pos, int fi) {
     free(x);
     char title[200], mods[64], name[64];
     lm_task_modifiers(task, mods, sizeof mods);
-    snprintf(name, sizeof name, "trial_%s", run->battery.name[pos]);
+    snprintf(name, sizeof name, "trial_%s", run->battery->name[pos]);
     LmFigure *f = fig_open(o, name, fi, 1100, 1150, 1, 3);
     int rc = f ? 0 : -1;
     if (f) {
@@ -459,7 +459,7 @@ static int fig_trial(Out *o, LmRun *run, int pos, int fi) {
             pn[p] = tr.periods[p].name;
         }
         snprintf(title, sizeof title, "%s (%s%s%s), modality %d: inputs (rows 1-16 ring 1, 17-32 ring 2, 33 rule)",
-                 run->battery.name[pos], lm_family_name(lm_task_def(task)->family), mods[0] ? ", " : "", mods,
+                 run->battery->name[pos], lm_family_name(lm_task_def(task)->family), mods[0] ? ", " : "", mods,
                  tr.modality);
         lm_fig_panel(f, 0, 0, T, 0, rin, title, "step (100 ms)", "input");
         lm_fig_heatmap(f, zin, rin, T, zmin, zmax > zmin ? zmax : zmin + 1, 1, 0);
@@ -551,10 +551,10 @@ int lm_plot_run(const char *dir, const LmPlotOptions *opt) {
     o.quiet = opt->quiet;
     if (parse_formats(opt->formats ? opt->formats : "png,svg", &o) != 0) return -1;
 
-    LmRun run;
-    if (lm_run_load(dir, &run) != 0) return -1;
+    LmTrained run;
+    if (lm_trained_load(dir, &run) != 0) return -1;
     int pos[LM_MAX_BATTERY], n_trials_fig;
-    n_trials_fig = opt->tasks ? chosen_trial_tasks(&run.battery, opt->tasks, pos) : default_trial_tasks(&run.battery, pos);
+    n_trials_fig = opt->tasks ? chosen_trial_tasks(run.battery, opt->tasks, pos) : default_trial_tasks(run.battery, pos);
     RunLog log;
     TaskTable *table = lm_malloc(sizeof *table);
     int rc = n_trials_fig < 0 ? -1 : 0;
@@ -581,6 +581,6 @@ int lm_plot_run(const char *dir, const LmPlotOptions *opt) {
     }
     free(table);
     log_free(&log);
-    lm_run_free(&run);
+    lm_trained_free(&run);
     return rc;
 }
