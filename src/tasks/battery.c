@@ -10,15 +10,32 @@ static void add(LmBattery *b, int id, const char *name) {
     b->n++;
 }
 
-/* "unknown task 'x' (closest: a, b, c)" into the error slot. */
-static void unknown(const char *what, const char *name) {
+static const char *const battery_names[3] = {"yang20", "modcog82", "modcog126"};
+
+/* "unknown task 'x' (closest: a, b, c)"; a lone unknown word may also have meant a battery. */
+static void unknown(const char *name, int with_batteries) {
     const char *sug[4];
     int ns = lm_task_suggest(name, sug, 4);
+    if (with_batteries) {
+        /* Put a battery name first when it is at least as close as the best task name. */
+        for (int b = 0; b < 3; b++) {
+            int db = lm_edit_distance(name, battery_names[b]);
+            if (ns == 0 || db <= lm_edit_distance(name, sug[0])) {
+                memmove(sug + 1, sug, sizeof(sug[0]) * 3);
+                sug[0] = battery_names[b];
+                if (ns < 4) ns++;
+            }
+        }
+    }
     char list[160] = "";
     int used = 0;
     for (int i = 0; i < ns && used < (int)sizeof list; i++)
         used += snprintf(list + used, sizeof list - (size_t)used, "%s%s", i ? ", " : "", sug[i]);
-    lm_err_set("unknown %s '%s' (closest: %s)", what, name, list);
+    if (with_batteries)
+        lm_err_set("unknown task or battery '%s' (closest: %s; batteries: yang20, modcog82, modcog126)", name,
+                   list);
+    else
+        lm_err_set("unknown task '%s' (closest: %s)", name, list);
 }
 
 int lm_battery_parse(const char *spec, LmBattery *out) {
@@ -54,11 +71,7 @@ int lm_battery_parse(const char *spec, LmBattery *out) {
         tok[len] = '\0';
         int id = lm_task_lookup(tok);
         if (id < 0) {
-            if (single) {
-                unknown("task or battery (batteries: yang20, modcog82, modcog126)", tok);
-            } else {
-                unknown("task", tok);
-            }
+            unknown(tok, single);
             return -1;
         }
         if (out->n >= LM_MAX_BATTERY) {

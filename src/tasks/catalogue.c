@@ -87,7 +87,7 @@ const char *lm_task_alias(int i, int *id) {
 }
 
 /* Levenshtein distance, capped inputs (names are short). */
-static int edit_distance(const char *a, const char *b) {
+int lm_edit_distance(const char *a, const char *b) {
     int na = (int)strlen(a), nb = (int)strlen(b);
     if (na > 63) na = 63;
     if (nb > 63) nb = 63;
@@ -113,7 +113,7 @@ int lm_task_suggest(const char *name, const char **out, int max) {
     int dist[NC], nc = 0;
     for (int i = 0; i < LM_N_CATALOGUE; i++) cand[nc++] = catalogue[i].name;
     for (int i = 0; i < N_ALIASES; i++) cand[nc++] = aliases[i].alias;
-    for (int i = 0; i < nc; i++) dist[i] = edit_distance(name, cand[i]);
+    for (int i = 0; i < nc; i++) dist[i] = lm_edit_distance(name, cand[i]);
     int n = 0;
     for (; n < max; n++) {
         int best = -1;

@@ -78,6 +78,8 @@ const LmTaskDef *lm_task_def(int id);
 int lm_task_lookup(const char *name);
 /* Write the up to `max` closest valid names (edit distance) into out; returns how many. */
 int lm_task_suggest(const char *name, const char **out, int max);
+/* Levenshtein distance (used for "did you mean" suggestions). */
+int lm_edit_distance(const char *a, const char *b);
 /* Human-readable modifier list ("anti,rt", "int-r,seq-l", "" for none) and family name. */
 const char *lm_family_name(LmFamily f);
 void lm_task_modifiers(int id, char *buf, int n);
