@@ -1,0 +1,19 @@
+/* checkpoint.npz: everything needed to continue a run bit-exactly (keys: docs/run-directory.md). */
+#ifndef LMRNN_CHECKPOINT_H
+#define LMRNN_CHECKPOINT_H
+#include "train/trainer.h"
+
+#define LM_CHECKPOINT_FORMAT 1
+
+/* Write atomically (temp file + rename): on failure the previous file at `path` is intact.
+ * `config_doc` is the config.json text stored under "config". 0 or -1 with lm_err_set(). */
+int lm_checkpoint_save(const LmTrainer *t, const char *config_doc, const char *path);
+
+/* Restore a trainer freshly built (lm_trainer_new) from the run's configuration. Every array is
+ * validated (presence, dtype, shape, finite values, mask equal to the one the configuration builds,
+ * W_rec zero outside it, the named tensors consistent with the parameter block, the stored
+ * configuration compatible with t->cfg) before anything is changed; on error t is unchanged and the
+ * message names the file and the problem. */
+int lm_checkpoint_load(LmTrainer *t, const char *path);
+
+#endif

@@ -1,0 +1,366 @@
+/* The training loop over a run directory. Per step, in this order: train, log, evaluate (+ thresholds,
+ * target), checkpoint. Nothing after the optimiser step draws from a training generator, so where the
+ * run is checkpointed, logged or evaluated never changes the weights. */
+#include "train/train.h"
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include "io/json.h"
+#include "io/npz.h"
+#include "report/eval_report.h"
+#include "train/checkpoint.h"
+#include "train/progress.h"
+#include "util/err.h"
+
+const char *lm_stop_reason_name(LmStopReason r) {
+    switch (r) {
+    case LM_STOP_MAX_STEPS: return "max_steps";
+    case LM_STOP_TARGET: return "target";
+    case LM_STOP_TIME_LIMIT: return "time_limit";
+    case LM_STOP_SIGNAL: return "signal";
+    case LM_STOP_NON_FINITE: return "non_finite";
+    case LM_STOP_ABORTED: return "aborted";
+    default: return "none";
+    }
+}
+
+typedef struct {
+    LmTrainer *t;
+    const LmRunOptions *o;
+    char log[LM_PATH_MAX + 16], ckpt[LM_PATH_MAX + 16], config[LM_PATH_MAX + 16];
+    char *config_text;        /* config.json as stored in every checkpoint */
+    double t0;                /* session start (monotonic) */
+    double wall0;             /* training seconds before this session */
+    LmProgress prog;
+    double last_mean, last_min;
+    int64_t last_eval_step, last_ckpt_step;
+} Run;
+
+static double wall_now(const Run *r) { return r->wall0 + (lm_now() - r->t0); }
+
+static cJSON *num_or_null(double x) { return isfinite(x) ? cJSON_CreateNumber(x) : cJSON_CreateNull(); }
+
+static cJSON *record(const Run *r, const char *kind) {
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "kind", kind);
+    cJSON_AddNumberToObject(o, "step", (double)r->t->step);
+    cJSON_AddNumberToObject(o, "trials", (double)r->t->trials);
+    cJSON_AddNumberToObject(o, "wall", wall_now(r));
+    return o;
+}
+
+static int append(const Run *r, cJSON *rec) {
+    int rc = lm_jsonl_append(r->log, rec);
+    cJSON_Delete(rec);
+    return rc;
+}
+
+static int save_checkpoint(Run *r) {
+    r->t->wall = wall_now(r);
+    if (lm_checkpoint_save(r->t, r->config_text, r->ckpt) != 0) return -1;
+    r->last_ckpt_step = r->t->step;
+    return 0;
+}
+
+/* Evaluate, log the eval record and any first threshold crossings. */
+static int evaluate(Run *r, LmEvalResult *res) {
+    LmTrainer *t = r->t;
+    const LmTrainConfig *c = &t->cfg;
+    if (lm_trainer_evaluate(t, res) != 0) return -1;
+    r->last_mean = lm_eval_mean(res, c->eval_metric);
+    r->last_min = lm_eval_min(res, c->eval_metric);
+    r->last_eval_step = t->step;
+    cJSON *o = record(r, "eval");
+    cJSON_AddItemToObject(o, "loss", t->loss_n ? cJSON_CreateNumber(t->loss_sum / (double)t->loss_n)
+                                               : cJSON_CreateNull());
+    cJSON_AddStringToObject(o, "metric", lm_metric_name(c->eval_metric));
+    cJSON_AddItemToObject(o, "mean", num_or_null(r->last_mean));
+    cJSON_AddItemToObject(o, "min", num_or_null(r->last_min));
+    cJSON_AddNumberToObject(o, "trials_per_task", c->eval_trials);
+    cJSON *perf = cJSON_AddObjectToObject(o, "perf");
+    for (int k = 0; k < t->battery.n; k++)
+        cJSON_AddItemToObject(perf, t->battery.name[k], num_or_null(lm_eval_task_perf(res, k, c->eval_metric)));
+    cJSON *groups = cJSON_AddObjectToObject(o, "groups");
+    for (int g = 0; g < 4; g++)
+        cJSON_AddItemToObject(groups, lm_group_keys[g],
+                              num_or_null(lm_eval_group_mean(res, &t->battery, (LmGroup)g, c->eval_metric)));
+    cJSON *means = cJSON_AddObjectToObject(o, "means");
+    for (int m = 0; m < LM_N_METRICS; m++)
+        cJSON_AddItemToObject(means, lm_metric_name((LmMetric)m), num_or_null(lm_eval_mean(res, (LmMetric)m)));
+    t->loss_sum = 0;
+    t->loss_n = 0;
+    if (append(r, o) != 0) return -1;
+    for (int i = 0; i < LM_N_THRESHOLDS; i++) {
+        if (t->threshold[i][0] >= 0 || !(r->last_mean >= lm_thresholds[i])) continue;
+        t->threshold[i][0] = t->step;
+        t->threshold[i][1] = t->trials;
+        cJSON *th = record(r, "threshold");
+        cJSON_AddNumberToObject(th, "threshold", lm_thresholds[i]);
+        if (append(r, th) != 0) return -1;
+    }
+    lm_progress_set_perf(&r->prog, r->last_mean);
+    return 0;
+}
+
+static int target_reached(const Run *r) {
+    const LmTrainConfig *c = &r->t->cfg;
+    if (c->target_perf > 0 && r->last_mean >= c->target_perf) return 1;
+    if (c->target_min > 0 && r->last_min >= c->target_min) return 1;
+    return 0;
+}
+
+int lm_log_truncate(const char *path, int64_t step) {
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        if (errno == ENOENT) return 0;
+        lm_err_set("%s: %s", path, strerror(errno));
+        return -1;
+    }
+    size_t cap = 1 << 16, n = 0;
+    char *out = lm_malloc(cap);
+    char *line = NULL;
+    size_t lcap = 0;
+    ssize_t len;
+    while ((len = getline(&line, &lcap, f)) > 0) {
+        if (line[len - 1] != '\n') break; /* a record cut by a crash: drop it */
+        cJSON *o = cJSON_Parse(line);
+        const cJSON *s = o ? cJSON_GetObjectItemCaseSensitive(o, "step") : NULL;
+        int keep = cJSON_IsNumber(s) && s->valuedouble <= (double)step;
+        cJSON_Delete(o);
+        if (!keep) continue;
+        if (n + (size_t)len > cap) {
+            while (n + (size_t)len > cap) cap *= 2;
+            out = lm_realloc(out, cap);
+        }
+        memcpy(out + n, line, (size_t)len);
+        n += (size_t)len;
+    }
+    int err = ferror(f);
+    free(line);
+    fclose(f);
+    int rc = err ? (lm_err_set("%s: read error", path), -1) : lm_write_file_atomic(path, out, n);
+    free(out);
+    return rc;
+}
+
+int lm_train_config_for_resume(const char *dir, LmTrainConfig *cfg) {
+    char p[LM_PATH_MAX + 16];
+    struct stat st;
+    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+        lm_err_set("--resume %s: %s", dir, stat(dir, &st) != 0 ? strerror(errno) : "not a directory");
+        return -1;
+    }
+    snprintf(p, sizeof p, "%s/config.json", dir);
+    if (access(p, F_OK) != 0) {
+        lm_err_set("--resume %s: no config.json in this directory (not a run directory)", dir);
+        return -1;
+    }
+    lm_train_config_default(cfg);
+    if (lm_train_config_load_file(cfg, p) != 0) return -1;
+    if (strlen(dir) >= sizeof cfg->out) {
+        lm_err_set("--resume: path too long");
+        return -1;
+    }
+    strcpy(cfg->out, dir);
+    return 0;
+}
+
+static int exists(const char *p) { return access(p, F_OK) == 0; }
+
+/* A fresh run: the directory must not hold another run unless --force. */
+static int prepare_fresh_dir(Run *r) {
+    const char *dir = r->t->cfg.out;
+    if (lm_mkdir_p(dir) != 0) return -1;
+    const char *names[] = {"config.json", "checkpoint.npz", "log.jsonl", "eval.json", "eval.csv"};
+    char p[LM_PATH_MAX + 16];
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        snprintf(p, sizeof p, "%s/%s", dir, names[i]);
+        if (!exists(p)) continue;
+        if (!r->o->force) {
+            lm_err_set("%s already holds a run (%s); continue it with `lmrnn train --resume %s` or start "
+                       "over with --force", dir, names[i], dir);
+            return -1;
+        }
+        if (unlink(p) != 0) {
+            lm_err_set("%s: cannot remove: %s", p, strerror(errno));
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static int write_config(Run *r) {
+    cJSON *doc = lm_trainer_config_doc(r->t);
+    r->config_text = cJSON_PrintUnformatted(doc);
+    int rc = lm_json_write(r->config, doc);
+    cJSON_Delete(doc);
+    return rc;
+}
+
+static int write_eval_files(Run *r, const LmEvalResult *res) {
+    cJSON *doc = lm_eval_json(res, &r->t->battery, r->t->cfg.eval_metric);
+    cJSON_AddNumberToObject(doc, "step", (double)r->t->step);
+    cJSON_AddNumberToObject(doc, "trials_seen", (double)r->t->trials);
+    int rc = lm_eval_write_files(r->t->cfg.out, doc);
+    cJSON_Delete(doc);
+    return rc;
+}
+
+static void summary(const Run *r, LmStopReason why, const LmEvalResult *res) {
+    FILE *f = r->o->report;
+    if (!f) return;
+    const LmTrainer *t = r->t;
+    if (why == LM_STOP_SIGNAL) {
+        fprintf(f, "interrupted at step %lld; checkpoint saved; resume with: lmrnn train --resume %s\n",
+                (long long)t->step, t->cfg.out);
+        return;
+    }
+    if (res) lm_eval_print(f, res, &t->battery, t->cfg.eval_metric);
+    fprintf(f, "stopped at step %lld (%s), %lld trials, %.1f s; mean %s %.4f, min %.4f\n", (long long)t->step,
+            lm_stop_reason_name(why), (long long)t->trials, wall_now(r), lm_metric_name(t->cfg.eval_metric),
+            r->last_mean, r->last_min);
+    for (int i = 0; i < LM_N_THRESHOLDS; i++) {
+        if (t->threshold[i][0] >= 0)
+            fprintf(f, "  mean >= %.1f first at step %lld (%lld trials)\n", lm_thresholds[i],
+                    (long long)t->threshold[i][0], (long long)t->threshold[i][1]);
+        else fprintf(f, "  mean >= %.1f not reached\n", lm_thresholds[i]);
+    }
+    fprintf(f, "run directory: %s\n", t->cfg.out);
+}
+
+static int loop(Run *r, LmStopReason *why) {
+    LmTrainer *t = r->t;
+    const LmTrainConfig *c = &t->cfg;
+    LmEvalResult res;
+    int have_res = 0;
+    *why = LM_STOP_NONE;
+    while (t->step < c->steps) {
+        if (r->o->stop && *r->o->stop) {
+            *why = LM_STOP_SIGNAL;
+            break;
+        }
+        if (c->time_limit > 0 && lm_now() - r->t0 >= c->time_limit) {
+            *why = LM_STOP_TIME_LIMIT;
+            break;
+        }
+        LmStepStats st = {0, 0};
+        if (lm_trainer_step(t, &st) != 0) {
+            char msg[400];
+            long long s = (long long)(t->step + 1);
+            if (!isfinite(st.loss)) snprintf(msg, sizeof msg, "non-finite loss at step %lld (loss=%g)", s, st.loss);
+            else if (!isfinite(st.grad_norm))
+                snprintf(msg, sizeof msg, "non-finite gradient norm at step %lld (grad_norm=%g)", s, st.grad_norm);
+            else snprintf(msg, sizeof msg, "%s", lm_err_msg());
+            cJSON *o = record(r, "stop");
+            cJSON_AddStringToObject(o, "reason", "non_finite");
+            cJSON_AddStringToObject(o, "error", msg);
+            lm_jsonl_append(r->log, o);
+            cJSON_Delete(o);
+            lm_progress_break(&r->prog);
+            *why = LM_STOP_NON_FINITE;
+            lm_err_set("%s; the last good checkpoint (step %lld) is kept", msg, (long long)r->last_ckpt_step);
+            return -1;
+        }
+        if (c->log_every && t->step % c->log_every == 0) {
+            cJSON *o = record(r, "train");
+            cJSON_AddNumberToObject(o, "loss", st.loss);
+            cJSON_AddNumberToObject(o, "grad_norm", st.grad_norm);
+            if (append(r, o) != 0) return -1;
+        }
+        int evald = 0;
+        if (c->eval_every && t->step % c->eval_every == 0) {
+            if (evaluate(r, &res) != 0) return -1;
+            have_res = evald = 1;
+        }
+        if (c->checkpoint_every && t->step % c->checkpoint_every == 0 && save_checkpoint(r) != 0) return -1;
+        lm_progress_step(&r->prog, t->step, st.loss, evald);
+        if (r->o->abort_after && t->step >= r->o->abort_after) {
+            *why = LM_STOP_ABORTED;
+            return 0;
+        }
+        if (evald && target_reached(r)) {
+            *why = LM_STOP_TARGET;
+            break;
+        }
+    }
+    if (*why == LM_STOP_NONE) *why = LM_STOP_MAX_STEPS;
+    lm_progress_break(&r->prog);
+    /* A signal asks for a quick exit: no final evaluation, just the state. */
+    if (*why != LM_STOP_SIGNAL && r->last_eval_step != t->step) {
+        if (evaluate(r, &res) != 0) return -1;
+        have_res = 1;
+    }
+    if (r->last_ckpt_step != t->step && save_checkpoint(r) != 0) return -1;
+    cJSON *o = record(r, "stop");
+    cJSON_AddStringToObject(o, "reason", lm_stop_reason_name(*why));
+    if (append(r, o) != 0) return -1;
+    if (have_res && write_eval_files(r, &res) != 0) return -1;
+    summary(r, *why, have_res ? &res : NULL);
+    return 0;
+}
+
+int lm_train_run(const LmTrainConfig *cfg, const LmRunOptions *o, LmRunResult *out) {
+    LmRunResult dummy;
+    if (!out) out = &dummy;
+    memset(out, 0, sizeof *out);
+    out->mean = out->min = NAN;
+    if (lm_train_config_validate(cfg) != 0) return -1;
+    lm_set_threads(cfg->threads);
+    Run r;
+    memset(&r, 0, sizeof r);
+    r.o = o;
+    r.last_mean = r.last_min = NAN;
+    r.last_eval_step = r.last_ckpt_step = -1;
+    snprintf(r.log, sizeof r.log, "%s/log.jsonl", cfg->out);
+    snprintf(r.ckpt, sizeof r.ckpt, "%s/checkpoint.npz", cfg->out);
+    snprintf(r.config, sizeof r.config, "%s/config.json", cfg->out);
+    r.t = lm_trainer_new(cfg);
+    if (!r.t) return -1;
+    LmTrainer *t = r.t;
+    int rc = -1;
+    LmStopReason why = LM_STOP_NONE;
+    if (o->resume) {
+        if (exists(r.ckpt)) {
+            if (lm_checkpoint_load(t, r.ckpt) != 0) goto done;
+            r.last_ckpt_step = t->step;
+        } else if (o->report) {
+            fprintf(o->report, "%s: no checkpoint yet; starting from step 0\n", cfg->out);
+        }
+        /* Records after the checkpoint belong to the lost part of the run: drop them. */
+        if (lm_log_truncate(r.log, t->step) != 0) goto done;
+    } else if (prepare_fresh_dir(&r) != 0) {
+        goto done;
+    }
+    r.wall0 = t->wall;
+    r.t0 = lm_now();
+    if (write_config(&r) != 0) goto done;
+    if (o->resume) {
+        cJSON *rec = record(&r, "resume");
+        cJSON_AddNumberToObject(rec, "threads", cfg->threads);
+        if (append(&r, rec) != 0) goto done;
+    }
+    if (o->resume && t->step >= cfg->steps) {
+        if (o->report)
+            fprintf(o->report, "%s: already at step %lld of %lld; give --steps N (total) to train further\n",
+                    cfg->out, (long long)t->step, (long long)cfg->steps);
+        why = LM_STOP_MAX_STEPS;
+        rc = 0;
+        goto done;
+    }
+    lm_progress_init(&r.prog, cfg->quiet ? NULL : o->progress, t->step, cfg->steps);
+    rc = loop(&r, &why);
+done:
+    out->reason = why;
+    out->step = t->step;
+    out->trials = t->trials;
+    out->wall = r.t0 > 0 ? wall_now(&r) : t->wall;
+    out->mean = r.last_mean;
+    out->min = r.last_min;
+    memcpy(out->threshold, t->threshold, sizeof out->threshold);
+    free(r.config_text);
+    lm_trainer_free(t);
+    return rc;
+}
