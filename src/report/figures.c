@@ -2,6 +2,7 @@
 #include "report/figures.h"
 #include <errno.h>
 #include <math.h>
+#include <plplot.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -180,9 +181,9 @@ static int fig_perf(Out *o, const RunLog *log, int fi) {
     char title[96];
     snprintf(title, sizeof title, "held-out performance (%s)", log->metric[0] ? log->metric : "last_step");
     lm_fig_panel(f, 0, 0, xmax > 0 ? xmax : 1, 0, 1.02, title, "optimiser step", "mean performance");
-    lm_fig_hline(f, 0.5, 15);
-    lm_fig_hline(f, 0.8, 15);
-    lm_fig_hline(f, 0.9, 15);
+    lm_fig_hline(f, 0.5, -1);   /* -1: the reference grey */
+    lm_fig_hline(f, 0.8, -1);
+    lm_fig_hline(f, 0.9, -1);
     lm_fig_lines(f, ns, n, log->eval_step.v, ys, labels);
     if (n == 1) lm_fig_points(f, 1, log->eval_step.v, log->eval_mean.v, 0);
     return fig_close(o, f, "perf", fi);
@@ -253,7 +254,7 @@ static int table_compute(LmTrained *run, int trials, TaskTable *t) {
     return rc;
 }
 
-/* Colours of the four groups (PLplot colour-map-0 indices through the primitives' palette). */
+/* Series colours (of src/plot's palette) of the groups base, int, seq, int+seq. */
 static const int group_colour[4] = {0, 1, 2, 3};
 
 static int fig_tasks(Out *o, const TaskTable *t, int fi) {
@@ -267,7 +268,7 @@ static int fig_tasks(Out *o, const TaskTable *t, int fi) {
                 if ((int)lm_task_def(t->id[k])->family == fam && (int)lm_task_group(t->id[k]) == g) order[n++] = k;
     }
     fam_start[3] = n;
-    double vals[LM_MAX_BATTERY], ex[3 * LM_MAX_BATTERY], ey[3 * LM_MAX_BATTERY];
+    double vals[LM_MAX_BATTERY];
     const char *labels[LM_MAX_BATTERY];
     int colour[LM_MAX_BATTERY];
     for (int i = 0; i < n; i++) {
@@ -275,12 +276,6 @@ static int fig_tasks(Out *o, const TaskTable *t, int fi) {
         vals[i] = t->perf[k];
         labels[i] = t->name[k];
         colour[i] = group_colour[lm_task_group(t->id[k])];
-        /* Asymmetric Wilson intervals as vertical segments separated by NaN breaks. */
-        ex[3 * i] = ex[3 * i + 1] = i;
-        ex[3 * i + 2] = NAN;
-        ey[3 * i] = t->lo[k];
-        ey[3 * i + 1] = t->hi[k];
-        ey[3 * i + 2] = NAN;
     }
     int width = 400 + 26 * n;
     if (width < 900) width = 900;
@@ -291,8 +286,26 @@ static int fig_tasks(Out *o, const TaskTable *t, int fi) {
              t->metric, t->trials, t->mean);
     lm_fig_panel(f, 0, -0.7, n - 0.3, 0, 1.12, title, NULL, "performance");
     lm_fig_bars(f, n, vals, NULL, labels, colour);
-    const double *eys[1] = {ey};
-    lm_fig_lines(f, 1, 3 * n, ex, eys, NULL);
+    /* Wilson intervals are asymmetric, which lm_fig_bars' symmetric error bars cannot show: draw them
+     * with PLplot directly, in the panel lm_fig_bars has just set up (its stream is the current one). */
+    plcol0(1);
+    plwidth(1.3);
+    for (int i = 0; i < n; i++) {
+        int k = order[i];
+        if (!isfinite(t->lo[k]) || !isfinite(t->hi[k])) continue;
+        PLFLT xv = i, lo = t->lo[k], hi = t->hi[k];
+        PLFLT cx[2] = {i - 0.18, i + 0.18}, cl[2] = {lo, lo}, ch[2] = {hi, hi};
+        PLFLT vx[2] = {xv, xv}, vy[2] = {lo, hi};
+        plline(2, vx, vy);
+        plline(2, cx, cl);
+        plline(2, cx, ch);
+    }
+    plwidth(1.0);
+    /* Legend of the group colours: empty series carry the labels (bars use series colours 0..3). */
+    double nanv[1] = {NAN}, zero[1] = {0};
+    const double *empty[4] = {nanv, nanv, nanv, nanv};
+    static const char *const glab[4] = {"base", "int", "seq", "int+seq"};
+    lm_fig_lines(f, 4, 1, zero, empty, glab);
     /* Family separators and names. */
     double sep[3];
     const char *sep_lab[3];
@@ -304,10 +317,6 @@ static int fig_tasks(Out *o, const TaskTable *t, int fi) {
             sep_lab[ns++] = fam_name[fam];
         }
     lm_fig_vlines(f, ns, sep, sep_lab);
-    /* Group legend as text in the colour order above. */
-    char legend[128];
-    snprintf(legend, sizeof legend, "colours: base, int, seq, int+seq");
-    lm_fig_text(f, n * 0.75, 1.07, legend);
     return fig_close(o, f, "tasks", fi);
 }
 
