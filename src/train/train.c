@@ -94,11 +94,11 @@ static int evaluate(Run *r, LmEvalResult *res) {
     t->loss_n = 0;
     if (append(r, o) != 0) return -1;
     for (int i = 0; i < LM_N_THRESHOLDS; i++) {
-        if (t->threshold[i][0] >= 0 || !(r->last_mean >= lm_thresholds[i])) continue;
+        if (t->threshold[i][0] >= 0 || !(r->last_mean >= lm_train_thresholds[i])) continue;
         t->threshold[i][0] = t->step;
         t->threshold[i][1] = t->trials;
         cJSON *th = record(r, "threshold");
-        cJSON_AddNumberToObject(th, "threshold", lm_thresholds[i]);
+        cJSON_AddNumberToObject(th, "threshold", lm_train_thresholds[i]);
         if (append(r, th) != 0) return -1;
     }
     lm_progress_set_perf(&r->prog, r->last_mean);
@@ -224,9 +224,9 @@ static void summary(const Run *r, LmStopReason why, const LmEvalResult *res) {
             r->last_mean, r->last_min);
     for (int i = 0; i < LM_N_THRESHOLDS; i++) {
         if (t->threshold[i][0] >= 0)
-            fprintf(f, "  mean >= %.1f first at step %lld (%lld trials)\n", lm_thresholds[i],
+            fprintf(f, "  mean >= %.1f first at step %lld (%lld trials)\n", lm_train_thresholds[i],
                     (long long)t->threshold[i][0], (long long)t->threshold[i][1]);
-        else fprintf(f, "  mean >= %.1f not reached\n", lm_thresholds[i]);
+        else fprintf(f, "  mean >= %.1f not reached\n", lm_train_thresholds[i]);
     }
     fprintf(f, "run directory: %s\n", t->cfg.out);
 }

@@ -9,7 +9,7 @@
 #define LMRNN_VERSION "0.1.0"
 #endif
 
-const double lm_thresholds[LM_N_THRESHOLDS] = {0.5, 0.8, 0.9};
+const double lm_train_thresholds[LM_N_THRESHOLDS] = {0.5, 0.8, 0.9};
 
 uint64_t lm_train_subseed(uint64_t seed, uint64_t id) {
     LmRng r = lm_rng_derive(seed, id);

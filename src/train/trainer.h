@@ -18,7 +18,7 @@ enum { LM_SEED_INIT = 1, LM_SEED_STREAM = 2, LM_SEED_NOISE = 3, LM_SEED_EVAL = 4
 
 /* Thresholds of mean evaluation performance whose first crossing is recorded. */
 #define LM_N_THRESHOLDS 3
-extern const double lm_thresholds[LM_N_THRESHOLDS];   /* 0.5, 0.8, 0.9 */
+extern const double lm_train_thresholds[LM_N_THRESHOLDS];   /* 0.5, 0.8, 0.9 */
 
 typedef struct {
     LmTrainConfig cfg;
