@@ -101,4 +101,7 @@ void lm__dm_trial(const LmTaskEnv *env, const LmTaskDef *d, int task, LmRng *rng
     lm__set_response(t, fix, target, d->seq);
     t->target = target;
     t->delay_ms = delay;
+    t->loc[0] = i1;
+    t->loc[1] = i2;
+    for (int m = 0; m < 2; m++) t->strength[m][0] = s1[m], t->strength[m][1] = s2[m];
 }

@@ -52,4 +52,6 @@ void lm__go_trial(const LmTaskEnv *env, const LmTaskDef *d, int task, int modali
     }
     lm__set_response(t, fix, target, d->seq);
     t->target = target;
+    t->loc[0] = g;
+    t->loc[1] = -1;
 }

@@ -48,6 +48,8 @@ void lm__match_trial(const LmTaskEnv *env, const LmTaskDef *d, int task, int mod
     lm__add_noise(t, p_test, col0, ncol, z + nz);
 
     t->is_match = match;
+    t->loc[0] = is;
+    t->loc[1] = it;
     t->delay_ms = delay;
     if (match == d->matchgo) {
         int resp = d->integ ? lm__int_shift(it, d->integ, delay) : it;

@@ -107,6 +107,8 @@ typedef struct {
     int target;           /* response direction index before the label mapping, -1 on no-go trials */
     int delay_ms;         /* delay period length (ms) */
     int is_match;         /* match family: 1 match, 0 non-match; -1 otherwise */
+    int loc[2];           /* DM: stimulus 1 and 2 directions; match: sample and test; go: g and -1 */
+    double strength[2][2];/* DM: [ring][stimulus 1/2] strengths, 0 for a ring without stimuli */
 } LmTrial;
 
 /* Construction-time state shared by every row of a stream (what the reference fixes when it builds
