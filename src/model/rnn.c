@@ -1,19 +1,19 @@
 /* Forward pass and backpropagation through time over one window (model.md §1, §4).
  *
  * Shapes (r = t*B + b indexes the T*B rows, time-major):
- *   x [T][B][n_in]  pre [T][B][N]  h [T][B][N]  logits [T][B][n_out]  d [T][B][N]
+ *   x [T][B][n_in]  pre [T][B][N]  h [T][B][N]  logits, probs [T][B][n_out]  d [T][B][N]
  * The products that do not depend on the recurrence are hoisted out of the time loop into single
  * sgemms over all T*B rows: the input projection X W_in^T, the readout H W_out^T, and in backward
  * dW_out, the readout's gradient into h, dW_in and dW_rec. Only the recurrent product itself is done
- * step by step, inside one OpenMP region where each thread owns a fixed range of units (one barrier per
- * step, no shared sums: results depend on the thread count only through OpenBLAS). */
+ * step by step, by a team of threads that each own a fixed range of units (one barrier per step, no
+ * shared sums: results depend on the thread count only through OpenBLAS). */
 #include <cblas.h>
 #include <math.h>
-#include <omp.h>
 #include <stdlib.h>
 #include <string.h>
 #include "model/internal.h"
 #include "model/kernels.h"
+#include "model/parallel.h"
 #include "util/err.h"
 
 struct LmWork {
@@ -24,8 +24,9 @@ struct LmWork {
     float *d;        /* [T][B][N] backward: dL/dh from the readout, then dL/ds */
     float *noise;    /* [T][B][N] when sigma_rec > 0 */
     float *logits;   /* [T][B][n_out] */
-    float *dlogits;  /* [T][B][n_out] */
+    float *probs;    /* [T][B][n_out] softmax of the logits (forward with labels), then dL/dlogits */
     float *bias;     /* [N] b_in + b_rec */
+    float *zeros;    /* [B][N] stands for h_0, absent noise, and the first step's recurrent term */
     float *wt;       /* [N][N] dense: W_rec^T for the forward product */
     float *rec;      /* [B][N] recurrent product of the current step */
     float *carry;    /* [B][N] backward: the leak term passed to the previous step */
@@ -45,8 +46,9 @@ LmWork *lm_work_new(const LmModel *m, int T, int B) {
     w->d = lm_malloc(tbn * sizeof(float));
     if (m->cfg.sigma_rec > 0) w->noise = lm_malloc(tbn * sizeof(float));
     w->logits = lm_malloc((size_t)T * B * m->cfg.n_out * sizeof(float));
-    w->dlogits = lm_malloc((size_t)T * B * m->cfg.n_out * sizeof(float));
+    w->probs = lm_malloc((size_t)T * B * m->cfg.n_out * sizeof(float));
     w->bias = lm_malloc((size_t)N * sizeof(float));
+    w->zeros = lm_calloc((size_t)B * N, sizeof(float));
     w->rec = lm_calloc((size_t)B * N, sizeof(float));
     w->carry = lm_calloc((size_t)B * N, sizeof(float));
     if (m->sparse) {
@@ -60,8 +62,8 @@ LmWork *lm_work_new(const LmModel *m, int T, int B) {
 
 void lm_work_free(LmWork *w) {
     if (!w) return;
-    free(w->pre), free(w->h), free(w->d), free(w->noise), free(w->logits), free(w->dlogits);
-    free(w->bias), free(w->wt), free(w->rec), free(w->carry), free(w->xt), free(w->ht);
+    free(w->pre), free(w->h), free(w->d), free(w->noise), free(w->logits), free(w->probs), free(w->bias);
+    free(w->zeros), free(w->wt), free(w->rec), free(w->carry), free(w->xt), free(w->ht);
     free(w);
 }
 
@@ -69,7 +71,9 @@ const float *lm_work_logits(const LmWork *w) { return w->logits; }
 const float *lm_work_hidden(const LmWork *w) { return w->h; }
 const float *lm_work_noise(const LmWork *w) { return w->noise && w->noise_drawn ? w->noise : NULL; }
 
-static inline float act_f(LmActivation a, float u) {
+#define INLINE static inline __attribute__((always_inline))
+
+INLINE float act_f(LmActivation a, float u) {
     switch (a) {
     case LM_ACT_RELU: return u > 0 ? u : 0.0f;
     case LM_ACT_SOFTPLUS: return u > 0 ? u + log1pf(expf(-u)) : log1pf(expf(u));   /* no overflow */
@@ -78,13 +82,13 @@ static inline float act_f(LmActivation a, float u) {
     return 0;
 }
 
-/* act'(u) given u and, when the activation's output is at hand, y = act(u) (else NAN). */
-static inline float act_df(LmActivation a, float u, float y) {
+/* act'(u); `y` = act(u) when the caller has it (ngym keeps h = act(u)), else has_y = 0. */
+INLINE float act_df(LmActivation a, float u, float y, int has_y) {
     switch (a) {
     case LM_ACT_RELU: return u > 0 ? 1.0f : 0.0f;
     case LM_ACT_SOFTPLUS: return 1.0f / (1.0f + expf(-u));
     case LM_ACT_TANH: {
-        float t = isnan(y) ? tanhf(u) : y;
+        float t = has_y ? y : tanhf(u);
         return 1.0f - t * t;
     }
     }
@@ -94,9 +98,8 @@ static inline float act_df(LmActivation a, float u, float y) {
 /* Loss weight of row r (model.md §4): 0 outside decision steps when decision_only, fix_weight for
  * label 0 (fixation), else 1. */
 static inline double row_weight(const LmLossConfig *loss, const int32_t *labels, const uint8_t *decision, size_t r) {
-    double fw = loss ? loss->fix_weight : 1.0;
     if (loss && loss->decision_only && !decision[r]) return 0;
-    return labels[r] == 0 ? fw : 1.0;
+    return labels[r] == 0 ? (loss ? loss->fix_weight : 1.0) : 1.0;
 }
 
 /* Recurrent noise sqrt(2/alpha) sigma xi: one child generator per time step (seeded from one draw of
@@ -113,14 +116,81 @@ static void draw_noise(const LmModel *m, LmWork *w, int T, int B, LmRng *noise_r
     }
 }
 
+typedef struct {
+    LmModel *m;
+    LmWork *w;
+    int T, B, noisy;
+} Ctx;
+
+/* One step's update of units [i0, i1) of row b. s = pre (= x W_in^T on entry) + bias + noise + rec. */
+INLINE void forward_units(LmActivation act, int yang, float a, float leak, float *restrict pre, float *restrict h,
+                          const float *restrict hp, const float *restrict bias, const float *restrict nz,
+                          const float *restrict rec, int i0, int i1) {
+#pragma omp simd
+    for (int i = i0; i < i1; i++) {
+        float s = pre[i] + bias[i] + nz[i] + rec[i];
+        if (yang) {
+            pre[i] = s;
+            h[i] = leak * hp[i] + a * act_f(act, s);
+        } else {
+            float u = leak * hp[i] + a * s;
+            pre[i] = u;
+            h[i] = act_f(act, u);
+        }
+    }
+}
+
+static void forward_loop(void *vc, int tid, int nth, LmBarrier *bar) {
+    Ctx *c = vc;
+    LmModel *m = c->m;
+    LmWork *w = c->w;
+    const int N = w->N, T = c->T, B = c->B, yang = m->cfg.rule == LM_RULE_YANG;
+    const float a = (float)m->cfg.alpha, leak = (float)(1.0 - m->cfg.alpha);
+    const LmActivation act = m->cfg.act;
+    const float *W = lm_cp(m, T_W_REC);
+    int i0, i1;
+    lm_k_split(N, tid, nth, &i0, &i1);
+    if (!m->sparse) lm_k_transpose(N, W, N, w->wt, N, i0, i1);   /* wt[k][i] = W[i][k], rows k of mine */
+    lm_barrier_wait(bar);
+    for (int t = 0; t < T; t++) {
+        const float *hp = t > 0 ? w->h + (size_t)(t - 1) * B * N : w->zeros;   /* h_{t-1} [B][N] */
+        const float *rec = w->zeros;
+        if (t > 0) {
+            if (m->sparse)
+                lm_k_sparse_rows(B, m->row_ptr, m->col_idx, NULL, W, w->xt + (size_t)((t - 1) & 1) * N * B, w->rec, N,
+                                 i0, i1);
+            else
+                lm_k_gemm_rows(B, N, hp, N, w->wt, N, w->rec, N, i0, i1);
+            rec = w->rec;
+        }
+        for (int b = 0; b < B; b++) {
+            size_t r = ((size_t)t * B + b) * N, o = (size_t)b * N;
+            const float *nz = c->noisy ? w->noise + r : w->zeros + o;
+            float *pre = w->pre + r, *h = w->h + r;
+#define FWD(ACT, YANG) forward_units(ACT, YANG, a, leak, pre, h, hp + o, w->bias, nz, rec + o, i0, i1)
+            switch (act * 2 + yang) {
+            case 0: FWD(LM_ACT_RELU, 0); break;
+            case 1: FWD(LM_ACT_RELU, 1); break;
+            case 2: FWD(LM_ACT_SOFTPLUS, 0); break;
+            case 3: FWD(LM_ACT_SOFTPLUS, 1); break;
+            case 4: FWD(LM_ACT_TANH, 0); break;
+            default: FWD(LM_ACT_TANH, 1); break;
+            }
+#undef FWD
+            if (m->sparse) {
+                float *xt = w->xt + (size_t)(t & 1) * N * B;
+                for (int i = i0; i < i1; i++) xt[(size_t)i * B + b] = h[i];
+            }
+        }
+        lm_barrier_wait(bar);
+    }
+}
+
 double lm_forward(LmModel *m, LmWork *w, const float *x, const int32_t *labels, const uint8_t *decision,
                   const LmLossConfig *loss, int T, int B, LmRng *noise_rng) {
     const LmModelConfig *c = &m->cfg;
     LM_ASSERT(T > 0 && B > 0 && T <= w->T && B <= w->B && w->N == c->n_hidden && w->sparse == m->sparse);
     const int N = c->n_hidden, n_in = c->n_in, n_out = c->n_out, TB = T * B;
-    const float a = (float)c->alpha, leak = (float)(1.0 - c->alpha);
-    const LmActivation act = c->act;
-    const int yang = c->rule == LM_RULE_YANG;
     const int noisy = noise_rng && c->sigma_rec > 0 && w->noise;
     w->last_T = T, w->last_B = B, w->noise_drawn = noisy;
 
@@ -129,52 +199,8 @@ double lm_forward(LmModel *m, LmWork *w, const float *x, const int32_t *labels, 
                 0.0f, w->pre, N);
     if (noisy) draw_noise(m, w, T, B, noise_rng);
     for (int i = 0; i < N; i++) w->bias[i] = lm_cp(m, T_B_IN)[i] + lm_cp(m, T_B_REC)[i];
-    const float *W = lm_cp(m, T_W_REC);
-
-#pragma omp parallel
-    {
-        int i0, i1;
-        lm_k_split(N, omp_get_thread_num(), omp_get_num_threads(), &i0, &i1);
-        if (!m->sparse) {
-            lm_k_transpose(N, W, N, w->wt, N, i0, i1);   /* wt[k][i] = W[i][k] for my i... */
-        }
-#pragma omp barrier
-        for (int t = 0; t < T; t++) {
-            const float *hp = w->h + (size_t)(t - 1) * B * N;   /* h_{t-1}, unused at t = 0 */
-            if (t > 0) {
-                if (m->sparse)
-                    lm_k_sparse_rows(B, m->row_ptr, m->col_idx, NULL, W, w->xt + (size_t)((t - 1) & 1) * N * B,
-                                     w->rec, N, i0, i1);
-                else
-                    lm_k_gemm_rows(B, N, hp, N, w->wt, N, w->rec, N, i0, i1);
-            }
-            for (int b = 0; b < B; b++) {
-                size_t r = ((size_t)t * B + b) * N;
-                const float *rec = w->rec + (size_t)b * N;
-                const float *nz = noisy ? w->noise + r : NULL;
-                float *pre = w->pre + r, *h = w->h + r;
-                for (int i = i0; i < i1; i++) {
-                    float s = pre[i] + w->bias[i];
-                    if (nz) s += nz[i];
-                    float hprev = 0;
-                    if (t > 0) s += rec[i], hprev = hp[(size_t)b * N + i];
-                    if (yang) {
-                        pre[i] = s;
-                        h[i] = leak * hprev + a * act_f(act, s);
-                    } else {
-                        float u = leak * hprev + a * s;
-                        pre[i] = u;
-                        h[i] = act_f(act, u);
-                    }
-                }
-                if (m->sparse) {
-                    float *xt = w->xt + (size_t)(t & 1) * N * B;
-                    for (int i = i0; i < i1; i++) xt[(size_t)i * B + b] = h[i];
-                }
-            }
-#pragma omp barrier
-        }
-    }
+    Ctx ctx = {m, w, T, B, noisy};
+    lm_parallel(forward_loop, &ctx);
 
     /* logits = H W_out^T + b_out: [TB][N] x [N][n_out] */
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, TB, n_out, N, 1.0f, w->h, N, lm_cp(m, T_W_OUT), N, 0.0f,
@@ -188,7 +214,7 @@ double lm_forward(LmModel *m, LmWork *w, const float *x, const int32_t *labels, 
         return NAN;
     }
 
-    /* Mean softmax cross-entropy, weighted; sums in double. */
+    /* Mean softmax cross-entropy, weighted; sums in double. The softmax is kept for backward. */
     double total = 0, wsum = 0;
     for (int r = 0; r < TB; r++) {
         int y = labels[r];
@@ -196,18 +222,105 @@ double lm_forward(LmModel *m, LmWork *w, const float *x, const int32_t *labels, 
             lm_err_set("label %d at step %d row %d is outside [0, %d)", y, r / B, r % B, n_out);
             return NAN;
         }
-        double wr = row_weight(loss, labels, decision, (size_t)r);
-        if (wr == 0) continue;
         const float *l = w->logits + (size_t)r * n_out;
+        float *p = w->probs + (size_t)r * n_out;
         float mx = l[0];
         for (int k = 1; k < n_out; k++) mx = l[k] > mx ? l[k] : mx;
-        double se = 0;
-        for (int k = 0; k < n_out; k++) se += exp((double)l[k] - mx);
-        total += wr * (mx + log(se) - l[y]);
+        float se = 0;
+        for (int k = 0; k < n_out; k++) se += p[k] = expf(l[k] - mx);
+        float inv = 1.0f / se;
+        for (int k = 0; k < n_out; k++) p[k] *= inv;
+        double wr = row_weight(loss, labels, decision, (size_t)r);
+        total += wr * ((double)mx + log((double)se) - l[y]);
         wsum += wr;
     }
     w->wsum = wsum;
     return wsum > 0 ? total / wsum : 0.0;
+}
+
+/* One step of BPTT for units [i0, i1) of row b: g = dL/dh_t (readout + leak carry + W^T ds_{t+1}). */
+INLINE void backward_units(LmActivation act, int yang, float a, float leak, float *restrict d,
+                           float *restrict carry, const float *restrict rec, const float *restrict pre,
+                           const float *restrict h, int i0, int i1) {
+#pragma omp simd
+    for (int i = i0; i < i1; i++) {
+        float g = d[i] + carry[i] + rec[i];
+        if (yang) {
+            d[i] = g * a * act_df(act, pre[i], 0, 0);
+            carry[i] = leak * g;
+        } else {
+            float du = g * act_df(act, pre[i], h[i], 1);
+            d[i] = a * du;
+            carry[i] = leak * du;
+        }
+    }
+}
+
+static void backward_loop(void *vc, int tid, int nth, LmBarrier *bar) {
+    Ctx *c = vc;
+    LmModel *m = c->m;
+    LmWork *w = c->w;
+    const int N = w->N, T = c->T, B = c->B, yang = m->cfg.rule == LM_RULE_YANG;
+    const float a = (float)m->cfg.alpha, leak = (float)(1.0 - m->cfg.alpha);
+    const LmActivation act = m->cfg.act;
+    const float *W = lm_cp(m, T_W_REC);
+    int i0, i1;
+    lm_k_split(N, tid, nth, &i0, &i1);
+    for (int b = 0; b < B; b++)   /* nothing flows back from beyond the window */
+        for (int i = i0; i < i1; i++) w->carry[(size_t)b * N + i] = w->rec[(size_t)b * N + i] = 0;
+    for (int t = T - 1; t >= 0; t--) {
+        for (int b = 0; b < B; b++) {
+            size_t r = ((size_t)t * B + b) * N, o = (size_t)b * N;
+            float *d = w->d + r;
+#define BWD(ACT, YANG) backward_units(ACT, YANG, a, leak, d, w->carry + o, w->rec + o, w->pre + r, w->h + r, i0, i1)
+            switch (act * 2 + yang) {
+            case 0: BWD(LM_ACT_RELU, 0); break;
+            case 1: BWD(LM_ACT_RELU, 1); break;
+            case 2: BWD(LM_ACT_SOFTPLUS, 0); break;
+            case 3: BWD(LM_ACT_SOFTPLUS, 1); break;
+            case 4: BWD(LM_ACT_TANH, 0); break;
+            default: BWD(LM_ACT_TANH, 1); break;
+            }
+#undef BWD
+            if (m->sparse) {
+                float *xt = w->xt + (size_t)(t & 1) * N * B;
+                for (int i = i0; i < i1; i++) xt[(size_t)i * B + b] = d[i];
+            }
+        }
+        lm_barrier_wait(bar);
+        if (t > 0) {   /* rec = W^T ds_t, for my pre-synaptic units */
+            if (m->sparse)
+                lm_k_sparse_rows(B, m->col_ptr, m->csc_row, m->csc_pos, W, w->xt + (size_t)(t & 1) * N * B, w->rec, N,
+                                 i0, i1);
+            else
+                lm_k_gemm_rows(B, N, w->d + (size_t)t * B * N, N, W, N, w->rec, N, i0, i1);
+        }
+    }
+    /* db_in = db_rec = sum over rows of ds (double accumulators, row by row for contiguous access) */
+    double acc[64];
+    float *gbi = lm_g(m, T_B_IN), *gbr = lm_g(m, T_B_REC);
+    for (int j0 = i0; j0 < i1; j0 += 64) {
+        int j1 = j0 + 64 < i1 ? j0 + 64 : i1;
+        for (int j = j0; j < j1; j++) acc[j - j0] = 0;
+        for (int r = 0; r < T * B; r++) {
+            const float *d = w->d + (size_t)r * N;
+            for (int j = j0; j < j1; j++) acc[j - j0] += d[j];
+        }
+        for (int j = j0; j < j1; j++) gbi[j] = gbr[j] = (float)acc[j - j0];
+    }
+    if (m->sparse && T > 1) {   /* transposes for the sparse dW_rec (ds into `pre`, no longer needed) */
+        const int R = (T - 1) * B;
+        lm_k_transpose(R, w->d + (size_t)B * N, N, w->pre, R, i0, i1);
+        lm_k_transpose(R, w->h, N, w->ht, R, i0, i1);
+    }
+    lm_barrier_wait(bar);
+    if (m->sparse) {   /* each non-zero (i, j): dot of ds[.][i] and h[.][j] over the R = (T-1)B rows */
+        const int R = (T - 1) * B;
+        float *gw = lm_g(m, T_W_REC);
+        for (int i = i0; i < i1; i++)
+            for (int32_t p = m->row_ptr[i]; p < m->row_ptr[i + 1]; p++)
+                gw[p] = R > 0 ? lm_k_dot(w->pre + (size_t)i * R, w->ht + (size_t)m->col_idx[p] * R, R) : 0.0f;
+    }
 }
 
 void lm_backward(LmModel *m, LmWork *w, const float *x, const int32_t *labels, const uint8_t *decision,
@@ -215,118 +328,42 @@ void lm_backward(LmModel *m, LmWork *w, const float *x, const int32_t *labels, c
     const LmModelConfig *c = &m->cfg;
     LM_ASSERT(T == w->last_T && B == w->last_B && labels);
     const int N = c->n_hidden, n_in = c->n_in, n_out = c->n_out, TB = T * B;
-    const float a = (float)c->alpha, leak = (float)(1.0 - c->alpha);
-    const LmActivation act = c->act;
-    const int yang = c->rule == LM_RULE_YANG;
 
-    /* dlogits = w_r / sum(w) (softmax - onehot) */
+    /* dlogits = w_r / sum(w) (softmax - onehot), in place over the stored softmax */
     double inv = w->wsum > 0 ? 1.0 / w->wsum : 0.0;
-    for (int r = 0; r < TB; r++) {
-        const float *l = w->logits + (size_t)r * n_out;
-        float *dl = w->dlogits + (size_t)r * n_out;
-        double wr = inv * row_weight(loss, labels, decision, (size_t)r);
-        if (wr == 0) {
-            memset(dl, 0, (size_t)n_out * sizeof(float));
-            continue;
-        }
-        float mx = l[0];
-        for (int k = 1; k < n_out; k++) mx = l[k] > mx ? l[k] : mx;
-        double se = 0;
-        for (int k = 0; k < n_out; k++) se += exp((double)l[k] - mx);
-        for (int k = 0; k < n_out; k++) dl[k] = (float)(wr * (exp((double)l[k] - mx) / se - (k == labels[r])));
-    }
-    /* dW_out = dlogits^T H: [n_out][TB] x [TB][N];  d = dlogits W_out: [TB][n_out] x [n_out][N] */
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, n_out, N, TB, 1.0f, w->dlogits, n_out, w->h, N, 0.0f,
-                lm_g(m, T_W_OUT), N);
     float *gbo = lm_g(m, T_B_OUT);
-    for (int k = 0; k < n_out; k++) {
-        double s = 0;
-        for (int r = 0; r < TB; r++) s += w->dlogits[(size_t)r * n_out + k];
-        gbo[k] = (float)s;
+    double sbo[n_out];
+    for (int k = 0; k < n_out; k++) sbo[k] = 0;
+    for (int r = 0; r < TB; r++) {
+        float *p = w->probs + (size_t)r * n_out;
+        float wr = (float)(inv * row_weight(loss, labels, decision, (size_t)r));
+        p[labels[r]] -= 1.0f;
+        for (int k = 0; k < n_out; k++) sbo[k] += p[k] *= wr;
     }
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, TB, N, n_out, 1.0f, w->dlogits, n_out,
-                lm_cp(m, T_W_OUT), N, 0.0f, w->d, N);
+    for (int k = 0; k < n_out; k++) gbo[k] = (float)sbo[k];
+    /* dW_out = dlogits^T H: [n_out][TB] x [TB][N];  d = dlogits W_out: [TB][n_out] x [n_out][N] */
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, n_out, N, TB, 1.0f, w->probs, n_out, w->h, N, 0.0f,
+                lm_g(m, T_W_OUT), N);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, TB, N, n_out, 1.0f, w->probs, n_out, lm_cp(m, T_W_OUT),
+                N, 0.0f, w->d, N);
 
-    const float *W = lm_cp(m, T_W_REC);
-    float *gbi = lm_g(m, T_B_IN), *gbr = lm_g(m, T_B_REC);
-#pragma omp parallel
-    {
-        int i0, i1;
-        lm_k_split(N, omp_get_thread_num(), omp_get_num_threads(), &i0, &i1);
-        for (int t = T - 1; t >= 0; t--) {
-            for (int b = 0; b < B; b++) {
-                size_t r = ((size_t)t * B + b) * N;
-                const float *pre = w->pre + r, *h = w->h + r;
-                float *d = w->d + r, *carry = w->carry + (size_t)b * N;
-                const float *rec = w->rec + (size_t)b * N;
-                for (int i = i0; i < i1; i++) {
-                    float g = d[i];
-                    if (t < T - 1) g += carry[i] + rec[i];
-                    float ds;
-                    if (yang) {
-                        ds = g * a * act_df(act, pre[i], NAN);
-                        carry[i] = leak * g;
-                    } else {
-                        float du = g * act_df(act, pre[i], h[i]);
-                        ds = a * du;
-                        carry[i] = leak * du;
-                    }
-                    d[i] = ds;
-                }
-                if (m->sparse) {
-                    float *xt = w->xt + (size_t)(t & 1) * N * B;
-                    for (int i = i0; i < i1; i++) xt[(size_t)i * B + b] = d[i];
-                }
-            }
-#pragma omp barrier
-            if (t > 0) {   /* rec = W^T ds_t, for my pre-synaptic units */
-                if (m->sparse)
-                    lm_k_sparse_rows(B, m->col_ptr, m->csc_row, m->csc_pos, W, w->xt + (size_t)(t & 1) * N * B,
-                                     w->rec, N, i0, i1);
-                else
-                    lm_k_gemm_rows(B, N, w->d + (size_t)t * B * N, N, W, N, w->rec, N, i0, i1);
-            }
-        }
-        for (int i = i0; i < i1; i++) {
-            double s = 0;
-            for (int r = 0; r < TB; r++) s += w->d[(size_t)r * N + i];
-            gbi[i] = gbr[i] = (float)s;
-        }
-    }
+    Ctx ctx = {m, w, T, B, 0};
+    lm_parallel(backward_loop, &ctx);
 
     /* dW_in = ds^T X: [N][TB] x [TB][n_in] */
     cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, N, n_in, TB, 1.0f, w->d, N, x, n_in, 0.0f,
                 lm_g(m, T_W_IN), n_in);
-    float *gw = lm_g(m, T_W_REC);
-    const int R = (T - 1) * B;   /* pairs (ds_t, h_{t-1}) for t >= 1; h_0 = 0 contributes nothing */
     if (!m->sparse) {
-        /* dW_rec = ds[1:]^T H[:-1]: [N][R] x [R][N], then masked */
-        if (R > 0)
-            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, N, N, R, 1.0f, w->d + (size_t)B * N, N, w->h, N,
-                        0.0f, gw, N);
+        /* dW_rec = ds[1:]^T H[:-1]: [N][(T-1)B] x [(T-1)B][N] (h_0 = 0 contributes nothing), then masked */
+        float *gw = lm_g(m, T_W_REC);
+        if (T > 1)
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, N, N, (T - 1) * B, 1.0f, w->d + (size_t)B * N, N,
+                        w->h, N, 0.0f, gw, N);
         else
             memset(gw, 0, (size_t)N * N * sizeof(float));
         const uint8_t *mk = m->mask.m;
-#pragma omp parallel for schedule(static)
-        for (int i = 0; i < N; i++)
-            for (int j = 0; j < N; j++)
-                if (!mk[(size_t)i * N + j]) gw[(size_t)i * N + j] = 0.0f;
-    } else {
-        /* Each non-zero (i, j): dot of ds[.][i] and h[.][j] over R rows, on transposed copies (the ds
-         * transpose goes into `pre`, no longer needed). */
-        float *dt = w->pre, *ht = w->ht;
-#pragma omp parallel
-        {
-            int i0, i1;
-            lm_k_split(N, omp_get_thread_num(), omp_get_num_threads(), &i0, &i1);
-            if (R > 0) {
-                lm_k_transpose(R, w->d + (size_t)B * N, N, dt, R, i0, i1);
-                lm_k_transpose(R, w->h, N, ht, R, i0, i1);
-            }
-#pragma omp barrier
-            for (int i = i0; i < i1; i++)
-                for (int32_t p = m->row_ptr[i]; p < m->row_ptr[i + 1]; p++)
-                    gw[p] = R > 0 ? lm_k_dot(dt + (size_t)i * R, ht + (size_t)m->col_idx[p] * R, R) : 0.0f;
-        }
+        if (m->mask.nnz < (int64_t)N * N)
+            for (size_t k = 0; k < (size_t)N * N; k++)
+                if (!mk[k]) gw[k] = 0.0f;
     }
 }
