@@ -11,6 +11,12 @@ LmFigure *lm_fig_new(const char *path, int width, int height, int ncols, int nro
 /* Start panel `index` (0-based, row-major). xmin..ymax give the axes; labels may be NULL. */
 void lm_fig_panel(LmFigure *f, int index, double xmin, double xmax, double ymin, double ymax,
                   const char *title, const char *xlabel, const char *ylabel);
+/* The same with a logarithmic x axis (xmin, xmax and all x data > 0; other x values are gaps). */
+void lm_fig_panel_logx(LmFigure *f, int index, double xmin, double xmax, double ymin, double ymax,
+                       const char *title, const char *xlabel, const char *ylabel);
+/* Make the current panel's box keep equal units on both axes (square cells for a square matrix).
+ * Call right after lm_fig_panel*, before drawing. */
+void lm_fig_equal_aspect(LmFigure *f);
 /* Several line series sharing x; series k drawn in colour k with labels[k] in a legend (labels may be
  * NULL). NaN values break the line. */
 void lm_fig_lines(LmFigure *f, int n_series, int n_points, const double *x, const double *const *ys,
