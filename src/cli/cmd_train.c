@@ -43,7 +43,8 @@ static void on_signal(int sig) {
 #define MAX_PAIRS 128
 
 int lm_cmd_train(int argc, char **argv) {
-    const char *keys[MAX_PAIRS], *vals[MAX_PAIRS];
+    static char keys[MAX_PAIRS][64];
+    const char *vals[MAX_PAIRS];
     int n = 0, force = 0;
     const char *config_file = NULL, *resume = NULL;
     for (int i = 0; i < argc; i++) {
@@ -84,7 +85,7 @@ int lm_cmd_train(int argc, char **argv) {
         if (!strcmp(name, "--config")) config_file = value;
         else if (!strcmp(name, "--resume")) resume = value;
         else if (n < MAX_PAIRS) {
-            keys[n] = name;
+            memcpy(keys[n], name, sizeof name);
             vals[n++] = value;
         } else {
             fprintf(stderr, "lmrnn: train: too many options\n");

@@ -161,6 +161,15 @@ bad:
     return -1;
 }
 
+/* Prefix the current message with the flag (copied first: lm_err_set reuses the buffer). */
+static int wrap_err(const char *flag) {
+    char msg[600];
+    snprintf(msg, sizeof msg, "%s", lm_err_msg());
+    if (!strncmp(msg, flag, strlen(flag))) return -1;   /* already named */
+    lm_err_set("%s: %s", flag, msg);
+    return -1;
+}
+
 int lm_train_config_set(LmTrainConfig *c, const char *key, const char *value) {
     const Opt *o = find_opt(key);
     char flag[80];
@@ -192,8 +201,7 @@ int lm_train_config_set(LmTrainConfig *c, const char *key, const char *value) {
             return -1;
         }
         if (lm_battery_parse(value, &b) != 0) {
-            lm_err_set("%s: %s", flag, lm_err_msg());
-            return -1;
+            return wrap_err(flag);
         }
         strcpy(c->battery, value);
         return 0;
@@ -205,8 +213,7 @@ int lm_train_config_set(LmTrainConfig *c, const char *key, const char *value) {
             return -1;
         }
         if (lm_fix_parse(value, &m) != 0) {
-            lm_err_set("%s: %s", flag, lm_err_msg());
-            return -1;
+            return wrap_err(flag);
         }
         strcpy(c->fix, value);
         return 0;
@@ -235,26 +242,22 @@ int lm_train_config_set(LmTrainConfig *c, const char *key, const char *value) {
         return parse_bool(flag, value, (int *)field);
     case T_MASK:
         if (lm_mask_kind_parse(value, &c->mask) != 0) {
-            lm_err_set("%s: %s", flag, lm_err_msg());
-            return -1;
+            return wrap_err(flag);
         }
         return 0;
     case T_RULE:
         if (lm_rule_parse(value, &c->rule) != 0) {
-            lm_err_set("%s: %s", flag, lm_err_msg());
-            return -1;
+            return wrap_err(flag);
         }
         return 0;
     case T_ACT:
         if (lm_act_parse(value, &c->act) != 0) {
-            lm_err_set("%s: %s", flag, lm_err_msg());
-            return -1;
+            return wrap_err(flag);
         }
         return 0;
     case T_INIT:
         if (lm_init_parse(value, &c->init) != 0) {
-            lm_err_set("%s: %s", flag, lm_err_msg());
-            return -1;
+            return wrap_err(flag);
         }
         return 0;
     case T_PATH:
@@ -276,8 +279,7 @@ int lm_train_config_set(LmTrainConfig *c, const char *key, const char *value) {
         return 0;
     case T_METRIC:
         if (lm_metric_parse(value, &c->eval_metric) != 0) {
-            lm_err_set("%s: %s", flag, lm_err_msg());
-            return -1;
+            return wrap_err(flag);
         }
         return 0;
     case T_GRID:

@@ -1,0 +1,269 @@
+/* End-to-end: the real `lmrnn` binary (build/lmrnn-san, next to this test's directory) on a tiny run.
+ * An uninterrupted run is compared bit for bit with a run stopped by SIGINT and resumed, one stopped by
+ * SIGTERM and resumed, and one killed with SIGKILL between checkpoints and resumed; then the CLI's
+ * answers to bad input (exit status and a one-line message). */
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include "check.h"
+#include "io/npz.h"
+
+static char bin[1024], tmp[256];
+
+#define TINY "--battery", "go,dm1,dms", "--hidden", "16", "--d", "2", "--batch", "3", "--window", "60", \
+             "--eval-every", "200", "--eval-trials", "8", "--checkpoint-every", "50", "--log-every", "25", \
+             "--no-plot", "--seed", "5"
+#define STEPS "1500"
+
+/* Start `lmrnn args...` with stdout/stderr in <tmp>/<tag>.out/.err. */
+static pid_t spawn(const char *tag, char *const *args) {
+    char o[512], e[512];
+    snprintf(o, sizeof o, "%s/%s.out", tmp, tag);
+    snprintf(e, sizeof e, "%s/%s.err", tmp, tag);
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid == 0) {
+        int fo = open(o, O_WRONLY | O_CREAT | O_TRUNC, 0644), fe = open(e, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        dup2(fo, 1);
+        dup2(fe, 2);
+        char *argv[64];
+        int n = 0;
+        argv[n++] = bin;
+        while (args[n - 1] && n < 63) {
+            argv[n] = args[n - 1];
+            n++;
+        }
+        argv[n] = NULL;
+        execv(bin, argv);
+        _exit(127);
+    }
+    return pid;
+}
+
+/* Exit status, or 128 + signal. */
+static int wait_status(pid_t pid) {
+    int st = 0;
+    while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {}
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+static int run(const char *tag, char *const *args) { return wait_status(spawn(tag, args)); }
+
+static void read_text(const char *tag, const char *ext, char *buf, size_t n) {
+    char p[512];
+    snprintf(p, sizeof p, "%s/%s.%s", tmp, tag, ext);
+    FILE *f = fopen(p, "r");
+    size_t k = f ? fread(buf, 1, n - 1, f) : 0;
+    buf[k] = '\0';
+    if (f) fclose(f);
+}
+
+/* The command failed with `status`, saying one line on stderr that contains `want`. */
+static void expect_error(const char *tag, char *const *args, int status, const char *want) {
+    int rc = run(tag, args);
+    char err[4096];
+    read_text(tag, "err", err, sizeof err);
+    int lines = 0;
+    for (char *p = err; *p; p++) lines += *p == '\n';
+    CHECK(rc == status, "%s: exit %d, expected %d (stderr: %s)", tag, rc, status, err);
+    CHECK(lines == 1 && !strncmp(err, "lmrnn", 5), "%s: stderr is not one 'lmrnn: ...' line: %s", tag, err);
+    CHECK(strstr(err, want) != NULL, "%s: '%s' does not mention '%s'", tag, err, want);
+}
+
+static int64_t ckpt_step(const char *dir) {
+    char p[512];
+    snprintf(p, sizeof p, "%s/checkpoint.npz", dir);
+    LmNpz *z = lm_npz_read(p);
+    if (!z) return -1;
+    const LmArray *s = lm_npz_find(z, "step");
+    int64_t v = s ? *(const int64_t *)s->data : -1;
+    lm_npz_free(z);
+    return v;
+}
+
+static int same_arrays(const char *da, const char *db) {
+    char pa[512], pb[512];
+    snprintf(pa, sizeof pa, "%s/checkpoint.npz", da);
+    snprintf(pb, sizeof pb, "%s/checkpoint.npz", db);
+    LmNpz *a = lm_npz_read(pa), *b = lm_npz_read(pb);
+    int eq = a && b;
+    const char *names[] = {"params", "W_rec", "W_in", "W_out", "adam_m", "adam_v", "adam_t", "step", "trials",
+                           "stream_state", "rng_noise", "thresholds"};
+    for (int i = 0; eq && i < 12; i++) {
+        const LmArray *x = lm_npz_find(a, names[i]), *y = lm_npz_find(b, names[i]);
+        eq = x && y && x->count == y->count && !memcmp(x->data, y->data, x->count * lm_dtype_size(x->dtype));
+        if (!eq) fprintf(stderr, "  %s differs between %s and %s\n", names[i], da, db);
+    }
+    lm_npz_free(a);
+    lm_npz_free(b);
+    return eq;
+}
+
+static void sleep_ms(int ms) {
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+/* Wait until the run in `dir` has a checkpoint at step >= min_step (or the process ended). */
+static void wait_checkpoint(pid_t pid, const char *dir, int64_t min_step) {
+    for (int i = 0; i < 6000; i++) {
+        if (ckpt_step(dir) >= min_step) return;
+        if (waitpid(pid, NULL, WNOHANG) == pid) return;
+        sleep_ms(10);
+    }
+}
+
+static char *dirpath(const char *name) {
+    static char bufs[8][512];
+    static int k;
+    char *b = bufs[k++ % 8];
+    snprintf(b, 512, "%s/%s", tmp, name);
+    return b;
+}
+
+static void test_interrupt_resume_bit_identical(void) {
+    char *ref = dirpath("ref");
+    char *a_ref[] = {"train", TINY, "--steps", STEPS, "--out", ref, NULL};
+    CHECK(run("ref", a_ref) == 0, "uninterrupted run failed");
+    CHECK(ckpt_step(ref) == atoi(STEPS));
+
+    int sigs[2] = {SIGINT, SIGTERM};
+    const char *names[2] = {"sigint", "sigterm"};
+    for (int k = 0; k < 2; k++) {
+        char *d = dirpath(names[k]);
+        char *a[] = {"train", TINY, "--steps", STEPS, "--out", d, NULL};
+        pid_t pid = spawn(names[k], a);
+        wait_checkpoint(pid, d, 100);
+        kill(pid, sigs[k]);
+        int rc = wait_status(pid);
+        char out[8192];
+        read_text(names[k], "out", out, sizeof out);
+        int64_t s = ckpt_step(d);
+        CHECK(rc == 0, "%s: exit %d", names[k], rc);
+        CHECK(s >= 100 && s < atoi(STEPS), "%s: checkpoint at step %lld: the signal did not interrupt the run",
+              names[k], (long long)s);
+        CHECK(strstr(out, "interrupted at step") && strstr(out, "--resume"), "%s: stdout: %s", names[k], out);
+        char *r[] = {"train", "--resume", d, NULL};
+        char tag[64];
+        snprintf(tag, sizeof tag, "%s_resume", names[k]);
+        CHECK(run(tag, r) == 0, "%s: resume failed", names[k]);
+        CHECK(ckpt_step(d) == atoi(STEPS) && same_arrays(ref, d), "%s: resumed run differs", names[k]);
+    }
+
+    /* SIGKILL between checkpoints: the run restarts from the last one. */
+    char *d = dirpath("sigkill");
+    char *a[] = {"train", TINY, "--steps", STEPS, "--out", d, NULL};
+    pid_t pid = spawn("sigkill", a);
+    wait_checkpoint(pid, d, 150);
+    sleep_ms(5);
+    kill(pid, SIGKILL);
+    CHECK(wait_status(pid) == 128 + SIGKILL);
+    int64_t s = ckpt_step(d);
+    CHECK(s >= 150 && s < atoi(STEPS), "sigkill: checkpoint at step %lld", (long long)s);
+    char *r[] = {"train", "--resume", d, "--quiet", NULL};
+    CHECK(run("sigkill_resume", r) == 0, "sigkill: resume failed");
+    CHECK(ckpt_step(d) == atoi(STEPS) && same_arrays(ref, d), "sigkill: resumed run differs");
+
+    /* extending a finished run: 1000 + 500 == 1500 */
+    char *e = dirpath("extend");
+    char *a1[] = {"train", TINY, "--steps", "1000", "--out", e, "--quiet", NULL};
+    CHECK(run("extend1", a1) == 0);
+    char *a2[] = {"train", "--resume", e, "--steps", STEPS, "--quiet", NULL};
+    CHECK(run("extend2", a2) == 0);
+    CHECK(same_arrays(ref, e), "a finished run extended to the same total differs");
+}
+
+static void test_cli_bad_input(void) {
+    char *ref = dirpath("ref");
+    char *d = dirpath("bad");
+    { char *a[] = {"train", "--hiden", "3", "--out", d, NULL}; expect_error("unknown_flag", a, 2, "--hiden"); }
+    { char *a[] = {"train", "--hidden", "x", "--out", d, NULL}; expect_error("non_numeric", a, 2, "--hidden"); }
+    { char *a[] = {"train", "--window", "0", "--out", d, NULL}; expect_error("range", a, 2, "--window"); }
+    { char *a[] = {"train", "--battery", "go,nosuch", "--out", d, NULL}; expect_error("task", a, 2, "nosuch"); }
+    { char *a[] = {"train", "--mask", "blob", "--out", d, NULL}; expect_error("mask", a, 2, "--mask"); }
+    { char *a[] = {"train", "--hidden", "16", NULL}; expect_error("no_out", a, 2, "--out"); }
+    { char *a[] = {"train", "--steps", NULL}; expect_error("no_value", a, 2, "--steps"); }
+    { char *a[] = {"train", "--config", dirpath("nope.json"), "--out", d, NULL};
+      expect_error("no_config", a, 2, "nope.json"); }
+    { char *a[] = {"train", TINY, "--steps", "5", "--out", ref, NULL}; expect_error("exists", a, 1, "--resume"); }
+    { char *a[] = {"train", "--resume", ref, "--hidden", "32", NULL}; expect_error("resume_change", a, 2, "--hidden"); }
+    { char *a[] = {"train", "--resume", dirpath("nowhere"), NULL}; expect_error("resume_missing", a, 1, "nowhere"); }
+    { char *a[] = {"train", TINY, "--out", "/proc/version/run", NULL}; expect_error("unwritable", a, 1, "/proc/version"); }
+
+    /* a corrupt checkpoint: resume refuses, the file is left as it was */
+    char *c = dirpath("corrupt");
+    char *a1[] = {"train", TINY, "--steps", "60", "--out", c, "--quiet", NULL};
+    CHECK(run("corrupt1", a1) == 0);
+    char p[600];
+    snprintf(p, sizeof p, "%s/checkpoint.npz", c);
+    CHECK(truncate(p, 1000) == 0);
+    struct stat st0, st1;
+    stat(p, &st0);
+    char *a2[] = {"train", "--resume", c, "--steps", "100", NULL};
+    expect_error("corrupt_resume", a2, 1, "checkpoint.npz");
+    stat(p, &st1);
+    CHECK(st1.st_size == 1000 && st1.st_mtime == st0.st_mtime);
+
+    /* flags override the config file; the run's config.json records the result */
+    char *cf = dirpath("cfg.json");
+    FILE *f = fopen(cf, "w");
+    fputs("{\"battery\":\"go,dm1\",\"hidden\":16,\"d\":3,\"window\":30,\"batch\":2,\"steps\":4,"
+          "\"eval_trials\":4,\"no_plot\":true}\n", f);
+    fclose(f);
+    char *o = dirpath("fromfile");
+    char *a3[] = {"train", "--config", cf, "--d", "2", "--out", o, NULL};
+    CHECK(run("fromfile", a3) == 0);
+    snprintf(p, sizeof p, "%s/config.json", o);
+    f = fopen(p, "r");
+    char text[16384] = "";
+    if (f) {
+        size_t n = fread(text, 1, sizeof text - 1, f);
+        text[n] = '\0';
+        fclose(f);
+    }
+    CHECK(strstr(text, "\"d\":\t2") || strstr(text, "\"d\": 2") || strstr(text, "\"d\":2"), "config.json: %s", text);
+    CHECK(strstr(text, "go,dm1") && strstr(text, "\"window\""), "config.json lacks the file's options");
+    char out[16384];
+    read_text("fromfile", "out", out, sizeof out);
+    CHECK(strstr(out, "run directory") != NULL, "no final summary on stdout: %s", out);
+}
+
+int main(int argc, char **argv) {
+    const char *env = getenv("LMRNN_BIN");
+    if (env) {
+        snprintf(bin, sizeof bin, "%s", env);
+    } else {
+        char self[900];
+        ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+        self[n > 0 ? n : 0] = '\0';
+        snprintf(bin, sizeof bin, "%s/../lmrnn-san", dirname(self));
+    }
+    if (access(bin, X_OK) != 0) {
+        fprintf(stderr, "FAIL: %s not found (make build/lmrnn-san)\n", bin);
+        printf("0 passed, 1 failed\n");
+        return 1;
+    }
+    snprintf(tmp, sizeof tmp, "/tmp/lmrnn_e2e_train_XXXXXX");
+    if (!mkdtemp(tmp)) return 1;
+    RUN(test_interrupt_resume_bit_identical);
+    RUN(test_cli_bad_input);
+    int failed = check_tests_failed;
+    if (!failed) {
+        char cmd[400];
+        snprintf(cmd, sizeof cmd, "rm -rf %s", tmp);
+        if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", tmp);
+    } else {
+        fprintf(stderr, "run directories kept in %s\n", tmp);
+    }
+    (void)argc;
+    (void)argv;
+    return CHECK_DONE();
+}
