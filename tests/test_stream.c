@@ -22,6 +22,7 @@ typedef struct {
     const LmBattery *b;
     unsigned fix;
     int B, T, cache_len, n_in, seq_start;
+    long trials;
     LmTaskEnv env;
     RefRow *rows;
     float *cache_in;      /* [cache_len][B][n_in] */
@@ -38,6 +39,7 @@ static void ref_trial(Ref *R, RefRow *r) {
     lm_trial_generate(&R->env, id, m, &r->task, &r->global, &r->trial);
     r->trial.task = pos; /* remember the battery position for the rule column */
     r->off = 0;
+    R->trials++;
     int n = R->b->n;
     if (R->fix & LM_FIX_Q17_SCHEDULE) r->next = (int)lm_rng_below(&r->sched, (uint32_t)n);
     else if (n > 1) {
@@ -138,6 +140,7 @@ static void matches_reference(const char *battery, int B, int T, unsigned fix, i
         int same = !memcmp(a.in, e.in, sizeof(float) * n * R->n_in) && !memcmp(a.lab, e.lab, sizeof(int32_t) * n) &&
                    !memcmp(a.dec, e.dec, n);
         CHECK(same, "%s B=%d T=%d fix %#x: window %d differs from the Dataset model", battery, B, T, fix, w);
+        CHECK(lm_stream_trials(s) == R->trials, "trials %lld vs %ld", (long long)lm_stream_trials(s), R->trials);
         if (!same) break;
     }
     win_free(&a);
