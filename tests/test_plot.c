@@ -222,6 +222,35 @@ static void interleaved_and_reproducible(void) {
     free(b3);
 }
 
+/* cairo's SVG spells colours as percentages: check the palette and the white page directly. */
+static void svg_colours_follow_palette(void) {
+    char p[512];
+    snprintf(p, sizeof p, "%s/colours.svg", tmpdir);
+    LmFigure *f = lm_fig_new(p, 400, 300, 1, 1);
+    CHECK(f != NULL);
+    if (!f) return;
+    double x[3] = {0, 1, 2}, y0[3] = {0, 1, 0}, y1[3] = {1, 0, 1};
+    const double *one[1] = {y0}, *other[1] = {y1};
+    lm_fig_panel(f, 0, 0, 2, 0, 1, "t", "x", "y");
+    /* two calls of one series each: both are series 0, hence both tab10 blue */
+    lm_fig_lines(f, 1, 3, x, one, NULL);
+    lm_fig_lines(f, 1, 3, x, other, NULL);
+    CHECK(lm_fig_close(f) == 0);
+    long n;
+    unsigned char *b = slurp(p, &n);
+    CHECK(b != NULL);
+    if (!b) return;
+    char *text = malloc((size_t)n + 1);
+    memcpy(text, b, (size_t)n);
+    text[n] = 0;
+    free(b);
+    CHECK(strstr(text, "rgb(100%,100%,100%)"), "no white background");
+    CHECK(strstr(text, "rgb(12.156863%,46.666667%,70.588235%)"), "no tab10 blue (31,119,180)");
+    CHECK(!strstr(text, "rgb(100%,49.803922%,5.490196%)"), "tab10 orange used for a series 0");
+    CHECK(!strstr(text, "fill:rgb(0%,0%,0%)"), "PLplot's black default background leaked in");
+    free(text);
+}
+
 int main(void) {
     snprintf(tmpdir, sizeof tmpdir, "/tmp/lmrnn_test_plot.XXXXXX");
     if (!mkdtemp(tmpdir)) return 1;
@@ -229,6 +258,7 @@ int main(void) {
     RUN(bad_paths_fail);
     RUN(odd_input_is_harmless);
     RUN(interleaved_and_reproducible);
+    RUN(svg_colours_follow_palette);
     char cmd[400];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
     if (system(cmd)) fprintf(stderr, "could not remove %s\n", tmpdir);

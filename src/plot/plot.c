@@ -46,7 +46,7 @@ typedef struct {
     int n_occ, cap_occ, occ_stride, occ_skip;
     int equal_aspect;
     double vx0, vx1, vy0, vy1;         /* committed viewport, normalised page coordinates */
-    int n_legend, n_drawn;
+    int n_legend;
     char *legend_text[MAX_LEGEND];
     int legend_colour[MAX_LEGEND];
     double vp_w_mm, vp_h_mm;           /* committed viewport size */
@@ -451,8 +451,8 @@ void lm_fig_lines(LmFigure *f, int n_series, int n_points, const double *x, cons
     Panel *p = &f->p;
     double *bx = lm_malloc((size_t)n_points * sizeof *bx), *by = lm_malloc((size_t)n_points * sizeof *by);
     for (int k = 0; k < n_series; k++) {
-        /* series added by an earlier call continue the colour sequence */
-        int colour = series_colour(p->n_drawn + k);
+        /* series k is colour k in every call, so callers can match colours across calls and bars */
+        int colour = series_colour(k);
         plcol0(colour);
         plwidth(2.0);
         int run = 0;
@@ -481,7 +481,6 @@ void lm_fig_lines(LmFigure *f, int n_series, int n_points, const double *x, cons
             p->n_legend++;
         }
     }
-    p->n_drawn += n_series;
     plwidth(1.0);
     plcol0(COL_FG);
     free(bx);

@@ -17,8 +17,11 @@ void lm_fig_panel_logx(LmFigure *f, int index, double xmin, double xmax, double 
 /* Make the current panel's box keep equal units on both axes (square cells for a square matrix).
  * Call right after lm_fig_panel*, before drawing. */
 void lm_fig_equal_aspect(LmFigure *f);
+/* Colours: index k >= 0 is the k-th colour of a qualitative palette (matplotlib tab10, cycling after
+ * 10); a negative index is the neutral grey used for reference lines. */
 /* Several line series sharing x; series k drawn in colour k with labels[k] in a legend (labels may be
- * NULL). NaN values break the line. */
+ * NULL). NaN values break the line; an isolated point is drawn as a dot. Legends collect over all
+ * calls in a panel and go where they cover the least drawn data. */
 void lm_fig_lines(LmFigure *f, int n_series, int n_points, const double *x, const double *const *ys,
                   const char *const *labels);
 /* Scatter markers. */
