@@ -175,21 +175,22 @@ static int cmd_show(int argc, char **argv) {
     char mod[32];
     if (t->modality >= 0) snprintf(mod, sizeof mod, "modality %d", t->modality);
     else snprintf(mod, sizeof mod, "both rings");
-    snprintf(title, sizeof title, "%s (%s family%s%s), %s, %s, seed %llu, fix %s", name,
-             lm_family_name(d->family), mods[0] ? ", " : "", mods, mod, tgt, (unsigned long long)seed, fixs);
-
+    char modp[80] = "";
+    if (mods[0]) snprintf(modp, sizeof modp, " (%s)", mods);
+    snprintf(title, sizeof title, "%s: %s family%s, %s, %s", name, lm_family_name(d->family), modp, mod, tgt);
+    char sub[200];
+    snprintf(sub, sizeof sub, "labels (0 = fixate, k+1 = respond at k); seed %llu, fix %s",
+             (unsigned long long)seed, fixs);
     int rc = 0;
     LmFigure *f = lm_fig_new(path, 1100, 800, 1, 2);
     if (!f) rc = -1;
     if (rc == 0) {
-        lm_fig_panel(f, 0, 0, T, 0, LM_OBS, title, NULL,
-                     "input column (0 fix, 1-16 ring 1, 17-32 ring 2)");
+        lm_fig_panel(f, 0, 0, T, 0, LM_OBS, title, NULL, "input: 0 fix, 1-16 ring1, 17-32 ring2");
         lm_fig_heatmap(f, z, LM_OBS, T, 0, 0, 1, 0);
         lm_fig_hline(f, 1, 15);
         lm_fig_hline(f, 17, 15);
         lm_fig_vlines(f, nv, xs, pl);
-        lm_fig_panel(f, 1, 0, T, -0.5, 16.5, "labels (0 = fixate, k+1 = respond at direction k)",
-                     "time step (100 ms)", "label");
+        lm_fig_panel(f, 1, 0, T, -0.5, 16.5, sub, "time step (100 ms)", "label");
         const double *ys[1] = {ly};
         lm_fig_lines(f, 1, T, lx, ys, NULL);
         lm_fig_points(f, T, lx, ly, 0);
