@@ -351,13 +351,13 @@ static void test_plot(void) {
     CHECK(strstr(lm_err_msg(), "gif"), "%s", lm_err_msg());
     CHECK(call(lm_cmd_plot, 3, run_dir, "--tasks", "anti") == 1);
     CHECK(strstr(lm_err_msg(), "anti"), "%s", lm_err_msg());
-    char p[600];
+    char p[1024];
     snprintf(p, sizeof p, "%s/nonexistent", root);
     CHECK(call(lm_cmd_plot, 1, p) == 1);
     CHECK(call(lm_cmd_plot, 2, run_dir, "--what") == 2);
     /* plots/ cannot be created: a file is in the way. */
     snprintf(p, sizeof p, "%s/plots", dir2);
-    char cmd[1400];
+    char cmd[2200];
     snprintf(cmd, sizeof cmd, "rm -rf '%s' && touch '%s'", p, p);
     CHECK(system(cmd) == 0);
     CHECK(call(lm_cmd_plot, 1, dir2) == 1);

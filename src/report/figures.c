@@ -185,7 +185,7 @@ static int fig_perf(Out *o, const RunLog *log, int fi) {
     lm_fig_hline(f, 0.8, -1);
     lm_fig_hline(f, 0.9, -1);
     lm_fig_lines(f, ns, n, log->eval_step.v, ys, labels);
-    if (n == 1) lm_fig_points(f, 1, log->eval_step.v, log->eval_mean.v, 0);
+    if (n <= 30) lm_fig_points(f, n, log->eval_step.v, log->eval_mean.v, 0);
     return fig_close(o, f, "perf", fi);
 }
 
@@ -277,14 +277,19 @@ static int fig_tasks(Out *o, const TaskTable *t, int fi) {
         labels[i] = t->name[k];
         colour[i] = group_colour[lm_task_group(t->id[k])];
     }
-    int width = 400 + 26 * n;
-    if (width < 900) width = 900;
+    int width = 300 + 24 * n;
+    if (width < 1000) width = 1000;
     LmFigure *f = fig_open(o, "tasks", fi, width, 700, 1, 1);
     if (!f) return -1;
     char title[160];
-    snprintf(title, sizeof title, "per-task performance (%s, %d trials per task, 95%% Wilson CI; mean %.3f)",
-             t->metric, t->trials, t->mean);
-    lm_fig_panel(f, 0, -0.7, n - 0.3, 0, 1.12, title, NULL, "performance");
+    int present[4] = {0, 0, 0, 0}, n_groups = 0;
+    for (int i = 0; i < n; i++) present[lm_task_group(t->id[order[i]])] = 1;
+    for (int g = 0; g < 4; g++) n_groups += present[g];
+    snprintf(title, sizeof title, "per-task performance (%s), mean %.3f", t->metric, t->mean);
+    char ylabel[96];
+    snprintf(ylabel, sizeof ylabel, "performance (%d trials, 95%% CI)", t->trials);
+    /* Headroom above 1 for the family names and the group legend. */
+    lm_fig_panel(f, 0, -0.7, n - 0.3, 0, n_groups > 1 ? 1.1 + 0.07 * n_groups : 1.1, title, NULL, ylabel);
     lm_fig_bars(f, n, vals, NULL, labels, colour);
     /* Wilson intervals are asymmetric, which lm_fig_bars' symmetric error bars cannot show: draw them
      * with PLplot directly, in the panel lm_fig_bars has just set up (its stream is the current one). */
@@ -301,11 +306,16 @@ static int fig_tasks(Out *o, const TaskTable *t, int fi) {
         plline(2, cx, ch);
     }
     plwidth(1.0);
-    /* Legend of the group colours: empty series carry the labels (bars use series colours 0..3). */
-    double nanv[1] = {NAN}, zero[1] = {0};
-    const double *empty[4] = {nanv, nanv, nanv, nanv};
-    static const char *const glab[4] = {"base", "int", "seq", "int+seq"};
-    lm_fig_lines(f, 4, 1, zero, empty, glab);
+    /* Legend of the group colours: empty series carry the labels (bars use series colours 0..3, and
+     * a series' colour is its index among the panel's series, so absent groups get an unlabelled one). */
+    if (n_groups > 1) {
+        double nanv[1] = {NAN}, zero[1] = {0};
+        const double *empty[4] = {nanv, nanv, nanv, nanv};
+        static const char *const glab[4] = {"base", "int", "seq", "int+seq"};
+        const char *lab[4];
+        for (int g = 0; g < 4; g++) lab[g] = present[g] ? glab[g] : NULL;
+        lm_fig_lines(f, 4, 1, zero, empty, lab);
+    }
     /* Family separators and names. */
     double sep[3];
     const char *sep_lab[3];
@@ -326,19 +336,21 @@ static int fig_mask(Out *o, const LmTrained *run, int fi) {
     int N = m->n, sheet = run->nx > 0;
     float *z = lm_malloc((size_t)N * N * sizeof(float));
     for (size_t i = 0; i < (size_t)N * N; i++) z[i] = m->m[i];
-    LmFigure *f = fig_open(o, "mask", fi, sheet ? 1300 : 700, 650, sheet ? 2 : 1, 1);
+    LmFigure *f = fig_open(o, "mask", fi, sheet ? 1400 : 700, 700, sheet ? 2 : 1, 1);
     if (!f) { free(z); return -1; }
     char title[200];
-    snprintf(title, sizeof title, "mask: %s (density %.4f)", m->desc, m->density);
+    snprintf(title, sizeof title, "mask: %s", m->desc);
     lm_fig_panel(f, 0, 0, N, 0, N, title, "pre-synaptic unit j", "post-synaptic unit i");
+    lm_fig_equal_aspect(f);
     lm_fig_heatmap(f, z, N, N, 0, 1, 0, 0);
     if (sheet) {
         int nx = run->nx, ny = run->ny;
         int c = (ny / 2) * nx + nx / 2;   /* the central unit of the sheet */
         float *img = lm_malloc((size_t)N * sizeof(float));
         for (int j = 0; j < N; j++) img[j] = m->m[(size_t)c * N + j] + (j == c ? 1.0f : 0.0f);
-        snprintf(title, sizeof title, "inputs of unit %d at (%d,%d) on the %dx%d sheet", c, c % nx, c / nx, nx, ny);
+        snprintf(title, sizeof title, "inputs of unit %d at (%d,%d) (yellow: itself)", c, c % nx, c / nx);
         lm_fig_panel(f, 1, 0, nx, 0, ny, title, "sheet x", "sheet y");
+        lm_fig_equal_aspect(f);
         lm_fig_heatmap(f, img, ny, nx, 0, 2, 0, 0);
         free(img);
     }
@@ -358,11 +370,12 @@ static int fig_weights(Out *o, const LmTrained *run, int fi) {
     double amax = 0;
     for (size_t i = 0; i < (size_t)N * N; i++) amax = fmax(amax, fabs(w[i]));
     if (amax == 0) amax = 1;
-    LmFigure *f = fig_open(o, "weights", fi, sheet ? 1500 : 700, sheet ? 1000 : 650, sheet ? 3 : 1, sheet ? 2 : 1);
+    LmFigure *f = fig_open(o, "weights", fi, sheet ? 1650 : 700, sheet ? 1000 : 650, sheet ? 3 : 1, sheet ? 2 : 1);
     if (!f) { free(w); return -1; }
     char title[200];
-    snprintf(title, sizeof title, "learned W_rec (step %lld), max |w| = %.3g", (long long)run->step, amax);
+    snprintf(title, sizeof title, "W_rec at step %lld", (long long)run->step);
     lm_fig_panel(f, 0, 0, N, 0, N, title, "pre-synaptic unit j", "post-synaptic unit i");
+    lm_fig_equal_aspect(f);
     lm_fig_heatmap(f, w, N, N, -amax, amax, 1, 1);
     if (sheet) {
         int nx = run->nx, ny = run->ny;
@@ -388,7 +401,7 @@ static int fig_weights(Out *o, const LmTrained *run, int fi) {
                 nn++;
             }
         lm_fig_panel(f, 1, -0.2, nn ? xs[nn - 1] + 0.2 : 1, 0, ymax > 0 ? 1.1 * ymax : 1,
-                     "mean |w| vs sheet distance", "distance (units, rounded)", "mean |w_ij|");
+                     "mean |w| vs sheet distance", "distance (rounded; 0 = self)", "mean |w_ij| over the mask");
         const double *yy[1] = {ys};
         lm_fig_lines(f, 1, nn, xs, yy, NULL);
         lm_fig_points(f, nn, xs, ys, 0);
@@ -404,8 +417,9 @@ static int fig_weights(Out *o, const LmTrained *run, int fi) {
                 umax = fmax(umax, fabs(img[j]));
             }
             if (umax == 0) umax = 1;
-            snprintf(title, sizeof title, "inputs of unit %d at (%d,%d)", c, c % nx, c / nx);
+            snprintf(title, sizeof title, "weights into unit %d at (%d,%d)", c, c % nx, c / nx);
             lm_fig_panel(f, 2 + u, 0, nx, 0, ny, title, "sheet x", "sheet y");
+            lm_fig_equal_aspect(f);
             lm_fig_heatmap(f, img, ny, nx, -umax, umax, 1, 1);
         }
         free(img);
