@@ -55,7 +55,7 @@ typedef struct {
 struct LmFigure {
     char *path;
     char tmp[PATH_MAX + 32];
-    int strm, prev_strm;
+    int strm;
     int ncols, nrows;
     double page_w_mm, page_h_mm, chr_mm;
     Panel p;
@@ -140,7 +140,6 @@ LmFigure *lm_fig_new(const char *path, int width, int height, int ncols, int nro
     f->path = dup_or_null(path);
     f->ncols = ncols;
     f->nrows = nrows;
-    plgstrm(&f->prev_strm);
     plmkstrm(&f->strm);
     plsdev(dev);
     plsfnam(f->tmp);
@@ -707,7 +706,8 @@ int lm_fig_close(LmFigure *f) {
     use(f);
     finish_panel(f);
     plend1();
-    if (f->prev_strm != f->strm) plsstrm(f->prev_strm);
+    /* back to PLplot's static stream 0: selecting a freed stream number would allocate a new one */
+    plsstrm(0);
     int rc = 0;
     FILE *chk = fopen(f->tmp, "rb");
     long size = -1;
