@@ -1,0 +1,247 @@
+#!/usr/bin/python3
+"""Independent PyTorch reference for lmrnn's engine (issue 3 items 7 and 8). Not a dependency of lmrnn.
+
+check DIR...   Rebuild the case exported by build/bench/export_case in torch (float64 and float32) from
+               the same initial weights, mask and batch; compare the loss, every gradient and the
+               parameters after the same Adam steps (clip 1.0) with the C results. Pass criterion: the
+               relative error ||c - torch|| / ||torch|| of every tensor below 1e-4 (against float64).
+time           Time one training step (forward + backward + clip + Adam) of the same network written the
+               usual way (neurogym-style Python loop over time, plain autograd) for the benchmark's
+               configurations; with --compare FILE (bench_step --out FILE) print lmrnn's speed-up.
+
+Run with /usr/bin/python3 (numpy + torch). Example:
+  build/bench/export_case --out /tmp/case1 && /usr/bin/python3 bench/torch_reference.py check /tmp/case1
+  build/bench/bench_step --out /tmp/c.tsv && /usr/bin/python3 bench/torch_reference.py time --threads 1,2 --compare /tmp/c.tsv
+"""
+import argparse
+import math
+import os
+import sys
+import time
+
+import numpy as np
+import torch
+
+NAMES = ["W_in", "b_in", "W_rec", "b_rec", "W_out", "b_out"]
+
+
+def read_case(d):
+    cfg = {}
+    with open(os.path.join(d, "case.txt")) as f:
+        for line in f:
+            k, v = line.rstrip("\n").split(" ", 1)
+            cfg[k] = v
+    load = lambda n: np.load(os.path.join(d, n + ".npy"))
+    data = {n: load(n) for n in ["x", "labels", "decision", "mask", "losses"]}
+    for pre in ["init", "grad", "final"]:
+        data[pre] = {n: load(pre + "_" + n) for n in NAMES}
+    return cfg, data
+
+
+def act_fn(name):
+    return {"relu": torch.relu, "softplus": torch.nn.functional.softplus, "tanh": torch.tanh}[name]
+
+
+def forward_loss(p, mask, x, labels, decision, cfg):
+    """model.md §1 and §4, written directly: W_rec ∘ M in the forward pass, h0 = 0."""
+    T, B, _ = x.shape
+    alpha = float(cfg["alpha"])
+    act = act_fn(cfg["act"])
+    yang = cfg["rule"] == "yang"
+    w_rec = p["W_rec"] * mask
+    h = torch.zeros(B, p["W_rec"].shape[0], dtype=x.dtype)
+    hs = []
+    for t in range(T):
+        s = x[t] @ p["W_in"].T + p["b_in"] + h @ w_rec.T + p["b_rec"]
+        if yang:
+            h = (1 - alpha) * h + alpha * act(s)
+        else:
+            h = act((1 - alpha) * h + alpha * s)
+        hs.append(h)
+    H = torch.stack(hs)                                   # [T][B][N]
+    logits = H @ p["W_out"].T + p["b_out"]                # [T][B][n_out]
+    logp = torch.log_softmax(logits, dim=-1)
+    nll = -logp.gather(-1, labels.long().unsqueeze(-1)).squeeze(-1)
+    w = torch.where(labels == 0, float(cfg["fix_weight"]), 1.0).to(x.dtype)
+    if int(cfg["decision_only"]):
+        w = w * decision.to(x.dtype)
+    return (w * nll).sum() / w.sum()
+
+
+def rel(a, b):
+    a = np.asarray(a, dtype=np.float64)
+    b = np.asarray(b, dtype=np.float64)
+    nb = np.linalg.norm(b)
+    return np.linalg.norm(a - b) / (nb if nb > 0 else 1.0)
+
+
+def run_torch(cfg, data, dtype):
+    p = {n: torch.tensor(data["init"][n], dtype=dtype, requires_grad=True) for n in NAMES}
+    mask = torch.tensor(data["mask"], dtype=dtype)
+    x = torch.tensor(data["x"], dtype=dtype)
+    labels = torch.tensor(data["labels"])
+    decision = torch.tensor(data["decision"])
+    loss = forward_loss(p, mask, x, labels, decision, cfg)
+    loss.backward()
+    loss0 = loss.item()
+    grads = {n: p[n].grad.detach().numpy().copy() for n in NAMES}
+    opt = torch.optim.Adam(list(p.values()), lr=float(cfg["lr"]), betas=(0.9, 0.999), eps=1e-8)
+    losses = []
+    for _ in range(int(cfg["steps"])):
+        opt.zero_grad()
+        l = forward_loss(p, mask, x, labels, decision, cfg)
+        l.backward()
+        torch.nn.utils.clip_grad_norm_(list(p.values()), float(cfg["clip"]))
+        opt.step()
+        losses.append(l.item())
+    final = {n: p[n].detach().numpy().copy() for n in NAMES}
+    return loss0, grads, final, losses
+
+
+def check(dirs):
+    torch.set_num_threads(1)
+    ok = True
+    for d in dirs:
+        cfg, data = read_case(d)
+        print(f"== {d}: {cfg['mask']}, {cfg['rule']}/{cfg['act']} alpha {cfg['alpha']}, T {cfg['T']} B {cfg['B']}"
+              f" N {cfg['N']}, {'sparse' if int(cfg['sparse']) else 'dense'} path,"
+              f" fix_weight {cfg['fix_weight']} decision_only {cfg['decision_only']}")
+        res = {dt: run_torch(cfg, data, dt) for dt in (torch.float64, torch.float32)}
+        l64, g64, f64, ls64 = res[torch.float64]
+        l32, g32, f32, ls32 = res[torch.float32]
+        lc = float(cfg["loss0"])
+        row = lambda what, c, t64, t32: print(f"  {what:<16} rel err vs torch64 {rel(c, t64):9.2e}   "
+                                             f"torch32 vs torch64 {rel(t32, t64):9.2e}")
+        print(f"  loss: C {lc:.9f}  torch64 {l64:.9f}  torch32 {l32:.9f}")
+        errs = [abs(lc - l64) / abs(l64)]
+        row("loss", [lc], [l64], [l32])
+        for n in NAMES:
+            row("grad " + n, data["grad"][n], g64[n], g32[n])
+            errs.append(rel(data["grad"][n], g64[n]))
+        row("losses x10", data["losses"], ls64, ls32)
+        errs.append(rel(data["losses"], ls64))
+        for n in NAMES:
+            row("final " + n, data["final"][n], f64[n], f32[n])
+            errs.append(rel(data["final"][n], f64[n]))
+        outside = np.abs(data["final"]["W_rec"][data["mask"] == 0]).max() if (data["mask"] == 0).any() else 0.0
+        print(f"  max |W_rec| outside the mask after the steps: {outside}")
+        worst = max(errs)
+        passed = worst < 1e-4 and outside == 0
+        ok &= passed
+        print(f"  worst relative error {worst:.2e}: {'PASS' if passed else 'FAIL'} (criterion < 1e-4)")
+    return 0 if ok else 1
+
+
+# ---------------------------------------------------------------- timing
+CONFIGS = [  # name, N, B, mask kind, d or density
+    ("N256_B4_full", 256, 4, "full", None),
+    ("N256_B4_local2d_d3", 256, 4, "local2d", 3.0),
+    ("N256_B4_diag", 256, 4, "diag", None),
+    ("N256_B64_full", 256, 64, "full", None),
+    ("N256_B64_local2d_d3", 256, 64, "local2d", 3.0),
+    ("N1024_B16_full", 1024, 16, "full", None),
+    ("N1024_B16_local2d_4pct", 1024, 16, "local2d", 3.6),
+]
+
+
+def local2d_mask(n, d):
+    side = int(round(math.sqrt(n)))
+    ix = np.arange(n)
+    x, y = ix % side, ix // side
+    dist = np.sqrt((x[:, None] - x[None, :]) ** 2 + (y[:, None] - y[None, :]) ** 2)
+    return (dist < d).astype(np.float32)
+
+
+class CTRNN(torch.nn.Module):
+    """The usual way (neurogym's example, the authors' notebook): a Python loop over time, nn.Linear layers,
+    the mask applied to the recurrent weight in the forward pass."""
+
+    def __init__(self, n_in, n, n_out, mask):
+        super().__init__()
+        self.input2h = torch.nn.Linear(n_in, n)
+        self.h2h = torch.nn.Linear(n, n)
+        self.fc = torch.nn.Linear(n, n_out)
+        self.register_buffer("mask", mask)
+        with torch.no_grad():
+            self.h2h.weight.copy_(0.5 * torch.eye(n) * mask)
+
+    def forward(self, x):
+        h = torch.zeros(x.shape[1], self.h2h.weight.shape[0])
+        w = self.h2h.weight * self.mask
+        out = []
+        for t in range(x.shape[0]):
+            h = torch.relu(self.input2h(x[t]) + h @ w.T + self.h2h.bias)
+            out.append(h)
+        return self.fc(torch.stack(out))
+
+
+def time_config(n, b, kind, param, threads, reps, T=350, n_in=115, n_out=17):
+    torch.set_num_threads(threads)
+    torch.manual_seed(0)
+    if kind == "full":
+        mask = np.ones((n, n), np.float32)
+    elif kind == "diag":
+        mask = np.eye(n, dtype=np.float32)
+    else:
+        mask = local2d_mask(n, param)
+    net = CTRNN(n_in, n, n_out, torch.tensor(mask))
+    opt = torch.optim.Adam(net.parameters(), lr=1e-3)
+    x = torch.zeros(T, b, n_in)
+    x[:, :, 0] = 1
+    x[:, :, 1:33] = torch.rand(T, b, 32)
+    x[:, :, 33 + torch.randint(0, 82, (1,)).item()] = 1
+    y = torch.randint(0, n_out, (T, b))
+    lossf = torch.nn.CrossEntropyLoss()
+    ms = []
+    for r in range(reps + 2):
+        t0 = time.perf_counter()
+        opt.zero_grad()
+        loss = lossf(net(x).reshape(-1, n_out), y.reshape(-1))
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)
+        opt.step()
+        if r >= 2:
+            ms.append(1e3 * (time.perf_counter() - t0))
+    return float(np.median(ms)), float(mask.mean())
+
+
+def timing(args):
+    threads = [int(t) for t in args.threads.split(",")]
+    c_res = {}
+    if args.compare:
+        with open(args.compare) as f:
+            head = f.readline().rstrip("\n").split("\t")
+            for line in f:
+                r = dict(zip(head, line.rstrip("\n").split("\t")))
+                c_res[(r["config"], int(r["threads"]))] = r
+    print(f"# torch {torch.__version__}, OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', '(unset)')}, "
+          f"MKL {'on' if torch.backends.mkl.is_available() else 'off'}; median ms per training step")
+    print(f"{'config':<24} {'thr':>3} {'density':>8} {'torch_ms':>9} {'lmrnn_ms':>9} {'speedup':>8}")
+    for th in threads:
+        for name, n, b, kind, param in CONFIGS:
+            if args.only and args.only not in name:
+                continue
+            reps = args.reps if n * b <= 4096 else max(3, args.reps // 3)
+            tms, dens = time_config(n, b, kind, param, th, reps)
+            c = c_res.get((name, th))
+            cm = float(c["ms"]) if c else float("nan")
+            print(f"{name:<24} {th:>3} {dens:>8.4f} {tms:>9.2f} {cm:>9.3f} {tms / cm:>7.1f}x", flush=True)
+    return 0
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = ap.add_subparsers(dest="mode", required=True)
+    c = sub.add_parser("check")
+    c.add_argument("dirs", nargs="+")
+    t = sub.add_parser("time")
+    t.add_argument("--threads", default="1,2")
+    t.add_argument("--reps", type=int, default=15)
+    t.add_argument("--only", default=None)
+    t.add_argument("--compare", default=None)
+    a = ap.parse_args()
+    return check(a.dirs) if a.mode == "check" else timing(a)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
