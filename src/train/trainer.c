@@ -65,6 +65,9 @@ LmTrainer *lm_trainer_new(const LmTrainConfig *cfg) {
     t->noise = lm_rng_derive(cfg->seed, LM_SEED_NOISE);
     t->stream = lm_stream_new(&t->battery, cfg->batch, cfg->window, t->stream_seed, t->fix);
     if (!t->stream) goto fail;
+    /* Trials are counted as the stream counts them (generated into its cache, the constructor's fill
+     * included); stepping adds the stream's increments, so a replayed pool counts on every pass. */
+    t->trials = lm_stream_trials(t->stream);
 
     int n_in = lm_stream_n_in(t->stream);
     LmModelConfig mc;
@@ -96,9 +99,8 @@ LmTrainer *lm_trainer_new(const LmTrainConfig *cfg) {
         size_t n = lm_stream_state_size(t->stream);
         t->pool_start = lm_malloc(n);
         lm_stream_save_state(t->stream, t->pool_start);
-        int64_t before = lm_stream_trials(t->stream);
         for (int64_t k = 0; k < cfg->train_pool; k++) lm_stream_next(t->stream, t->x, t->labels, t->decision);
-        t->pool_trials = lm_stream_trials(t->stream) - before;
+        t->pool_trials = lm_stream_trials(t->stream);
         if (lm_stream_load_state(t->stream, t->pool_start, n) != 0) goto fail;
     }
     return t;

@@ -31,12 +31,13 @@ typedef struct {
     LmLossConfig loss;
     LmStream *stream;
     uint8_t *pool_start;      /* stream state at step 0, replayed every train_pool steps (NULL: no pool) */
-    int64_t pool_trials;      /* distinct trials in the pool (0: no pool) */
+    int64_t pool_trials;      /* distinct trials in the pool, as the stream counts them (0: no pool) */
     LmRng noise;              /* recurrent noise during training */
     uint64_t stream_seed, eval_seed, mask_seed;
     /* counters carried by checkpoints */
     int64_t step;             /* optimiser steps done */
-    int64_t trials;           /* training trials presented so far (a pool's trials count on every pass) */
+    int64_t trials;           /* training trials so far, as lm_stream_trials counts them (generated into
+                                 the stream's cache); a pool's trials count on every pass */
     double wall;              /* seconds of training before this session */
     int64_t threshold[LM_N_THRESHOLDS][2];   /* step, trials of the first crossing; -1 = not yet */
     double loss_sum;          /* training loss summed since the last evaluation */
