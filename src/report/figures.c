@@ -481,9 +481,11 @@ static int fig_trial(Out *o, LmTrained *run, int pos, int fi) {
             starts[p] = tr.periods[p].start;
             pn[p] = tr.periods[p].name;
         }
-        snprintf(title, sizeof title, "%s (%s%s%s), modality %d: inputs (rows 1-16 ring 1, 17-32 ring 2, 33 rule)",
+        char modality[32] = "";
+        if (tr.modality >= 0) snprintf(modality, sizeof modality, ", modality %d", tr.modality + 1);
+        snprintf(title, sizeof title, "%s (%s%s%s%s): inputs; rows 1-16 ring 1, 17-32 ring 2, 33 rule",
                  run->battery->name[pos], lm_family_name(lm_task_def(task)->family), mods[0] ? ", " : "", mods,
-                 tr.modality);
+                 modality);
         lm_fig_panel(f, 0, 0, T, 0, rin, title, "step (100 ms)", "input");
         lm_fig_heatmap(f, zin, rin, T, zmin, zmax > zmin ? zmax : zmin + 1, 1, 0);
         lm_fig_vlines(f, tr.n_periods, starts, pn);
@@ -492,10 +494,24 @@ static int fig_trial(Out *o, LmTrained *run, int pos, int fi) {
         lm_fig_heatmap(f, zout, LM_N_ACTIONS, T, 0, 1, 1, 0);
         lm_fig_vlines(f, tr.n_periods, starts, NULL);
         lm_fig_panel(f, 2, 0, T, -0.5, 16.5, "label (target) and network argmax", "step (100 ms)", "action");
-        const double *yy[2] = {lab, arg};
-        const char *ll[2] = {"label", "argmax"};
-        lm_fig_lines(f, 2, T, ts, yy, ll);
+        /* The label as a line, the argmax as dots on top (a second line would hide the first where
+         * they agree); the all-NaN series only puts the dots' colour into the legend. */
+        /* Labels are per step: drawn as a staircase over each step's [t, t+1). */
+        double *sx = lm_malloc((size_t)2 * T * sizeof(double)), *sy = lm_malloc((size_t)2 * T * sizeof(double));
+        double *none = lm_malloc((size_t)2 * T * sizeof(double));
+        for (int t = 0; t < T; t++) {
+            sx[2 * t] = t;
+            sx[2 * t + 1] = t + 1;
+            sy[2 * t] = sy[2 * t + 1] = lab[t];
+            none[2 * t] = none[2 * t + 1] = NAN;
+        }
+        const double *yy[2] = {sy, none};
+        const char *ll[2] = {"label", "network argmax"};
+        lm_fig_lines(f, 2, 2 * T, sx, yy, ll);
         lm_fig_points(f, T, ts, arg, 1);
+        free(none);
+        free(sx);
+        free(sy);
         lm_fig_vlines(f, tr.n_periods, starts, NULL);
         rc = fig_close(o, f, name, fi);
     }
