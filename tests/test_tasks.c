@@ -276,9 +276,21 @@ static void labels(Expect *e, unsigned fix, int target, int seq) {
     for (int s = 0; s < e->plen[e->np - 1]; s++)
         e->gt[d0 + s] = (fix & LM_FIX_Q1_LABEL_WRAP) ? 1 + mod16(target + seq * s) : mod16(target + 1 + seq * s);
 }
+/* N(0,1) by the polar method, values used in pairs per period (the documented noise scheme). */
 static void noise(Expect *e, LmRng *r, int p, int col0, int ncol) {
+    double pair[2];
+    int i = 0;
     for (int s = pstart(e, p); s < pstart(e, p) + e->plen[p]; s++)
-        for (int c = 0; c < ncol; c++) e->ob[s][col0 + c] += 0.1 * lm_rng_normal(r);
+        for (int c = 0; c < ncol; c++, i++) {
+            if (i % 2 == 0) {
+                double u, v, q;
+                do {
+                    u = 2 * lm_rng_uniform(r) - 1, v = 2 * lm_rng_uniform(r) - 1, q = u * u + v * v;
+                } while (q >= 1 || q == 0);
+                pair[0] = u * sqrt(-2 * log(q) / q), pair[1] = v * sqrt(-2 * log(q) / q);
+            }
+            e->ob[s][col0 + c] += 0.1 * pair[i % 2];
+        }
 }
 
 static void oracle(const Params *P, const LmTaskEnv *env, int id, int m, unsigned fix, LmRng *r, LmRng *glob,

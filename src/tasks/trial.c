@@ -21,7 +21,9 @@ void lm__trial_begin(LmTrial *t, int task, int modality) {
 int lm__trial_add_period(LmTrial *t, const char *name, int steps) {
     LM_ASSERT(t->n_periods < LM_MAX_PERIODS && steps >= 0 && t->len + steps <= LM_TMAX);
     LmPeriod *p = &t->periods[t->n_periods];
-    snprintf(p->name, sizeof p->name, "%s", name);
+    size_t n = strlen(name);
+    LM_ASSERT(n < sizeof p->name);
+    memcpy(p->name, name, n + 1); /* names are literals; snprintf showed up in profiles */
     p->start = t->len;
     p->end = t->len + steps;
     t->len = p->end;
@@ -74,9 +76,29 @@ void lm__zero_cols(LmTrial *t, int p, int col0, int n) {
         memset(t->ob + s * LM_OBS + col0, 0, sizeof(float) * (size_t)n);
 }
 
+/* Two independent N(0,1) values by Marsaglia's polar method: one log and one sqrt per pair and no
+ * trigonometry, about four times cheaper than one lm_rng_normal() per value (noise dominates trial
+ * generation). */
+void lm__normal_pair(LmRng *r, double *z0, double *z1) {
+    double u, v, s;
+    do {
+        u = 2.0 * lm_rng_uniform(r) - 1.0;
+        v = 2.0 * lm_rng_uniform(r) - 1.0;
+        s = u * u + v * v;
+    } while (s >= 1.0 || s == 0.0);
+    double f = sqrt(-2.0 * log(s) / s);
+    *z0 = u * f;
+    *z1 = v * f;
+}
+
 int lm__draw_noise(LmRng *r, const LmTrial *t, int p, int n, double *z) {
     int count = (t->periods[p].end - t->periods[p].start) * n;
-    for (int i = 0; i < count; i++) z[i] = 0.0 + lm_rng_normal(r) * LM_NOISE_SIGMA;
+    for (int i = 0; i < count; i += 2) {
+        double a, b;
+        lm__normal_pair(r, &a, &b);
+        z[i] = 0.0 + a * LM_NOISE_SIGMA;
+        if (i + 1 < count) z[i + 1] = 0.0 + b * LM_NOISE_SIGMA; /* odd count: the last b is unused */
+    }
     return count;
 }
 

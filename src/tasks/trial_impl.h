@@ -27,6 +27,9 @@ void lm__add_scalar(LmTrial *t, int p, int col, double v);
 /* set_ob(0) over period p on columns [col0, col0 + n). */
 void lm__zero_cols(LmTrial *t, int p, int col0, int n);
 
+/* Two independent standard normals (polar method). Noise values are drawn in pairs, row-major over
+ * each period's selected columns; an odd count leaves the last pair's second value unused. */
+void lm__normal_pair(LmRng *r, double *z0, double *z1);
 /* add_randn(0, 0.1): draw the noise of period p, columns [col0, col0+n), row-major, into `z`
  * (so the caller can make all its random draws before writing the observation); returns the count. */
 int lm__draw_noise(LmRng *r, const LmTrial *t, int p, int n, double *z);
