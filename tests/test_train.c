@@ -207,6 +207,30 @@ static void test_bad_values_are_named(void) {
     }
 }
 
+static void test_masks_from_the_configuration(void) {
+    LmTrainConfig c;
+    lm_train_config_default(&c);
+    c.hidden = 64;
+    LmMask local, rnd, rnd2;
+    CHECK(lm_train_build_mask(&c, &local) == 0, "%s", lm_err_msg());   /* local2d d=3 on 8x8 */
+    c.mask = LM_MASK_RANDOM;
+    c.match_density_of = 3;
+    CHECK(lm_train_build_mask(&c, &rnd) == 0, "%s", lm_err_msg());
+    CHECK(rnd.param == local.density, "random p %g, local2d density %g", rnd.param, local.density);
+    CHECK(lm_train_build_mask(&c, &rnd2) == 0);
+    CHECK(!memcmp(rnd.m, rnd2.m, 64 * 64), "the random mask is not a function of the seed");
+    lm_mask_free(&rnd2);
+    c.seed = 1;
+    CHECK(lm_train_build_mask(&c, &rnd2) == 0);
+    CHECK(memcmp(rnd.m, rnd2.m, 64 * 64) != 0, "the random mask ignores the seed");
+    lm_mask_free(&rnd2);
+    lm_mask_free(&rnd);
+    lm_mask_free(&local);
+    /* derived generators differ from each other */
+    CHECK(lm_train_subseed(7, LM_SEED_STREAM) != lm_train_subseed(7, LM_SEED_EVAL));
+    CHECK(lm_train_subseed(7, LM_SEED_STREAM) != lm_train_subseed(8, LM_SEED_STREAM));
+}
+
 /* ------------------------------------------------------------------ checkpoints */
 
 static void test_checkpoint_round_trip_is_exact(void) {
@@ -721,6 +745,7 @@ int main(void) {
     RUN(test_config_json_round_trip);
     RUN(test_flags_override_config_file);
     RUN(test_bad_values_are_named);
+    RUN(test_masks_from_the_configuration);
     RUN(test_checkpoint_round_trip_is_exact);
     RUN(test_corrupt_checkpoints_are_rejected);
     RUN(test_failed_saves_keep_the_old_checkpoint);

@@ -334,14 +334,6 @@ int lm_train_run(const LmTrainConfig *cfg, const LmRunOptions *o, LmRunResult *o
     } else if (prepare_fresh_dir(&r) != 0) {
         goto done;
     }
-    r.wall0 = t->wall;
-    r.t0 = lm_now();
-    if (write_config(&r) != 0) goto done;
-    if (o->resume) {
-        cJSON *rec = record(&r, "resume");
-        cJSON_AddNumberToObject(rec, "threads", cfg->threads);
-        if (append(&r, rec) != 0) goto done;
-    }
     if (o->resume && t->step >= cfg->steps) {
         if (o->report)
             fprintf(o->report, "%s: already at step %lld of %lld; give --steps N (total) to train further\n",
@@ -349,6 +341,14 @@ int lm_train_run(const LmTrainConfig *cfg, const LmRunOptions *o, LmRunResult *o
         why = LM_STOP_MAX_STEPS;
         rc = 0;
         goto done;
+    }
+    r.wall0 = t->wall;
+    r.t0 = lm_now();
+    if (write_config(&r) != 0) goto done;
+    if (o->resume) {
+        cJSON *rec = record(&r, "resume");
+        cJSON_AddNumberToObject(rec, "threads", cfg->threads);
+        if (append(&r, rec) != 0) goto done;
     }
     lm_progress_init(&r.prog, cfg->quiet ? NULL : o->progress, t->step, cfg->steps);
     rc = loop(&r, &why);
