@@ -41,6 +41,7 @@ typedef struct {
     double xmin, xmax, ymin, ymax;     /* world window (x already log10 for log axes) */
     char *title, *xlabel, *ylabel;
     double extra_right, extra_bottom;  /* mm reserved for a colour bar / rotated labels */
+    double label_scale;                /* font scale of rotated bar labels */
     int bars, heatmap, vlabels;
     float *occ;                        /* sampled drawn positions, viewport units (legend placement) */
     int n_occ, cap_occ, occ_stride, occ_skip;
@@ -271,29 +272,30 @@ static void draw_legend(LmFigure *f) {
     const double ch = 0.85 * f->chr_mm;
     double longest = 0;
     for (int i = 0; i < n; i++) longest = fmax(longest, text_width_mm(p->legend_text[i], ch));
-    const double line_frac = 0.07;
+    const double line_frac = 2.8 * f->chr_mm / p->vp_w_mm; /* line samples of fixed length */
     double bw = 2 * line_frac + (longest + 3.4 * ch) / p->vp_w_mm; /* calibrated against pllegend */
     double bh = ((double)n * 1.6 + 0.6) * ch / p->vp_h_mm;
-    /* candidates: column 0 right, 1 left, 2 centre; row 0 top ... 6 bottom; corners are tried first */
-    enum { ROWS = 7 };
-    int cand[3 * ROWS][2], nc = 0;
-    const int corners[4][2] = {{0, 0}, {1, 0}, {0, ROWS - 1}, {1, ROWS - 1}};
+    /* candidates on a grid of positions with steps of at most half the legend size (column 0 = left,
+     * row 0 = top); corners are tried first, so ties go to TR, TL, BR, BL */
+    int GX = (int)fmin(41, fmax(7, ceil(2 * (0.96 - bw) / fmax(bw, 1e-3)) + 1));
+    int GY = (int)fmin(41, fmax(7, ceil(2 * (0.94 - bh) / fmax(bh, 1e-3)) + 1));
+    int (*cand)[2] = lm_malloc(sizeof(int[2]) * (size_t)(GX * GY)), nc = 0;
+    const int corners[4][2] = {{GX - 1, 0}, {0, 0}, {GX - 1, GY - 1}, {0, GY - 1}};
     for (int k = 0; k < 4; k++) {
         cand[nc][0] = corners[k][0];
         cand[nc++][1] = corners[k][1];
     }
-    for (int r = 0; r < ROWS; r++)
-        for (int c = 0; c < 3; c++)
-            if (!((c < 2) && (r == 0 || r == ROWS - 1))) {
+    for (int r = 0; r < GY; r++)
+        for (int c = 0; c < GX; c++)
+            if (!((c == 0 || c == GX - 1) && (r == 0 || r == GY - 1))) {
                 cand[nc][0] = c;
                 cand[nc++][1] = r;
             }
-    double us[3] = {0.98 - bw, 0.02, 0.5 * (1 - bw)};
+    double xstep = fmax(0.0, 0.96 - bw) / (GX - 1), ystep = fmax(0.0, 0.94 - bh) / (GY - 1);
     int best = 0, best_hits = INT_MAX;
     for (int k = 0; k < nc; k++) {
-        double u0 = us[cand[k][0]];
-        double top_gap = 0.03 + cand[k][1] * (0.94 - bh) / (ROWS - 1);
-        double v0 = 1 - top_gap - bh;
+        double u0 = 0.02 + cand[k][0] * xstep;
+        double v0 = 1 - (0.03 + cand[k][1] * ystep) - bh;
         int hits = 0;
         for (int i = 0; i < p->n_occ; i++) {
             double u = p->occ[2 * i], v = p->occ[2 * i + 1];
@@ -304,15 +306,19 @@ static void draw_legend(LmFigure *f) {
             best = k;
         }
     }
-    static const int colflag[3] = {PL_POSITION_RIGHT, PL_POSITION_LEFT, 0};
+    /* the outermost column and row anchor on their own edge, so an estimate error cannot push the
+     * legend out of the box */
     int cf = cand[best][0], rf = cand[best][1];
-    int vflag = rf == ROWS - 1 ? PL_POSITION_BOTTOM : PL_POSITION_TOP;
-    double yoff = rf == ROWS - 1 ? 0.03 : 0.03 + rf * (0.94 - bh) / (ROWS - 1);
+    free(cand);
+    int hflag = cf == GX - 1 ? PL_POSITION_RIGHT : PL_POSITION_LEFT;
+    int vflag = rf == GY - 1 ? PL_POSITION_BOTTOM : PL_POSITION_TOP;
+    double xoff = cf == GX - 1 ? 0.02 : 0.02 + cf * xstep;
+    double yoff = rf == GY - 1 ? 0.03 : 0.03 + rf * ystep;
     double w, h;
     pllegend(&w, &h, PL_LEGEND_BACKGROUND | PL_LEGEND_BOUNDING_BOX,
-             colflag[cf] | vflag | PL_POSITION_INSIDE | PL_POSITION_VIEWPORT, cf == 2 ? 0 : 0.02, yoff,
-             line_frac, COL_BG, COL_GRID, 1, 0, 0, n, opt, 0.8, 1.0, 1.6, 0.0, tcol, text, zeros, zeros,
-             ones, ones, lcol, lsty, lw, zeros, ones, zeros, syms);
+             hflag | vflag | PL_POSITION_INSIDE | PL_POSITION_VIEWPORT, xoff, yoff, line_frac, COL_BG,
+             COL_GRID, 1, 0, 0, n, opt, 0.8, 1.0, 1.6, 0.0, tcol, text, zeros, zeros, ones, ones, lcol,
+             lsty, lw, zeros, ones, zeros, syms);
     plschr(f->chr_mm, 1.0);
     for (int i = 0; i < n; i++) free(esc[i]);
 }
@@ -635,11 +641,16 @@ void lm_fig_bars(LmFigure *f, int n, const double *values, const double *err, co
     if (!p->committed) {
         p->bars = 1;
         if (labels) {
-            size_t longest = 0;
+            /* Rotated labels sit one bar apart, i.e. 0.7 bar widths apart across their baselines:
+             * shrink the font when bars are narrow so neighbours do not overlap. */
+            double cell_w = f->page_w_mm / f->ncols - 8.0 * f->chr_mm;
+            double spacing = cell_w / fabs(p->xmax - p->xmin);
+            p->label_scale = fmin(0.8, fmax(0.35, 0.45 * spacing / f->chr_mm));
+            double longest = 0;
             for (int i = 0; i < n; i++)
-                if (labels[i]) longest = strlen(labels[i]) > longest ? strlen(labels[i]) : longest;
-            /* rotated 45 degrees, about 0.55 character widths per letter, shown at 0.8 size */
-            p->extra_bottom = fmin(0.8 * 0.55 * 0.72 * (double)longest + 1.0, 16.0) * f->chr_mm;
+                if (labels[i]) longest = fmax(longest, text_width_mm(labels[i], p->label_scale * f->chr_mm));
+            double cell_h = f->page_h_mm / f->nrows;
+            p->extra_bottom = fmin(0.72 * longest + 0.5 * f->chr_mm, 0.4 * cell_h);
         }
     }
     commit(f);
@@ -650,7 +661,7 @@ void lm_fig_bars(LmFigure *f, int n, const double *values, const double *err, co
         double ys[4] = {base, base, values[i], values[i]};
         plcol0(series_colour(colour ? colour[i] : 0));
         plfill(4, xs, ys);
-        note_segment(p, i, base, i, values[i], 0.015);
+        for (int k = -2; k <= 2; k++) note_segment(p, i + 0.17 * k, base, i + 0.17 * k, values[i], 0.015);
     }
     if (err) {
         plcol0(COL_FG);
@@ -673,7 +684,7 @@ void lm_fig_bars(LmFigure *f, int n, const double *values, const double *err, co
         /* direction vector giving 45 degrees on the page whatever the axis scales */
         double dx = (p->xmax - p->xmin) / p->vp_w_mm, dy = (p->ymax - p->ymin) / p->vp_h_mm;
         double y = fmin(p->ymin, p->ymax) - 0.6 * f->chr_mm * fabs(dy);
-        plschr(f->chr_mm, 0.8);
+        plschr(f->chr_mm, p->label_scale > 0 ? p->label_scale : 0.8);
         unclipped_begin(p);
         for (int i = 0; i < n; i++) {
             if (!labels[i]) continue;
@@ -694,7 +705,7 @@ void lm_fig_text(LmFigure *f, double x, double y, const char *text) {
     plcol0(COL_FG);
     text_ptex(xv, y, 1, 0, 0.0, text);
     Panel *p = &f->p;
-    double len = (double)strlen(text) * 0.55 * 0.85 * f->chr_mm / p->vp_w_mm * (p->xmax - p->xmin);
+    double len = text_width_mm(text, 0.85 * f->chr_mm) / p->vp_w_mm * (p->xmax - p->xmin);
     double half = 0.5 * f->chr_mm / p->vp_h_mm * (p->ymax - p->ymin);
     note_segment(p, xv, y - half, xv + len, y - half, 0.004); /* never hide text */
     note_segment(p, xv, y + half, xv + len, y + half, 0.004);
