@@ -16,7 +16,7 @@
 #include "util/err.h"
 
 const char *lm_run_state_name(LmRunState s) {
-    static const char *names[] = {"new", "resume", "extend", "done"};
+    static const char *names[] = {"new", "resume", "extend", "evaluate", "done"};
     return names[s];
 }
 
@@ -46,6 +46,16 @@ static long done_steps(const char *marker) {
     return steps;
 }
 
+/* Optimiser steps stored in a checkpoint; -1 if unreadable (the resume then reports the problem). */
+static long checkpoint_step(const char *path) {
+    LmNpz *z = lm_npz_read(path);
+    if (!z) return -1;
+    const LmArray *a = lm_npz_find(z, "step");
+    long step = a && a->dtype == LM_DT_I64 && a->count == 1 ? (long)*(const int64_t *)a->data : -1;
+    lm_npz_free(z);
+    return step;
+}
+
 LmRunState lm_exp_run_state(const char *run_dir, long steps) {
     char path[LM_EXP_PATH];
     lm_exp_path(path, run_dir, "DONE");
@@ -66,7 +76,8 @@ LmRunState lm_exp_run_state(const char *run_dir, long steps) {
         return LM_RUN_DONE;
     }
     lm_exp_path(path, run_dir, "checkpoint.npz");
-    return exists(path) ? LM_RUN_RESUME : LM_RUN_NEW;
+    if (!exists(path)) return LM_RUN_NEW;
+    return checkpoint_step(path) >= steps ? LM_RUN_EVALUATE : LM_RUN_RESUME;
 }
 
 int lm_exp_mark_done(const char *run_dir, long steps, double wall_seconds) {
@@ -112,16 +123,26 @@ static void last_line(const char *path, char *out, size_t n) {
 }
 
 /* Fork + exec `exe train ...` with stdout/stderr appended to run_dir/stdout.log. */
-static pid_t spawn(const char *exe, const LmExpRun *r, const char *run_dir, LmRunState state) {
+static pid_t spawn(const char *exe, const LmExpRun *r, const char *run_dir, LmRunState state, int eval_trials) {
     char log[LM_EXP_PATH];
     lm_exp_path(log, run_dir, "stdout.log");
     char steps[32];
     snprintf(steps, sizeof steps, "%ld", r->steps);
     const char *argv[LM_EXP_MAX_ARGS + 16];
     int n = 0;
+    char trials[32];
+    snprintf(trials, sizeof trials, "%d", eval_trials);
     argv[n++] = exe;
-    argv[n++] = "train";
-    if (state == LM_RUN_NEW) {
+    if (state == LM_RUN_EVALUATE) {
+        argv[n++] = "eval";
+        argv[n++] = run_dir;
+        argv[n++] = "--trials";
+        argv[n++] = trials;
+    } else {
+        argv[n++] = "train";
+    }
+    if (state == LM_RUN_EVALUATE) {
+    } else if (state == LM_RUN_NEW) {
         for (int i = 0; i < r->n_args; i++) argv[n++] = r->args[i];
         argv[n++] = "--out";
         argv[n++] = run_dir;
@@ -133,8 +154,10 @@ static pid_t spawn(const char *exe, const LmExpRun *r, const char *run_dir, LmRu
         argv[n++] = "--threads";
         argv[n++] = "1";
     }
-    argv[n++] = "--quiet";
-    argv[n++] = "--no-plot";
+    if (state != LM_RUN_EVALUATE) {
+        argv[n++] = "--quiet";
+        argv[n++] = "--no-plot";
+    }
     argv[n] = NULL;
 
     pid_t parent = getpid();
@@ -160,7 +183,8 @@ static pid_t spawn(const char *exe, const LmExpRun *r, const char *run_dir, LmRu
     close(fd);
     char header[256];
     int hn = snprintf(header, sizeof header, "### lmrnn experiment: %s run %s (%ld steps)\n",
-                      state == LM_RUN_NEW ? "start" : "resume", r->id, r->steps);
+                      state == LM_RUN_NEW ? "start" : state == LM_RUN_EVALUATE ? "evaluate" : "resume", r->id,
+                      r->steps);
     if (write(1, header, (size_t)hn) < 0) _exit(126);
     setenv("OMP_NUM_THREADS", "1", 1);
     setenv("OPENBLAS_NUM_THREADS", "1", 1);
@@ -188,7 +212,7 @@ int lm_exp_execute(const LmExpPlan *plan, const char *dir, const LmRunnerOptions
 
     int n = plan->n;
     LmRunState *state = lm_malloc(sizeof(LmRunState) * (size_t)(n ? n : 1));
-    int counts[4] = {0, 0, 0, 0};
+    int counts[LM_N_RUN_STATES] = {0};
     char run_dir[LM_EXP_PATH];
     for (int i = 0; i < n; i++) {
         lm_exp_path(run_dir, runs_dir, plan->runs[i].id);
@@ -197,10 +221,11 @@ int lm_exp_execute(const LmExpPlan *plan, const char *dir, const LmRunnerOptions
     }
     int todo = n - counts[LM_RUN_DONE];
     if (opt->verbose) {
-        printf("experiment %s (%s scale): %d runs: %d finished, %d to resume, %d to extend, %d to start; "
-               "%d job%s\n",
+        printf("experiment %s (%s scale): %d runs: %d finished, %d to resume, %d to extend, %d to start",
                lm_experiment_name(plan->set.exp), lm_scale_name(plan->set.scale), n, counts[LM_RUN_DONE],
-               counts[LM_RUN_RESUME], counts[LM_RUN_EXTEND], counts[LM_RUN_NEW], jobs, jobs > 1 ? "s" : "");
+               counts[LM_RUN_RESUME], counts[LM_RUN_EXTEND], counts[LM_RUN_NEW]);
+        if (counts[LM_RUN_EVALUATE]) printf(", %d to evaluate", counts[LM_RUN_EVALUATE]);
+        printf("; %d job%s\n", jobs, jobs > 1 ? "s" : "");
         fflush(stdout);
     }
 
@@ -235,7 +260,7 @@ int lm_exp_execute(const LmExpPlan *plan, const char *dir, const LmRunnerOptions
                     unlink(path);
                 }
             }
-            pid_t pid = spawn(exe, r, run_dir, state[i]);
+            pid_t pid = spawn(exe, r, run_dir, state[i], plan->set.eval_trials);
             if (pid < 0) {
                 rc = -1;
                 break;
@@ -277,7 +302,13 @@ int lm_exp_execute(const LmExpPlan *plan, const char *dir, const LmRunnerOptions
         double wall = now_seconds() - done.started;
         char ev[LM_EXP_PATH];
         lm_exp_path(ev, run_dir, "eval.json");
-        int ok = WIFEXITED(status) && WEXITSTATUS(status) == 0 && exists(ev);
+        /* A child stopped by a signal also exits 0 (after its checkpoint) and may leave the eval.json of
+         * its last evaluation: only a final stop record that is not "signal" means the run is complete. */
+        LmStopInfo stop;
+        int exited0 = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+        int complete = done.state == LM_RUN_EVALUATE ||
+                       (lm_run_read_stop(run_dir, &stop) == 0 && stop.found && strcmp(stop.reason, "signal") != 0);
+        int ok = exited0 && exists(ev) && complete;
         if (ok) {
             lm_exp_mark_done(run_dir, r->steps, wall);
             run_time_sum += wall;
@@ -301,7 +332,7 @@ int lm_exp_execute(const LmExpPlan *plan, const char *dir, const LmRunnerOptions
                 snprintf(why, sizeof why, "killed by signal %d", WTERMSIG(status));
             else
                 snprintf(why, sizeof why, "status %d", status);
-            if (WIFEXITED(status) && WEXITSTATUS(status) == 0) snprintf(why, sizeof why, "no eval.json");
+            if (exited0) snprintf(why, sizeof why, complete ? "no eval.json" : "stopped early, by a signal");
             lm_exp_path(log, run_dir, "stdout.log");
             last_line(log, last, sizeof last);
             fprintf(stderr, "lmrnn experiment: run %s failed (%s): %s\n  log: %s\n", r->id, why,
