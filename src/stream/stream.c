@@ -178,11 +178,12 @@ void lm_stream_next(LmStream *s, float *inputs, int32_t *labels, uint8_t *decisi
     int refill = (s->fix & LM_FIX_Q18_WINDOW) ? seq_end > s->cache_len : seq_end >= s->cache_len;
     if (refill) fill_all(s);
     const int start = s->seq_start;
-#pragma omp parallel for schedule(static) if (B > 1)
-    for (int b = 0; b < B; b++) {
-        const Row *r = &s->rows[b];
-        for (int t = 0; t < T; t++) {
-            const int c = start + t;
+    /* Time-outer so the [T][B][n_in] output is written sequentially (it is the largest array). */
+#pragma omp parallel for schedule(static) if ((size_t)T * B * n_in > 65536)
+    for (int t = 0; t < T; t++) {
+        const int c = start + t;
+        for (int b = 0; b < B; b++) {
+            const Row *r = &s->rows[b];
             float *dst = inputs + ((size_t)t * B + b) * n_in;
             memcpy(dst, r->ob + (size_t)c * LM_OBS, sizeof(float) * LM_OBS);
             memset(dst + LM_OBS, 0, sizeof(float) * (size_t)(n_in - LM_OBS));
