@@ -571,7 +571,12 @@ void lm_fig_heatmap(LmFigure *f, const float *z, int rows, int cols, double zmin
     }
     double x0 = fmin(p->xmin, p->xmax), x1 = fmax(p->xmin, p->xmax);
     double y0 = fmin(p->ymin, p->ymax), y1 = fmax(p->ymin, p->ymax);
-    plimagefr((const double *const *)idata, cols, rows, x0, x1, y0, y1, zmin, zmax, zmin, zmax, NULL,
+    /* Without a transform plimagefr puts cell corner i at x0 + i (x1 - x0) / (cols - 1) (it scales by
+     * the number of points, not cells); shrink the range so corner i lands at x0 + i (x1 - x0) / cols
+     * and the cols cells exactly fill the box. */
+    double x1c = cols > 1 ? x0 + (x1 - x0) * (cols - 1) / cols : x1;
+    double y1c = rows > 1 ? y0 + (y1 - y0) * (rows - 1) / rows : y1;
+    plimagefr((const double *const *)idata, cols, rows, x0, x1c, y0, y1c, zmin, zmax, zmin, zmax, NULL,
               NULL);
     free(idata);
     free(cells);
