@@ -28,7 +28,7 @@ ifeq ($(filter -j%,$(MAKEFLAGS)),)
 MAKEFLAGS += -j$(shell nproc 2>/dev/null || echo 2)
 endif
 
-.PHONY: all test unit bench clean
+.PHONY: all test check unit bench clean
 all: build/lmrnn
 
 build/rel/%.o: src/%.c
@@ -64,8 +64,14 @@ build/bench/%: bench/%.c build/liblmrnn.a
 unit: $(TEST_BIN)
 	tests/run.sh $(TEST_BIN)
 
+# `make test` first makes sure the Debian packages are there (a no-op when they are), then builds and
+# runs the suite in a fresh make so the pkg-config flags are read after the install.
 # The end-to-end tests run the real program (build/lmrnn-san), so it is built first.
-test: $(TEST_BIN) build/lmrnn build/lmrnn-san
+test:
+	scripts/install-deps.sh
+	$(MAKE) check
+
+check: $(TEST_BIN) build/lmrnn build/lmrnn-san
 	tests/run.sh $(TEST_BIN)
 
 bench: $(BENCH_BIN)
