@@ -126,30 +126,6 @@ static int fig_close(Out *o, LmFigure *f, const char *name, int fi) {
     return 0;
 }
 
-/* ---------------------------------------------------------------- heat maps with whole cells */
-/* lm_fig_heatmap hands its rows x cols values to plimagefr as grid *points*, which PLplot draws as
- * (cols-1) x (rows-1) cells: the image is stretched by one cell and loses its last row and column (a
- * one-row image vanishes). Until src/plot fixes that, draw the same image again over it with one more
- * grid point per axis, so that value (r, c) fills exactly the cell [c, c+1) x [r, r+1) of the box
- * [x0, x1] x [y0, y1]. The colour map and colour bar are the primitive's; once it is fixed the
- * overdraw paints identical pixels. */
-static void heatmap_cells(LmFigure *f, const float *z, int rows, int cols, double x0, double x1, double y0,
-                          double y1, double zmin, double zmax, int colorbar, int diverging) {
-    lm_fig_heatmap(f, z, rows, cols, zmin, zmax, colorbar, diverging);
-    PLFLT **g = lm_malloc((size_t)(cols + 1) * sizeof *g);
-    PLFLT *cells = lm_malloc((size_t)(cols + 1) * (rows + 1) * sizeof *cells);
-    for (int c = 0; c <= cols; c++) {
-        g[c] = cells + (size_t)c * (rows + 1);
-        for (int r = 0; r <= rows; r++) {
-            double v = z[(size_t)(r < rows ? r : rows - 1) * cols + (c < cols ? c : cols - 1)];
-            g[c][r] = fmin(fmax(v, zmin), zmax);
-        }
-    }
-    plimagefr((const PLFLT *const *)g, cols + 1, rows + 1, x0, x1, y0, y1, zmin, zmax, zmin, zmax, NULL, NULL);
-    free(g);
-    free(cells);
-}
-
 /* ---------------------------------------------------------------- loss and performance curves */
 static int fig_loss(Out *o, const RunLog *log, int fi) {
     const Series *xs = log->train_step.n ? &log->train_step : &log->eval_step;
@@ -366,7 +342,7 @@ static int fig_mask(Out *o, const LmTrained *run, int fi) {
     snprintf(title, sizeof title, "mask: %s", m->desc);
     lm_fig_panel(f, 0, 0, N, 0, N, title, "pre-synaptic unit j", "post-synaptic unit i");
     lm_fig_equal_aspect(f);
-    heatmap_cells(f, z, N, N, 0, N, 0, N, 0, 1, 0, 0);
+    lm_fig_heatmap(f, z, N, N, 0, 1, 0, 0);
     if (sheet) {
         int nx = run->nx, ny = run->ny;
         int c = (ny / 2) * nx + nx / 2;   /* the central unit of the sheet */
@@ -375,7 +351,7 @@ static int fig_mask(Out *o, const LmTrained *run, int fi) {
         snprintf(title, sizeof title, "inputs of unit %d at (%d,%d) (yellow: itself)", c, c % nx, c / nx);
         lm_fig_panel(f, 1, 0, nx, 0, ny, title, "sheet x", "sheet y");
         lm_fig_equal_aspect(f);
-        heatmap_cells(f, img, ny, nx, 0, nx, 0, ny, 0, 2, 0, 0);
+        lm_fig_heatmap(f, img, ny, nx, 0, 2, 0, 0);
         free(img);
     }
     free(z);
@@ -400,7 +376,7 @@ static int fig_weights(Out *o, const LmTrained *run, int fi) {
     snprintf(title, sizeof title, "W_rec at step %lld", (long long)run->step);
     lm_fig_panel(f, 0, 0, N, 0, N, title, "pre-synaptic unit j", "post-synaptic unit i");
     lm_fig_equal_aspect(f);
-    heatmap_cells(f, w, N, N, 0, N, 0, N, -amax, amax, 1, 1);
+    lm_fig_heatmap(f, w, N, N, -amax, amax, 1, 1);
     if (sheet) {
         int nx = run->nx, ny = run->ny;
         /* Mean |w| over existing connections as a function of sheet distance (self = distance 0). */
@@ -444,7 +420,7 @@ static int fig_weights(Out *o, const LmTrained *run, int fi) {
             snprintf(title, sizeof title, "weights into unit %d at (%d,%d)", c, c % nx, c / nx);
             lm_fig_panel(f, 2 + u, 0, nx, 0, ny, title, "sheet x", "sheet y");
             lm_fig_equal_aspect(f);
-            heatmap_cells(f, img, ny, nx, 0, nx, 0, ny, -umax, umax, 1, 1);
+            lm_fig_heatmap(f, img, ny, nx, -umax, umax, 1, 1);
         }
         free(img);
     }
@@ -511,11 +487,11 @@ static int fig_trial(Out *o, LmTrained *run, int pos, int fi) {
                  run->battery->name[pos], lm_family_name(lm_task_def(task)->family), mods[0] ? ", " : "", mods,
                  modality);
         lm_fig_panel(f, 0, 0, T, 0, rin, title, "step (100 ms)", "input");
-        heatmap_cells(f, zin, rin, T, 0, T, 0, rin, zmin, zmax > zmin ? zmax : zmin + 1, 1, 0);
+        lm_fig_heatmap(f, zin, rin, T, zmin, zmax > zmin ? zmax : zmin + 1, 1, 0);
         lm_fig_vlines(f, tr.n_periods, starts, pn);
         lm_fig_panel(f, 1, 0, T, 0, LM_N_ACTIONS, "network softmax output (row 0 = fixate, k = direction k-1)",
                      "step (100 ms)", "output");
-        heatmap_cells(f, zout, LM_N_ACTIONS, T, 0, T, 0, LM_N_ACTIONS, 0, 1, 1, 0);
+        lm_fig_heatmap(f, zout, LM_N_ACTIONS, T, 0, 1, 1, 0);
         lm_fig_vlines(f, tr.n_periods, starts, NULL);
         lm_fig_panel(f, 2, 0, T, -0.5, 16.5, "label (target) and network argmax", "step (100 ms)", "action");
         /* The label as a line, the argmax as dots on top (a second line would hide the first where
