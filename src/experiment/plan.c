@@ -56,12 +56,12 @@ void lm_exp_settings_default(LmExperiment e, LmExpScale s, LmExpSettings *o) {
         o->pool_trials[1] = 100;
         o->best_d = e == LM_EXP_DATA_EFFICIENCY ? 2 : 0;
         break;
-    case LM_SCALE_QUICK:
+    case LM_SCALE_QUICK:   /* every experiment end to end in minutes: curves are still rising */
         o->seeds = 1;
-        o->steps = 1500;
-        o->eval_every = 250;
+        o->steps = 4000;
+        o->eval_every = 500;
         o->eval_trials = 10;
-        o->checkpoint_every = 500;
+        o->checkpoint_every = 1000;
         o->n_pool = 3;
         o->pool_trials[0] = 300;
         o->pool_trials[1] = 3000;
@@ -69,10 +69,17 @@ void lm_exp_settings_default(LmExperiment e, LmExpScale s, LmExpSettings *o) {
         break;
     case LM_SCALE_PAPER:
         o->seeds = 3;
-        o->steps = 10000;
+        o->steps = 30000;
         o->eval_every = 500;
-        o->eval_trials = 20;
-        o->checkpoint_every = 1000;
+        o->eval_trials = 32;
+        o->checkpoint_every = 2000;
+        if (e == LM_EXP_AUTAPSE) {
+            /* The authors' 20-Cog run length; per-task tables get more trials (CI half-width <= 0.12). */
+            o->steps = 40000;
+            o->eval_every = 1000;
+            o->eval_trials = 64;
+        }
+        if (e == LM_EXP_DATA_EFFICIENCY) o->eval_every = 1000;
         o->n_pool = 5;
         o->pool_trials[0] = 300;
         o->pool_trials[1] = 1000;
