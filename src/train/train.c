@@ -250,9 +250,12 @@ static int loop(Run *r, LmStopReason *why) {
         if (lm_trainer_step(t, &st) != 0) {
             char msg[400];
             long long s = (long long)(t->step + 1);
-            if (!isfinite(st.loss)) snprintf(msg, sizeof msg, "non-finite loss at step %lld (loss=%g)", s, st.loss);
+            /* fabs: print "nan", never "-nan" */
+            if (!isfinite(st.loss))
+                snprintf(msg, sizeof msg, "non-finite loss at step %lld (loss=%g)", s, fabs(st.loss));
             else if (!isfinite(st.grad_norm))
-                snprintf(msg, sizeof msg, "non-finite gradient norm at step %lld (grad_norm=%g)", s, st.grad_norm);
+                snprintf(msg, sizeof msg, "non-finite gradient norm at step %lld (grad_norm=%g)", s,
+                         fabs(st.grad_norm));
             else snprintf(msg, sizeof msg, "%s", lm_err_msg());
             cJSON *o = record(r, "stop");
             cJSON_AddStringToObject(o, "reason", "non_finite");
@@ -261,7 +264,9 @@ static int loop(Run *r, LmStopReason *why) {
             cJSON_Delete(o);
             lm_progress_break(&r->prog);
             *why = LM_STOP_NON_FINITE;
-            lm_err_set("%s; the last good checkpoint (step %lld) is kept", msg, (long long)r->last_ckpt_step);
+            if (r->last_ckpt_step >= 0)
+                lm_err_set("%s; the last good checkpoint (step %lld) is kept", msg, (long long)r->last_ckpt_step);
+            else lm_err_set("%s; no checkpoint had been written yet", msg);
             return -1;
         }
         if (c->log_every && t->step % c->log_every == 0) {
