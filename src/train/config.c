@@ -43,7 +43,7 @@ static const Opt opts[] = {
     {"act", T_ACT, OFF(act), 0, 0, 0, 0, "activation: relu, softplus, tanh"},
     {"alpha", T_DBL, OFF(alpha), 0, 1, 1, 0, "dt/tau"},
     {"sigma_rec", T_DBL, OFF(sigma_rec), 0, 100, 0, 0, "recurrent noise (training only)"},
-    {"init", T_INIT, OFF(init), 0, 0, 0, 0, "W_rec init: half-identity, randortho, gaussian"},
+    {"init", T_INIT, OFF(init), 0, 0, 0, 0, "W_rec init: half_identity (0.5 I), randortho, gaussian"},
     {"init_gain", T_DBL, OFF(init_gain), 0, 1e3, 0, 0, "W_rec init scale (0 = the init's default)"},
     {"path", T_PATH, OFF(path), 0, 0, 0, 0, "recurrent kernel: auto, dense, sparse"},
     {"batch", T_INT, OFF(batch), 1, 4096, 0, 0, "rows per batch"},
@@ -255,11 +255,16 @@ int lm_train_config_set(LmTrainConfig *c, const char *key, const char *value) {
             return wrap_err(flag);
         }
         return 0;
-    case T_INIT:
-        if (lm_init_parse(value, &c->init) != 0) {
+    case T_INIT: {
+        char v[32]; /* accept "half-identity" for the engine's "half_identity" */
+        snprintf(v, sizeof v, "%s", value);
+        for (char *q = v; *q; q++)
+            if (*q == '-') *q = '_';
+        if (lm_init_parse(v, &c->init) != 0) {
             return wrap_err(flag);
         }
         return 0;
+    }
     case T_PATH:
         if (!strcmp(value, "auto")) c->path = LM_PATH_AUTO;
         else if (!strcmp(value, "dense")) c->path = LM_PATH_DENSE;
