@@ -429,7 +429,7 @@ static void draw_data_efficiency(LmFigure *f, const LmExpResults *r, const void 
     const LmExpSettings *set = &r->plan.set;
     int nk = set->n_pool;
     double x[8], y[3][8];
-    const char *labels[3] = {"local2d", "random", "full"};
+    const char *labels[3] = {"local2d (no runs)", "random (no runs)", "full (no runs)"};
     char lab[3][64];
     double lo = INFINITY, hi = -INFINITY;
     for (int k = 0; k < nk; k++) {
@@ -471,8 +471,13 @@ static void draw_data_efficiency(LmFigure *f, const LmExpResults *r, const void 
                     if (np) lm_fig_points(f, np, px, py, m);
                 }
         }
+        /* Only the masks that have runs get a series (and a legend entry); colours stay per mask. */
+        int last = -1;
+        for (int m = 0; m < 3; m++)
+            for (int k = 0; k < nk; k++)
+                if (isfinite(y[m][k])) last = m;
         const double *ys[3] = {y[0], y[1], y[2]};
-        if (nk) lm_fig_lines(f, 3, nk, x, ys, labels);
+        if (nk && last >= 0) lm_fig_lines(f, last + 1, nk, x, ys, labels);
     }
 }
 
