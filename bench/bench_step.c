@@ -24,6 +24,14 @@ static double now(void) {
     return ts.tv_sec + 1e-9 * ts.tv_nsec;
 }
 
+/* CPU time of the calling thread: with 1 thread, the step's cost without the time other processes took
+ * from it (reported next to the wall time on a shared machine). */
+static double cpu_now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return ts.tv_sec + 1e-9 * ts.tv_nsec;
+}
+
 static int cmp_double(const void *a, const void *b) {
     double x = *(const double *)a, y = *(const double *)b;
     return x < y ? -1 : x > y;
@@ -67,8 +75,9 @@ static double step_flops(int N, int B, double rec_nnz) {
     return fwd + bwd;
 }
 
-/* Median ms per step over `reps` steps (after 3 warm-up steps). */
-static double time_steps(const LmMask *mask, int N, int B, LmRecPath path, int reps, int *sparse_out) {
+/* Median ms per step over `reps` steps (after 3 warm-up steps); *cpu_ms: median thread CPU time. */
+static double time_steps(const LmMask *mask, int N, int B, LmRecPath path, int reps, int *sparse_out,
+                         double *cpu_ms) {
     LmModelConfig cfg;
     lm_model_config_default(&cfg, N_IN, N, N_OUT);
     cfg.path = path;
@@ -85,15 +94,18 @@ static double time_steps(const LmMask *mask, int N, int B, LmRecPath path, int r
     uint8_t *dec = lm_malloc((size_t)T * B);
     make_batch(B, x, y, dec);
     LmLossConfig loss = {0, 1.0};
-    double *ms = lm_malloc(sizeof(double) * reps);
+    double *ms = lm_malloc(sizeof(double) * reps), *cms = lm_malloc(sizeof(double) * reps);
     for (int r = -3; r < reps; r++) {
-        double t0 = now();
+        double t0 = now(), c0 = cpu_now();
         LmStepStats st;
         if (lm_train_step(m, &adam, w, x, y, dec, &loss, T, B, 1.0, NULL, &st)) lm_die("%s", lm_err_msg());
-        if (r >= 0) ms[r] = 1e3 * (now() - t0);
+        if (r >= 0) ms[r] = 1e3 * (now() - t0), cms[r] = 1e3 * (cpu_now() - c0);
     }
     qsort(ms, reps, sizeof *ms, cmp_double);
+    qsort(cms, reps, sizeof *cms, cmp_double);
     double med = ms[reps / 2];
+    if (cpu_ms) *cpu_ms = cms[reps / 2];
+    free(cms);
     if (sparse_out) *sparse_out = lm_model_is_sparse(m);
     free(ms), free(x), free(y), free(dec);
     lm_work_free(w);
@@ -129,8 +141,8 @@ static void crossover(int threads, int reps) {
             LmMaskSpec spec = {.kind = LM_MASK_RANDOM, .density = dens[k], .seed = 3};
             LmMask mask;
             if (lm_mask_build(&spec, sizes[s][0], &mask)) lm_die("%s", lm_err_msg());
-            double td = time_steps(&mask, sizes[s][0], sizes[s][1], LM_PATH_DENSE, reps, NULL);
-            double ts = time_steps(&mask, sizes[s][0], sizes[s][1], LM_PATH_SPARSE, reps, NULL);
+            double td = time_steps(&mask, sizes[s][0], sizes[s][1], LM_PATH_DENSE, reps, NULL, NULL);
+            double ts = time_steps(&mask, sizes[s][0], sizes[s][1], LM_PATH_SPARSE, reps, NULL, NULL);
             printf("%-6d %-4d %-8.3f %10.3f %10.3f %8.2f\n", sizes[s][0], sizes[s][1], mask.density, td, ts, td / ts);
             fflush(stdout);
             lm_mask_free(&mask);
@@ -157,7 +169,7 @@ int main(int argc, char **argv) {
     }
     FILE *f = out ? fopen(out, "w") : NULL;
     if (out && !f) lm_die("cannot write %s", out);
-    if (f) fprintf(f, "config\tthreads\tms\tgflops\tsgemm_gflops\tpath\tdensity\n");
+    if (f) fprintf(f, "config\tthreads\tms\tgflops\tsgemm_gflops\tpath\tdensity\tcpu_ms\n");
     const char *ct = getenv("OPENBLAS_CORETYPE");
     printf("# lmrnn training step, n_in %d, n_out %d, T %d; OPENBLAS_CORETYPE=%s; median of %d steps\n", N_IN,
            N_OUT, T, ct ? ct : "(unset)", reps);
@@ -165,7 +177,8 @@ int main(int argc, char **argv) {
         lm_set_threads(threads[ti]);
         double sg = sgemm_rate(1024);
         printf("\n## %d thread(s): sgemm 1024^3 %.1f GFLOP/s\n", threads[ti], sg);
-        printf("%-24s %-7s %-8s %9s %9s %8s\n", "config", "path", "density", "ms/step", "GFLOP/s", "%sgemm");
+        printf("%-24s %-7s %-8s %9s %9s %8s %9s\n", "config", "path", "density", "ms/step", "GFLOP/s", "%sgemm",
+               threads[ti] == 1 ? "cpu_ms" : "");
         for (size_t c = 0; c < sizeof configs / sizeof *configs; c++) {
             const Config *cf = &configs[c];
             if (only && !strstr(cf->name, only)) continue;
@@ -173,15 +186,18 @@ int main(int argc, char **argv) {
             LmMask mask;
             if (lm_mask_build(&spec, cf->N, &mask)) lm_die("%s", lm_err_msg());
             int sparse = 0;
-            double ms = time_steps(&mask, cf->N, cf->B, LM_PATH_AUTO, reps, &sparse);
+            double cpu = 0;
+            double ms = time_steps(&mask, cf->N, cf->B, LM_PATH_AUTO, reps, &sparse, &cpu);
             double nnz = sparse ? (double)mask.nnz : (double)cf->N * cf->N;
             double gf = step_flops(cf->N, cf->B, nnz) / (ms * 1e-3) * 1e-9;
-            printf("%-24s %-7s %-8.4f %9.3f %9.1f %7.0f%%\n", cf->name, sparse ? "sparse" : "dense", mask.density, ms,
+            printf("%-24s %-7s %-8.4f %9.3f %9.1f %7.0f%%", cf->name, sparse ? "sparse" : "dense", mask.density, ms,
                    gf, 100 * gf / sg);
+            if (threads[ti] == 1) printf(" %9.3f", cpu);
+            printf("\n");
             fflush(stdout);
             if (f)
-                fprintf(f, "%s\t%d\t%.4f\t%.2f\t%.2f\t%s\t%.5f\n", cf->name, threads[ti], ms, gf, sg,
-                        sparse ? "sparse" : "dense", mask.density);
+                fprintf(f, "%s\t%d\t%.4f\t%.2f\t%.2f\t%s\t%.5f\t%.4f\n", cf->name, threads[ti], ms, gf, sg,
+                        sparse ? "sparse" : "dense", mask.density, threads[ti] == 1 ? cpu : ms);
             lm_mask_free(&mask);
         }
     }

@@ -135,7 +135,12 @@ static void check_case(int rule, int act, int noise_mode, int mask_kind, int los
     float x[T * B * NIN];
     int32_t y[T * B];
     uint8_t dec[T * B];
-    for (int k = 0; k < T * B * NIN; k++) x[k] = (float)lm_rng_normal(&rng);
+    /* half the cases with mostly-zero inputs (like Mod-Cog's), which take the sparse input products */
+    int sparse_x = (rule + act + noise_mode + mask_kind) % 2;
+    for (int k = 0; k < T * B * NIN; k++) {
+        x[k] = (float)lm_rng_normal(&rng);
+        if (sparse_x && lm_rng_uniform(&rng) < 0.8) x[k] = 0;
+    }
     for (int k = 0; k < T * B; k++) y[k] = (int32_t)lm_rng_below(&rng, NOUT), dec[k] = lm_rng_below(&rng, 2);
     dec[0] = 1;
     LmLossConfig loss = {loss_mode == 2, loss_mode == 1 ? 0.3 : 1.0};

@@ -18,7 +18,10 @@ typedef struct {
 } Batch;
 
 /* A batch with a learnable rule: the label is the argmax of the first n_out - 1 inputs, shifted, or 0. */
-static Batch make_batch(int T, int B, uint64_t seed) {
+static Batch make_batch_sparse(int T, int B, uint64_t seed, double zero_frac);
+static Batch make_batch(int T, int B, uint64_t seed) { return make_batch_sparse(T, B, seed, 0); }
+/* zero_frac of the inputs set to 0 (Mod-Cog inputs are ~90% zeros: the sparse input path) */
+static Batch make_batch_sparse(int T, int B, uint64_t seed, double zero_frac) {
     Batch b = {T, B, NIN, malloc(sizeof(float) * T * B * NIN), malloc(sizeof(int32_t) * T * B), malloc(T * B)};
     LmRng r;
     lm_rng_seed(&r, seed);
@@ -26,6 +29,7 @@ static Batch make_batch(int T, int B, uint64_t seed) {
         int best = 0;
         for (int j = 0; j < NIN; j++) {
             b.x[k * NIN + j] = (float)lm_rng_normal(&r);
+            if (lm_rng_uniform(&r) < zero_frac) b.x[k * NIN + j] = 0;
             if (j < NOUT - 1 && b.x[k * NIN + j] > b.x[k * NIN + best]) best = j;
         }
         b.y[k] = b.x[k * NIN + NIN - 1] > 0 ? 1 + best : 0;
@@ -191,10 +195,10 @@ static void masked_stay_zero_and_loss_falls(void) {
 /* Sparse and dense paths agree to float tolerance on a larger model, over several Adam steps. */
 static void sparse_equals_dense(void) {
     const int n = 64, T = 20, B = 5;
-    Batch bt = make_batch(T, B, 8);
-    LmMaskSpec specs[3] = {{.kind = LM_MASK_LOCAL2D, .d = 2.5}, {.kind = LM_MASK_RANDOM, .density = 0.1, .seed = 1},
-                           {.kind = LM_MASK_DIAG}};
-    for (int s = 0; s < 3; s++) {
+    LmMaskSpec specs[4] = {{.kind = LM_MASK_LOCAL2D, .d = 2.5}, {.kind = LM_MASK_RANDOM, .density = 0.1, .seed = 1},
+                           {.kind = LM_MASK_DIAG}, {.kind = LM_MASK_LOCAL2D, .d = 2.5, .periodic = 1}};
+    for (int s = 0; s < 4; s++) {
+        Batch bt = make_batch_sparse(T, B, 8, s % 2 ? 0.85 : 0.0);
         LmModel *md = make_model(n, specs[s], LM_PATH_DENSE, LM_INIT_GAUSSIAN, 6, NULL);
         LmModel *ms = make_model(n, specs[s], LM_PATH_SPARSE, LM_INIT_GAUSSIAN, 6, NULL);
         CHECK(!lm_model_is_sparse(md) && lm_model_is_sparse(ms));
@@ -227,8 +231,8 @@ static void sparse_equals_dense(void) {
         lm_work_free(wd), lm_work_free(ws);
         lm_adam_free(&ad), lm_adam_free(&as);
         lm_model_free(md), lm_model_free(ms);
+        free_batch(&bt);
     }
-    free_batch(&bt);
 }
 
 /* Two Adam steps against the formula computed by hand in double (torch.optim.Adam). */

@@ -17,7 +17,17 @@ struct LmModel {
      * each pre-synaptic unit j, the rows i and the position of W[i][j] in the CSR value array. */
     int32_t *row_ptr, *col_idx;          /* [N+1], [nnz] */
     int32_t *col_ptr, *csc_row, *csc_pos; /* [N+1], [nnz], [nnz] */
+    /* Banded masks (local2d, local1d, diag: few distinct offsets j - i) also get a diagonal layout for the
+     * kernels, built from the CSR values at every forward: diagonal d has offset dia_off[d]; the value at
+     * CSR position p sits at band[dia_pos[p]] (= d*N + i) and, for the transpose, at band_t[dia_tpos[p]]
+     * (= d*N + j, offset -dia_off[d]). pad = max |offset|. */
+    int dia, n_diag, pad;
+    int32_t *dia_off, *dia_noff, *dia_pos, *dia_tpos;
 };
+
+/* Banded layout when the band holds at most this many times the mask's non-zeros (the extra entries are
+ * zeros that cost vector lanes, not correctness). */
+#define LM_DIA_MAX_FILL 4
 
 enum { T_W_IN = 0, T_B_IN, T_W_REC, T_B_REC, T_W_OUT, T_B_OUT };
 

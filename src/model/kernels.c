@@ -125,32 +125,134 @@ void lm_k_gemm_rows(int B, int K, const float *A, int lda, const float *M, int l
         }
 }
 
-#define SPARSE_BCHUNK 32
-
 void lm_k_sparse_rows(int B, const int32_t *ptr, const int32_t *idx, const int32_t *pos, const float *val,
-                      const float *AT, float *C, int ldc, int i0, int i1) {
-    for (int i = i0; i < i1; i++) {
-        int32_t p0 = ptr[i], p1 = ptr[i + 1];
-        for (int b0 = 0; b0 < B; b0 += SPARSE_BCHUNK) {
-            int nb = B - b0 < SPARSE_BCHUNK ? B - b0 : SPARSE_BCHUNK;
-            float acc[SPARSE_BCHUNK] = {0};
-            if (nb == 4) {   /* the paper's batch: one 4-wide vector per non-zero */
-                float a0 = 0, a1 = 0, a2 = 0, a3 = 0;
-                for (int32_t p = p0; p < p1; p++) {
-                    float v = val[pos ? pos[p] : p];
-                    const float *x = AT + (size_t)idx[p] * B + b0;
-                    a0 = fmaf(v, x[0], a0), a1 = fmaf(v, x[1], a1), a2 = fmaf(v, x[2], a2), a3 = fmaf(v, x[3], a3);
-                }
-                acc[0] = a0, acc[1] = a1, acc[2] = a2, acc[3] = a3;
-            } else {
-                for (int32_t p = p0; p < p1; p++) {
-                    float v = val[pos ? pos[p] : p];
-                    const float *x = AT + (size_t)idx[p] * B + b0;
+                      const float *AT, int ldat, float *C, int ldc, int i0, int i1) {
+    if (B == 4) {   /* the paper's batch: 4 independent sums per non-zero */
+        for (int i = i0; i < i1; i++) {
+            float a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+            for (int32_t p = ptr[i]; p < ptr[i + 1]; p++) {
+                float v = val[pos ? pos[p] : p];
+                const float *x = AT + (size_t)idx[p] * ldat;
+                a0 = fmaf(v, x[0], a0), a1 = fmaf(v, x[1], a1), a2 = fmaf(v, x[2], a2), a3 = fmaf(v, x[3], a3);
+            }
+            C[i] = a0, C[ldc + i] = a1, C[2 * (size_t)ldc + i] = a2, C[3 * (size_t)ldc + i] = a3;
+        }
+        return;
+    }
+    enum { BC = 32 };
+    for (int i = i0; i < i1; i++)
+        for (int b0 = 0; b0 < B; b0 += BC) {
+            int nb = B - b0 < BC ? B - b0 : BC;
+            float acc[BC];
+            for (int bb = 0; bb < nb; bb++) acc[bb] = 0;
+            for (int32_t p = ptr[i]; p < ptr[i + 1]; p++) {
+                float v = val[pos ? pos[p] : p];
+                const float *x = AT + (size_t)idx[p] * ldat + b0;
 #pragma omp simd
-                    for (int bb = 0; bb < nb; bb++) acc[bb] = fmaf(v, x[bb], acc[bb]);
-                }
+                for (int bb = 0; bb < nb; bb++) acc[bb] = fmaf(v, x[bb], acc[bb]);
             }
             for (int bb = 0; bb < nb; bb++) C[(size_t)(b0 + bb) * ldc + i] = acc[bb];
+        }
+}
+
+void lm_k_sparse_left(int rows, const int32_t *ptr, const int32_t *idx, const float *val, const float *M, int ldm,
+                      float *C, int ldc, int n0, int n1) {
+    int n = n0;
+    for (; n + 4 * VW <= n1; n += 4 * VW)
+        for (int r = 0; r < rows; r++) {
+            vf c0 = vzero(), c1 = vzero(), c2 = vzero(), c3 = vzero();
+            for (int32_t q = ptr[r]; q < ptr[r + 1]; q++) {
+                const float *m = M + (size_t)idx[q] * ldm + n;
+                vf b = vbcast(val[q]);
+                c0 = vfma(b, vload(m), c0), c1 = vfma(b, vload(m + VW), c1);
+                c2 = vfma(b, vload(m + 2 * VW), c2), c3 = vfma(b, vload(m + 3 * VW), c3);
+            }
+            float *c = C + (size_t)r * ldc + n;
+            vstore(c, c0), vstore(c + VW, c1), vstore(c + 2 * VW, c2), vstore(c + 3 * VW, c3);
+        }
+    for (; n + VW <= n1; n += VW)
+        for (int r = 0; r < rows; r++) {
+            vf c0 = vzero();
+            for (int32_t q = ptr[r]; q < ptr[r + 1]; q++)
+                c0 = vfma(vbcast(val[q]), vload(M + (size_t)idx[q] * ldm + n), c0);
+            vstore(C + (size_t)r * ldc + n, c0);
+        }
+    for (; n < n1; n++)
+        for (int r = 0; r < rows; r++) {
+            float c0 = 0;
+            for (int32_t q = ptr[r]; q < ptr[r + 1]; q++) c0 = fmaf(val[q], M[(size_t)idx[q] * ldm + n], c0);
+            C[(size_t)r * ldc + n] = c0;
+        }
+}
+
+void lm_k_sparse_left_t(int rows, const int32_t *ptr, const int32_t *idx, const float *val, const float *D, int ldd,
+                        float *G, int ldg, int n0, int n1) {
+    for (int r = 0; r < rows; r++) {
+        const float *d = D + (size_t)r * ldd;
+        for (int32_t q = ptr[r]; q < ptr[r + 1]; q++) {
+            float *g = G + (size_t)idx[q] * ldg;
+            vf b = vbcast(val[q]);
+            int n = n0;
+            for (; n + VW <= n1; n += VW) vstore(g + n, vfma(b, vload(d + n), vload(g + n)));
+            for (; n < n1; n++) g[n] = fmaf(val[q], d[n], g[n]);
+        }
+    }
+}
+
+void lm_k_band(int B, int nd, const int32_t *off, const float *band, int N, const float *X, int ldx, int pad,
+               float *C, int ldc, int i0, int i1) {
+    for (int b = 0; b < B; b++) {
+        const float *x = X + (size_t)b * ldx + pad;
+        float *c = C + (size_t)b * ldc;
+        int i = i0;
+        for (; i + 4 * VW <= i1; i += 4 * VW) {
+            vf c0 = vzero(), c1 = vzero(), c2 = vzero(), c3 = vzero();
+            for (int d = 0; d < nd; d++) {
+                const float *w = band + (size_t)d * N + i, *h = x + i + off[d];
+                c0 = vfma(vload(w), vload(h), c0), c1 = vfma(vload(w + VW), vload(h + VW), c1);
+                c2 = vfma(vload(w + 2 * VW), vload(h + 2 * VW), c2), c3 = vfma(vload(w + 3 * VW), vload(h + 3 * VW), c3);
+            }
+            vstore(c + i, c0), vstore(c + i + VW, c1), vstore(c + i + 2 * VW, c2), vstore(c + i + 3 * VW, c3);
+        }
+        for (; i + VW <= i1; i += VW) {
+            vf c0 = vzero();
+            for (int d = 0; d < nd; d++) c0 = vfma(vload(band + (size_t)d * N + i), vload(x + i + off[d]), c0);
+            vstore(c + i, c0);
+        }
+        for (; i < i1; i++) {
+            float c0 = 0;
+            for (int d = 0; d < nd; d++) c0 = fmaf(band[(size_t)d * N + i], x[i + off[d]], c0);
+            c[i] = c0;
+        }
+    }
+}
+
+void lm_k_band_grad(int R, int nd, const int32_t *off, int N, const float *D, const float *H, float *G, int i0,
+                    int i1) {
+    for (int d = 0; d < nd; d++) {
+        int o = off[d];
+        int lo = i0 > -o ? i0 : -o, hi = i1 < N - o ? i1 : N - o;
+        float *g = G + (size_t)d * N;
+        int i = lo;
+        for (; i + 4 * VW <= hi; i += 4 * VW) {
+            vf c0 = vload(g + i), c1 = vload(g + i + VW), c2 = vload(g + i + 2 * VW), c3 = vload(g + i + 3 * VW);
+            for (int r = 0; r < R; r++) {
+                const float *dr = D + (size_t)r * N + i, *hr = H + (size_t)r * N + i + o;
+                c0 = vfma(vload(dr), vload(hr), c0), c1 = vfma(vload(dr + VW), vload(hr + VW), c1);
+                c2 = vfma(vload(dr + 2 * VW), vload(hr + 2 * VW), c2);
+                c3 = vfma(vload(dr + 3 * VW), vload(hr + 3 * VW), c3);
+            }
+            vstore(g + i, c0), vstore(g + i + VW, c1), vstore(g + i + 2 * VW, c2), vstore(g + i + 3 * VW, c3);
+        }
+        for (; i + VW <= hi; i += VW) {
+            vf c0 = vload(g + i);
+            for (int r = 0; r < R; r++) c0 = vfma(vload(D + (size_t)r * N + i), vload(H + (size_t)r * N + i + o), c0);
+            vstore(g + i, c0);
+        }
+        for (; i < hi; i++) {
+            float c0 = g[i];
+            for (int r = 0; r < R; r++) c0 = fmaf(D[(size_t)r * N + i], H[(size_t)r * N + i + o], c0);
+            g[i] = c0;
         }
     }
 }

@@ -11,9 +11,31 @@ void lm_k_gemm_rows(int B, int K, const float *A, int lda, const float *M, int l
                     int n1);
 
 /* Sparse rows: C[b][i] = sum_{p in [ptr[i], ptr[i+1])} val[pos ? pos[p] : p] * AT[idx[p]][b], for i in
- * [i0, i1). AT is the transposed input [K][B] so the B values of one index are contiguous. C [B][ldc]. */
+ * [i0, i1). AT is the transposed input [K][ldat] so the B values of one index are contiguous. C [B][ldc]. */
 void lm_k_sparse_rows(int B, const int32_t *ptr, const int32_t *idx, const int32_t *pos, const float *val,
-                      const float *AT, float *C, int ldc, int i0, int i1);
+                      const float *AT, int ldat, float *C, int ldc, int i0, int i1);
+
+/* Sparse left operand: C[r][n] = sum_{q in [ptr[r], ptr[r+1])} val[q] * M[idx[q]][n], for r < rows and
+ * n in [n0, n1). Used for the input projection with sparse inputs (rows of X) and for dW_in (columns of
+ * X).   M [K][ldm], C [rows][ldc] */
+void lm_k_sparse_left(int rows, const int32_t *ptr, const int32_t *idx, const float *val, const float *M, int ldm,
+                      float *C, int ldc, int n0, int n1);
+
+/* Sparse transposed left operand, accumulated: G[idx[q]][n] += val[q] * D[r][n] for every q in row r's
+ * range, r < rows, n in [n0, n1). Streams D once in row order (dW_in^T = X^T ds with a long window). */
+void lm_k_sparse_left_t(int rows, const int32_t *ptr, const int32_t *idx, const float *val, const float *D, int ldd,
+                        float *G, int ldg, int n0, int n1);
+
+/* Banded (diagonal-storage) product: C[b][i] = sum_d band[d][i] * X[b][pad + i + off[d]] for i in [i0, i1).
+ * band [nd][N] is zero where the diagonal leaves the matrix; X [B][ldx] holds each row with `pad` zeros
+ * on both sides (pad >= max |off|), so no bounds are checked. C [B][ldc]. */
+void lm_k_band(int B, int nd, const int32_t *off, const float *band, int N, const float *X, int ldx, int pad,
+               float *C, int ldc, int i0, int i1);
+
+/* Gradient of a band: G[d][i] += sum_{r < R} D[r][i] * H[r][i + off[d]] over i in [i0, i1) where
+ * 0 <= i + off[d] < N.   D, H [R][N], G [nd][N] */
+void lm_k_band_grad(int R, int nd, const int32_t *off, int N, const float *D, const float *H, float *G, int i0,
+                    int i1);
 
 /* sum_k a[k] * b[k] (vectorised, fixed order). */
 float lm_k_dot(const float *a, const float *b, int n);

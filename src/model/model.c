@@ -66,6 +66,37 @@ static void build_sparse_structure(LmModel *m) {
             m->csc_pos[q] = p;
         }
     free(fill);
+
+    /* Distinct offsets o = j - i, in increasing order (a fixed summation order in the band kernels). */
+    int32_t *slot = lm_malloc((size_t)(2 * n - 1) * sizeof(int32_t));
+    for (int k = 0; k < 2 * n - 1; k++) slot[k] = -1;
+    for (int i = 0; i < n; i++)
+        for (int32_t p = m->row_ptr[i]; p < m->row_ptr[i + 1]; p++) slot[m->col_idx[p] - i + n - 1] = 0;
+    int nd = 0;
+    for (int k = 0; k < 2 * n - 1; k++)
+        if (slot[k] == 0) slot[k] = nd++;
+    if (nd > 0 && (int64_t)nd * n <= LM_DIA_MAX_FILL * m->n_rec) {
+        m->dia = 1;
+        m->n_diag = nd;
+        m->dia_off = lm_malloc((size_t)nd * sizeof(int32_t));
+        m->dia_noff = lm_malloc((size_t)nd * sizeof(int32_t));
+        m->dia_pos = lm_malloc((size_t)m->n_rec * sizeof(int32_t));
+        m->dia_tpos = lm_malloc((size_t)m->n_rec * sizeof(int32_t));
+        for (int k = 0; k < 2 * n - 1; k++)
+            if (slot[k] >= 0) {
+                int o = k - (n - 1);
+                m->dia_off[slot[k]] = o;
+                m->dia_noff[slot[k]] = -o;
+                if (abs(o) > m->pad) m->pad = abs(o);
+            }
+        for (int i = 0; i < n; i++)
+            for (int32_t p = m->row_ptr[i]; p < m->row_ptr[i + 1]; p++) {
+                int j = m->col_idx[p], d = slot[j - i + n - 1];
+                m->dia_pos[p] = d * n + i;
+                m->dia_tpos[p] = d * n + j;
+            }
+    }
+    free(slot);
 }
 
 LmModel *lm_model_new(const LmModelConfig *cfg, const LmMask *mask) {
@@ -99,6 +130,10 @@ void lm_model_free(LmModel *m) {
     free(m->col_ptr);
     free(m->csc_row);
     free(m->csc_pos);
+    free(m->dia_off);
+    free(m->dia_noff);
+    free(m->dia_pos);
+    free(m->dia_tpos);
     free(m);
 }
 

@@ -30,10 +30,26 @@ struct LmWork {
     float *wt;       /* [N][N] dense: W_rec^T for the forward product */
     float *rec;      /* [B][N] recurrent product of the current step */
     float *carry;    /* [B][N] backward: the leak term passed to the previous step */
-    float *xt;       /* [2][N][B] sparse: transposed h_{t-1} (forward) or ds_t (backward), double-buffered */
-    float *ht;       /* [N][T*B] sparse: transposed h for dW_rec */
+    /* sparse, banded: W_rec and W_rec^T in diagonal layout, the gradient band, and h_{t-1} (forward) or
+     * ds_t (backward) rows zero-padded on both sides, double-buffered [2][B][N + 2 pad] */
+    float *band, *band_t, *gband, *xpad;
+    /* sparse, general (CSR): h and ds transposed [N][T*B], written as they are produced */
+    float *ht, *dt;
+    /* sparse inputs: X as CSR over rows, W_in^T and dW_in^T [n_in][N] */
+    int x_sparse;
+    size_t x_cap;
+    int32_t *x_ptr, *x_idx;
+    float *x_val, *wint, *gwint;
+    double *bsum;    /* [N] backward: sum over rows of ds (the bias gradients) */
     double wsum;     /* sum of the loss weights of the last forward */
 };
+
+/* Inputs with at most this fraction of non-zeros use the sparse input products (Mod-Cog windows: ~0.11,
+ * the rule one-hot and the inactive rings are zeros). A property of the data, so deterministic. */
+#define LM_INPUT_SPARSE_MAX 0.3
+#ifndef BAND_ROWS
+#define BAND_ROWS 8   /* measured: 8 rows of ds and h (16 KB at N = 256) beat 16, 32, 64 */
+#endif
 
 LmWork *lm_work_new(const LmModel *m, int T, int B) {
     LM_ASSERT(T > 0 && B > 0);
@@ -51,19 +67,32 @@ LmWork *lm_work_new(const LmModel *m, int T, int B) {
     w->zeros = lm_calloc((size_t)B * N, sizeof(float));
     w->rec = lm_calloc((size_t)B * N, sizeof(float));
     w->carry = lm_calloc((size_t)B * N, sizeof(float));
-    if (m->sparse) {
-        w->xt = lm_malloc((size_t)2 * N * B * sizeof(float));
+    if (m->sparse && m->dia) {
+        size_t nb = (size_t)m->n_diag * N;
+        w->band = lm_malloc(nb * sizeof(float));
+        w->band_t = lm_malloc(nb * sizeof(float));
+        w->gband = lm_malloc(nb * sizeof(float));
+        w->xpad = lm_calloc((size_t)2 * B * (N + 2 * m->pad), sizeof(float));   /* margins stay 0 */
+    } else if (m->sparse) {
         w->ht = lm_malloc(tbn * sizeof(float));
+        w->dt = lm_malloc(tbn * sizeof(float));
     } else {
         w->wt = lm_malloc((size_t)N * N * sizeof(float));
     }
+    w->x_ptr = lm_malloc(((size_t)T * B + 1) * sizeof(int32_t));
+    w->bsum = lm_malloc((size_t)N * sizeof(double));
+    w->wint = lm_malloc((size_t)m->cfg.n_in * N * sizeof(float));
+    w->gwint = lm_malloc((size_t)m->cfg.n_in * N * sizeof(float));
     return w;
 }
 
 void lm_work_free(LmWork *w) {
     if (!w) return;
     free(w->pre), free(w->h), free(w->d), free(w->noise), free(w->logits), free(w->probs), free(w->bias);
-    free(w->zeros), free(w->wt), free(w->rec), free(w->carry), free(w->xt), free(w->ht);
+    free(w->zeros), free(w->wt), free(w->rec), free(w->carry), free(w->ht), free(w->dt);
+    free(w->band), free(w->band_t), free(w->gband), free(w->xpad);
+    free(w->x_ptr), free(w->x_idx), free(w->x_val), free(w->bsum);
+    free(w->wint), free(w->gwint);
     free(w);
 }
 
@@ -144,23 +173,30 @@ static void forward_loop(void *vc, int tid, int nth, LmBarrier *bar) {
     Ctx *c = vc;
     LmModel *m = c->m;
     LmWork *w = c->w;
-    const int N = w->N, T = c->T, B = c->B, yang = m->cfg.rule == LM_RULE_YANG;
+    const int N = w->N, T = c->T, B = c->B, TB = T * B, n_in = m->cfg.n_in, yang = m->cfg.rule == LM_RULE_YANG;
     const float a = (float)m->cfg.alpha, leak = (float)(1.0 - m->cfg.alpha);
     const LmActivation act = m->cfg.act;
     const float *W = lm_cp(m, T_W_REC);
+    const int ldx = N + 2 * m->pad;
     int i0, i1;
     lm_k_split(N, tid, nth, &i0, &i1);
+    if (w->x_sparse) {   /* pre[.][mine] = X W_in^T from X's non-zeros */
+        lm_k_transpose(i1 - i0, lm_cp(m, T_W_IN) + (size_t)i0 * n_in, n_in, w->wint + i0, N, 0, n_in);
+        lm_k_sparse_left(TB, w->x_ptr, w->x_idx, w->x_val, w->wint, N, w->pre, N, i0, i1);
+    }
     if (!m->sparse) lm_k_transpose(N, W, N, w->wt, N, i0, i1);   /* wt[k][i] = W[i][k], rows k of mine */
     lm_barrier_wait(bar);
     for (int t = 0; t < T; t++) {
         const float *hp = t > 0 ? w->h + (size_t)(t - 1) * B * N : w->zeros;   /* h_{t-1} [B][N] */
         const float *rec = w->zeros;
         if (t > 0) {
-            if (m->sparse)
-                lm_k_sparse_rows(B, m->row_ptr, m->col_idx, NULL, W, w->xt + (size_t)((t - 1) & 1) * N * B, w->rec, N,
-                                 i0, i1);
-            else
+            if (!m->sparse)
                 lm_k_gemm_rows(B, N, hp, N, w->wt, N, w->rec, N, i0, i1);
+            else if (m->dia)
+                lm_k_band(B, m->n_diag, m->dia_off, w->band, N, w->xpad + (size_t)((t - 1) & 1) * B * ldx, ldx, m->pad,
+                          w->rec, N, i0, i1);
+            else
+                lm_k_sparse_rows(B, m->row_ptr, m->col_idx, NULL, W, w->ht + (size_t)(t - 1) * B, TB, w->rec, N, i0, i1);
             rec = w->rec;
         }
         for (int b = 0; b < B; b++) {
@@ -177,13 +213,36 @@ static void forward_loop(void *vc, int tid, int nth, LmBarrier *bar) {
             default: FWD(LM_ACT_TANH, 1); break;
             }
 #undef FWD
-            if (m->sparse) {
-                float *xt = w->xt + (size_t)(t & 1) * N * B;
-                for (int i = i0; i < i1; i++) xt[(size_t)i * B + b] = h[i];
-            }
+            if (m->sparse && m->dia)
+                memcpy(w->xpad + (size_t)(t & 1) * B * ldx + (size_t)b * ldx + m->pad + i0, h + i0,
+                       (size_t)(i1 - i0) * sizeof(float));
+            else if (m->sparse)
+                for (int i = i0; i < i1; i++) w->ht[(size_t)i * TB + (size_t)t * B + b] = h[i];
         }
         lm_barrier_wait(bar);
     }
+}
+
+/* X as CSR over rows if sparse enough; returns whether it is. */
+static int index_inputs(LmWork *w, const float *x, int TB, int n_in) {
+    size_t nnz = 0, total = (size_t)TB * n_in;
+    for (size_t k = 0; k < total; k++) nnz += x[k] != 0.0f;
+    if (nnz > LM_INPUT_SPARSE_MAX * (double)total) return 0;
+    if (nnz > w->x_cap || !w->x_idx) {
+        w->x_cap = nnz + nnz / 4 + 16;
+        free(w->x_idx), free(w->x_val);
+        w->x_idx = lm_malloc(w->x_cap * sizeof(int32_t));
+        w->x_val = lm_malloc(w->x_cap * sizeof(float));
+    }
+    int32_t q = 0;
+    for (int r = 0; r < TB; r++) {
+        w->x_ptr[r] = q;
+        const float *xr = x + (size_t)r * n_in;
+        for (int k = 0; k < n_in; k++)
+            if (xr[k] != 0.0f) w->x_idx[q] = k, w->x_val[q++] = xr[k];
+    }
+    w->x_ptr[TB] = q;
+    return 1;
 }
 
 double lm_forward(LmModel *m, LmWork *w, const float *x, const int32_t *labels, const uint8_t *decision,
@@ -194,10 +253,19 @@ double lm_forward(LmModel *m, LmWork *w, const float *x, const int32_t *labels, 
     const int noisy = noise_rng && c->sigma_rec > 0 && w->noise;
     w->last_T = T, w->last_B = B, w->noise_drawn = noisy;
 
-    /* pre = X W_in^T: [TB][n_in] x [n_in][N] */
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, TB, N, n_in, 1.0f, x, n_in, lm_cp(m, T_W_IN), n_in,
-                0.0f, w->pre, N);
+    /* pre = X W_in^T: [TB][n_in] x [n_in][N] (sparse inputs: inside the threads' loop) */
+    w->x_sparse = index_inputs(w, x, TB, n_in);
+    if (!w->x_sparse)
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, TB, N, n_in, 1.0f, x, n_in, lm_cp(m, T_W_IN), n_in,
+                    0.0f, w->pre, N);
     if (noisy) draw_noise(m, w, T, B, noise_rng);
+    if (m->sparse && m->dia) {   /* the CSR values in diagonal layout, and transposed */
+        size_t nb = (size_t)m->n_diag * N;
+        memset(w->band, 0, nb * sizeof(float));
+        memset(w->band_t, 0, nb * sizeof(float));
+        const float *v = lm_cp(m, T_W_REC);
+        for (int64_t p = 0; p < m->n_rec; p++) w->band[m->dia_pos[p]] = w->band_t[m->dia_tpos[p]] = v[p];
+    }
     for (int i = 0; i < N; i++) w->bias[i] = lm_cp(m, T_B_IN)[i] + lm_cp(m, T_B_REC)[i];
     Ctx ctx = {m, w, T, B, noisy};
     lm_parallel(forward_loop, &ctx);
@@ -260,15 +328,21 @@ static void backward_loop(void *vc, int tid, int nth, LmBarrier *bar) {
     Ctx *c = vc;
     LmModel *m = c->m;
     LmWork *w = c->w;
-    const int N = w->N, T = c->T, B = c->B, yang = m->cfg.rule == LM_RULE_YANG;
+    const int N = w->N, T = c->T, B = c->B, TB = T * B, n_in = m->cfg.n_in, yang = m->cfg.rule == LM_RULE_YANG;
     const float a = (float)m->cfg.alpha, leak = (float)(1.0 - m->cfg.alpha);
     const LmActivation act = m->cfg.act;
     const float *W = lm_cp(m, T_W_REC);
+    const int ldx = N + 2 * m->pad;
     int i0, i1;
     lm_k_split(N, tid, nth, &i0, &i1);
+    const int n_out = m->cfg.n_out;
     for (int b = 0; b < B; b++)   /* nothing flows back from beyond the window */
         for (int i = i0; i < i1; i++) w->carry[(size_t)b * N + i] = w->rec[(size_t)b * N + i] = 0;
+    for (int i = i0; i < i1; i++) w->bsum[i] = 0;
     for (int t = T - 1; t >= 0; t--) {
+        /* d_t = dlogits_t W_out ([B][n_out] x [n_out][N]), my units: the readout's gradient into h_t */
+        lm_k_gemm_rows(B, n_out, w->probs + (size_t)t * B * n_out, n_out, lm_cp(m, T_W_OUT), N,
+                       w->d + (size_t)t * B * N, N, i0, i1);
         for (int b = 0; b < B; b++) {
             size_t r = ((size_t)t * B + b) * N, o = (size_t)b * N;
             float *d = w->d + r;
@@ -282,44 +356,45 @@ static void backward_loop(void *vc, int tid, int nth, LmBarrier *bar) {
             default: BWD(LM_ACT_TANH, 1); break;
             }
 #undef BWD
-            if (m->sparse) {
-                float *xt = w->xt + (size_t)(t & 1) * N * B;
-                for (int i = i0; i < i1; i++) xt[(size_t)i * B + b] = d[i];
-            }
+            for (int i = i0; i < i1; i++) w->bsum[i] += d[i];   /* db_in = db_rec = sum of ds, in double */
+            if (m->sparse && m->dia)
+                memcpy(w->xpad + (size_t)(t & 1) * B * ldx + (size_t)b * ldx + m->pad + i0, d + i0,
+                       (size_t)(i1 - i0) * sizeof(float));
+            else if (m->sparse)
+                for (int i = i0; i < i1; i++) w->dt[(size_t)i * TB + (size_t)t * B + b] = d[i];
         }
         lm_barrier_wait(bar);
         if (t > 0) {   /* rec = W^T ds_t, for my pre-synaptic units */
-            if (m->sparse)
-                lm_k_sparse_rows(B, m->col_ptr, m->csc_row, m->csc_pos, W, w->xt + (size_t)(t & 1) * N * B, w->rec, N,
-                                 i0, i1);
-            else
+            if (!m->sparse)
                 lm_k_gemm_rows(B, N, w->d + (size_t)t * B * N, N, W, N, w->rec, N, i0, i1);
+            else if (m->dia)
+                lm_k_band(B, m->n_diag, m->dia_noff, w->band_t, N, w->xpad + (size_t)(t & 1) * B * ldx, ldx, m->pad,
+                          w->rec, N, i0, i1);
+            else
+                lm_k_sparse_rows(B, m->col_ptr, m->csc_row, m->csc_pos, W, w->dt + (size_t)t * B, TB, w->rec, N, i0, i1);
         }
     }
-    /* db_in = db_rec = sum over rows of ds (double accumulators, row by row for contiguous access) */
-    double acc[64];
     float *gbi = lm_g(m, T_B_IN), *gbr = lm_g(m, T_B_REC);
-    for (int j0 = i0; j0 < i1; j0 += 64) {
-        int j1 = j0 + 64 < i1 ? j0 + 64 : i1;
-        for (int j = j0; j < j1; j++) acc[j - j0] = 0;
-        for (int r = 0; r < T * B; r++) {
-            const float *d = w->d + (size_t)r * N;
-            for (int j = j0; j < j1; j++) acc[j - j0] += d[j];
-        }
-        for (int j = j0; j < j1; j++) gbi[j] = gbr[j] = (float)acc[j - j0];
+    for (int i = i0; i < i1; i++) gbi[i] = gbr[i] = (float)w->bsum[i];
+    lm_barrier_wait(bar);   /* every ds row is final */
+    if (w->x_sparse) {   /* dW_in^T[k][mine] = sum over X's non-zeros in column k of x ds, then transposed */
+        for (int k = 0; k < n_in; k++) memset(w->gwint + (size_t)k * N + i0, 0, (size_t)(i1 - i0) * sizeof(float));
+        lm_k_sparse_left_t(TB, w->x_ptr, w->x_idx, w->x_val, w->d, N, w->gwint, N, i0, i1);
+        lm_k_transpose(n_in, w->gwint, N, lm_g(m, T_W_IN), n_in, i0, i1);
     }
-    if (m->sparse && T > 1) {   /* transposes for the sparse dW_rec (ds into `pre`, no longer needed) */
-        const int R = (T - 1) * B;
-        lm_k_transpose(R, w->d + (size_t)B * N, N, w->pre, R, i0, i1);
-        lm_k_transpose(R, w->h, N, w->ht, R, i0, i1);
-    }
-    lm_barrier_wait(bar);
-    if (m->sparse) {   /* each non-zero (i, j): dot of ds[.][i] and h[.][j] over the R = (T-1)B rows */
-        const int R = (T - 1) * B;
-        float *gw = lm_g(m, T_W_REC);
+    if (!m->sparse) return;
+    float *gw = lm_g(m, T_W_REC);
+    const int R = (T - 1) * B;   /* pairs (ds_t, h_{t-1}), t >= 1: h_0 = 0 contributes nothing */
+    if (m->dia) {
+        for (int d = 0; d < m->n_diag; d++) memset(w->gband + (size_t)d * N + i0, 0, (size_t)(i1 - i0) * sizeof(float));
+        for (int r0 = 0; r0 < R; r0 += BAND_ROWS)   /* blocks of rows that stay in L1 across the diagonals */
+            lm_k_band_grad(R - r0 < BAND_ROWS ? R - r0 : BAND_ROWS, m->n_diag, m->dia_off, N, w->d + (size_t)(B + r0) * N,
+                           w->h + (size_t)r0 * N, w->gband, i0, i1);
+        for (int32_t p = m->row_ptr[i0]; p < m->row_ptr[i1]; p++) gw[p] = w->gband[m->dia_pos[p]];
+    } else {   /* each non-zero (i, j): dot of ds[.][i] and h[.][j] over the R rows, both transposed */
         for (int i = i0; i < i1; i++)
             for (int32_t p = m->row_ptr[i]; p < m->row_ptr[i + 1]; p++)
-                gw[p] = R > 0 ? lm_k_dot(w->pre + (size_t)i * R, w->ht + (size_t)m->col_idx[p] * R, R) : 0.0f;
+                gw[p] = R > 0 ? lm_k_dot(w->dt + (size_t)i * TB + B, w->ht + (size_t)m->col_idx[p] * TB, R) : 0.0f;
     }
 }
 
@@ -341,18 +416,17 @@ void lm_backward(LmModel *m, LmWork *w, const float *x, const int32_t *labels, c
         for (int k = 0; k < n_out; k++) sbo[k] += p[k] *= wr;
     }
     for (int k = 0; k < n_out; k++) gbo[k] = (float)sbo[k];
-    /* dW_out = dlogits^T H: [n_out][TB] x [TB][N];  d = dlogits W_out: [TB][n_out] x [n_out][N] */
+    /* dW_out = dlogits^T H: [n_out][TB] x [TB][N] (the readout's gradient into h: inside the time loop) */
     cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, n_out, N, TB, 1.0f, w->probs, n_out, w->h, N, 0.0f,
                 lm_g(m, T_W_OUT), N);
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, TB, N, n_out, 1.0f, w->probs, n_out, lm_cp(m, T_W_OUT),
-                N, 0.0f, w->d, N);
 
     Ctx ctx = {m, w, T, B, 0};
     lm_parallel(backward_loop, &ctx);
 
-    /* dW_in = ds^T X: [N][TB] x [TB][n_in] */
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, N, n_in, TB, 1.0f, w->d, N, x, n_in, 0.0f,
-                lm_g(m, T_W_IN), n_in);
+    /* dW_in = ds^T X: [N][TB] x [TB][n_in] (sparse inputs: done by the threads) */
+    if (!w->x_sparse)
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, N, n_in, TB, 1.0f, w->d, N, x, n_in, 0.0f,
+                    lm_g(m, T_W_IN), n_in);
     if (!m->sparse) {
         /* dW_rec = ds[1:]^T H[:-1]: [N][(T-1)B] x [(T-1)B][N] (h_0 = 0 contributes nothing), then masked */
         float *gw = lm_g(m, T_W_REC);
