@@ -390,6 +390,13 @@ static void test_corrupt_checkpoints_are_rejected(void) {
     int64_t sn = (int64_t)ss->count - 3;
     rewrite(good, bad, "stream_state", LM_DT_U8, 1, &sn, ss->data);
     expect_load_fails(fresh, bad, "stream_state", "stream state");
+    /* ... which a weights-only load (evaluation) does not need */
+    LmTrainer *ev = lm_trainer_new(&c);
+    CHECK(lm_checkpoint_load_weights(ev, bad) == 0, "%s", lm_err_msg());
+    CHECK(ev->step == 7 && ev->adam.t == 0 && !memcmp(lm_model_params(ev->model), par->data, par->count * 4));
+    rewrite(good, bad, "W_rec", LM_DT_F32, 2, sh, wrec->data);
+    CHECK(lm_checkpoint_load_weights(ev, bad) == -1 && strstr(lm_err_msg(), "W_rec"));
+    lm_trainer_free(ev);
     /* inconsistent counters */
     int64_t neg = -5;
     rewrite(good, bad, "step", LM_DT_I64, 0, NULL, &neg);

@@ -74,7 +74,7 @@ static int all_finite(const float *x, size_t n) {
     return 1;
 }
 
-int lm_checkpoint_load(LmTrainer *t, const char *path) {
+static int load(LmTrainer *t, const char *path, int full) {
     LmNpz *z = lm_npz_read(path);
     if (!z) return -1;
     int rc = -1;
@@ -150,13 +150,22 @@ int lm_checkpoint_load(LmTrainer *t, const char *path) {
         }
     }
     const LmArray *params = lm_npz_expect(z, "params", LM_DT_F32, 1, &P);
-    const LmArray *am = params ? lm_npz_expect(z, "adam_m", LM_DT_F32, 1, &P) : NULL;
-    const LmArray *av = am ? lm_npz_expect(z, "adam_v", LM_DT_F32, 1, &P) : NULL;
-    if (!av) goto out;
+    if (!params) goto out;
     if (memcmp(params->data, lm_model_params(scratch), (size_t)P * sizeof(float)) != 0) {
         fail(path, "%s", "params disagrees with the named tensors W_in..b_out");
         goto out;
     }
+    if (!full) {
+        /* Weights only (evaluation, plots): the optimiser and stream state are not needed. */
+        const LmArray *st = lm_npz_find(z, "step");
+        memcpy(lm_model_params(m), params->data, (size_t)P * sizeof(float));
+        if (st && st->dtype == LM_DT_I64 && st->count == 1) t->step = *(const int64_t *)st->data;
+        rc = 0;
+        goto out;
+    }
+    const LmArray *am = lm_npz_expect(z, "adam_m", LM_DT_F32, 1, &P);
+    const LmArray *av = am ? lm_npz_expect(z, "adam_v", LM_DT_F32, 1, &P) : NULL;
+    if (!av) goto out;
     if (!all_finite(am->data, am->count) || !all_finite(av->data, av->count)) {
         fail(path, "%s", "Adam moments hold non-finite values");
         goto out;
@@ -221,3 +230,6 @@ out:
     lm_npz_free(z);
     return rc;
 }
+
+int lm_checkpoint_load(LmTrainer *t, const char *path) { return load(t, path, 1); }
+int lm_checkpoint_load_weights(LmTrainer *t, const char *path) { return load(t, path, 0); }

@@ -15,5 +15,9 @@ int lm_checkpoint_save(const LmTrainer *t, const char *config_doc, const char *p
  * configuration compatible with t->cfg) before anything is changed; on error t is unchanged and the
  * message names the file and the problem. */
 int lm_checkpoint_load(LmTrainer *t, const char *path);
+/* The same checks for the network only (configuration, mask, named tensors, params), then the weights
+ * and `step` are set; Adam, stream, generators and counters are neither read nor changed. For
+ * evaluation and plots, which then also accept checkpoints whose stream state has another layout. */
+int lm_checkpoint_load_weights(LmTrainer *t, const char *path);
 
 #endif
