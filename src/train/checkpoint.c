@@ -96,6 +96,8 @@ static int load(LmTrainer *t, const char *path, int full) {
         fail(path, "stored configuration: %s", msg);
         goto out;
     }
+    /* The pool does not shape the network: a weights-only loader may build its trainer without one. */
+    if (!full) stored.train_pool = t->cfg.train_pool;
     const char *d = lm_train_config_diff(&stored, &t->cfg);
     if (*d) {
         fail(path, "was written by a run with a different '%s' than this configuration", d);

@@ -17,7 +17,8 @@ int lm_checkpoint_save(const LmTrainer *t, const char *config_doc, const char *p
 int lm_checkpoint_load(LmTrainer *t, const char *path);
 /* The same checks for the network only (configuration, mask, named tensors, params), then the weights
  * and `step` are set; Adam, stream, generators and counters are neither read nor changed. For
- * evaluation and plots, which then also accept checkpoints whose stream state has another layout. */
+ * evaluation and plots, which then also accept checkpoints whose stream state has another layout.
+ * The trainer may be built with train_pool = 0 (building a pool costs K stream windows). */
 int lm_checkpoint_load_weights(LmTrainer *t, const char *path);
 
 #endif
