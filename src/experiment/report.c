@@ -172,6 +172,7 @@ static void draw_curve_panel(LmFigure *f, int panel, const LmExpResults *r, cons
     }
     lm_fig_panel(f, panel, 0, xmax, 0, 1, s->title, "optimiser steps",
                  s->group < 0 ? "mean held-out perf" : "group perf");
+    if (nc == 0) lm_fig_text(f, 0.4 * xmax, 0.5, "no runs");
     /* lm_fig_lines shares x across series: draw each condition on its own x grid. */
     for (int k = 0; k < nc; k++) {
         /* Series k keeps colour k and its legend entry by padding the others with NaN. */
@@ -226,7 +227,10 @@ static void draw_autapse_groups(LmFigure *f, const LmExpResults *r, const void *
         snprintf(title, sizeof title, "%s: final perf by task group (bars: mean, whiskers: std over seeds)",
                  autapse_bats[b]);
         lm_fig_panel(f, b, -0.7, n > 0 ? n - 0.3 : 1, 0, 1.05, title, NULL, "held-out perf");
-        if (n) lm_fig_bars(f, n, val, err, labels, col);
+        if (n)
+            lm_fig_bars(f, n, val, err, labels, col);
+        else
+            lm_fig_text(f, 0, 0.5, "no runs");
     }
 }
 
