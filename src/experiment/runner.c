@@ -238,7 +238,7 @@ int lm_exp_execute(const LmExpPlan *plan, const char *dir, const LmRunnerOptions
     sigaction(SIGTERM, &sa, &old_term);
 
     Slot *slots = lm_calloc((size_t)jobs, sizeof(Slot));
-    int running = 0, next = 0, finished = 0, failed = 0, rc = 0;
+    int running = 0, next = 0, finished = 0, failed = 0, rc = 0, forwarded = 0;
     double t0 = now_seconds(), run_time_sum = 0;
     int run_time_n = 0;
     for (;;) {
@@ -276,16 +276,21 @@ int lm_exp_execute(const LmExpPlan *plan, const char *dir, const LmRunnerOptions
             }
         }
         if (running == 0) break;
+        /* Poll rather than block, so a signal that arrives between two checks is still forwarded
+         * within 0.1 s (a blocking waitpid could miss it and wait for the children to finish). */
+        if (interrupted && !forwarded) {
+            for (int s = 0; s < jobs; s++)
+                if (slots[s].pid) kill(slots[s].pid, SIGTERM);
+            forwarded = 1;
+        }
         int status;
-        pid_t pid = waitpid(-1, &status, 0);
+        pid_t pid = waitpid(-1, &status, WNOHANG);
+        if (pid == 0 || (pid < 0 && errno == EINTR)) {
+            struct timespec nap = {0, 100000000};
+            nanosleep(&nap, NULL);
+            continue;
+        }
         if (pid < 0) {
-            if (errno == EINTR) {
-                if (interrupted) {
-                    for (int s = 0; s < jobs; s++)
-                        if (slots[s].pid) kill(slots[s].pid, SIGTERM);
-                }
-                continue;
-            }
             lm_err_set("waitpid: %s", strerror(errno));
             rc = -1;
             break;
