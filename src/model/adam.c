@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "model/internal.h"
+#include "model/kernels.h"
 #include "util/err.h"
 
 void lm_adam_init(LmAdam *a, const LmModel *m, double lr) {
@@ -67,15 +68,13 @@ void lm_adam_step(LmAdam *a, LmModel *m) {
     const float step = (float)(a->lr / bc1), bc2s = (float)sqrt(bc2), eps = (float)a->eps;
     const float b1 = (float)a->beta1, b2 = (float)a->beta2, ob1 = (float)(1.0 - a->beta1),
                 ob2 = (float)(1.0 - a->beta2);
-    float *p = m->params, *g = m->grads, *mm = a->m, *vv = a->v;
     size_t n = a->n;
+    /* fixed chunks of whole vectors: the same split for any thread count */
 #pragma omp parallel for schedule(static)
-    for (size_t k = 0; k < n; k++) {
-        float gk = g[k];
-        float mk = mm[k] * b1 + gk * ob1;
-        float vk = vv[k] * b2 + gk * gk * ob2;
-        mm[k] = mk, vv[k] = vk;
-        p[k] -= step * (mk / (sqrtf(vk) / bc2s + eps));
+    for (int c = 0; c < 16; c++) {
+        size_t k0 = (n * c / 16) & ~(size_t)63, k1 = c == 15 ? n : (n * (c + 1) / 16) & ~(size_t)63;
+        if (k1 > k0)
+            lm_k_adam(k1 - k0, m->params + k0, m->grads + k0, a->m + k0, a->v + k0, b1, ob1, b2, ob2, step, bc2s, eps);
     }
     if (!m->sparse) {   /* masked weights have zero gradient, hence zero moments; re-mask anyway */
         float *w = m->params + m->off[T_W_REC];

@@ -15,6 +15,10 @@ typedef __m512 vf;
 #define vadd(a, b) _mm512_add_ps((a), (b))
 #define vbcast(x) _mm512_set1_ps(x)
 #define vsum(v) _mm512_reduce_add_ps(v)
+#define vmul(a, b) _mm512_mul_ps((a), (b))
+#define vdiv(a, b) _mm512_div_ps((a), (b))
+#define vsub(a, b) _mm512_sub_ps((a), (b))
+#define vsqrt(a) _mm512_sqrt_ps(a)
 #elif defined(__AVX2__) && defined(__FMA__)
 #include <immintrin.h>
 #define VW 8
@@ -25,6 +29,10 @@ typedef __m256 vf;
 #define vfma(a, b, c) _mm256_fmadd_ps((a), (b), (c))
 #define vadd(a, b) _mm256_add_ps((a), (b))
 #define vbcast(x) _mm256_set1_ps(x)
+#define vmul(a, b) _mm256_mul_ps((a), (b))
+#define vdiv(a, b) _mm256_div_ps((a), (b))
+#define vsub(a, b) _mm256_sub_ps((a), (b))
+#define vsqrt(a) _mm256_sqrt_ps(a)
 static inline float vsum(__m256 v) {
     __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
     s = _mm_add_ps(s, _mm_movehl_ps(s, s));
@@ -41,6 +49,10 @@ typedef float vf;
 #define vadd(a, b) ((a) + (b))
 #define vbcast(x) (x)
 #define vsum(v) (v)
+#define vmul(a, b) ((a) * (b))
+#define vdiv(a, b) ((a) / (b))
+#define vsub(a, b) ((a) - (b))
+#define vsqrt(a) sqrtf(a)
 #endif
 
 /* Load each vector of M once per k: without this GCC folds the loads into the 16 FMAs (4 loads of the
@@ -199,9 +211,47 @@ void lm_k_sparse_left_t(int rows, const int32_t *ptr, const int32_t *idx, const 
     }
 }
 
+/* Four rows of the band product over 2 vectors of units: each band vector is loaded once for 4 rows. */
+static void band_4rows(int nd, const int32_t *off, const float *band, int N, const float *X, int ldx, float *C,
+                       int ldc, int i) {
+    vf a00 = vzero(), a01 = vzero(), a10 = vzero(), a11 = vzero();
+    vf a20 = vzero(), a21 = vzero(), a30 = vzero(), a31 = vzero();
+    const float *x0 = X + i, *x1 = X + ldx + i, *x2 = X + 2 * (size_t)ldx + i, *x3 = X + 3 * (size_t)ldx + i;
+    for (int d = 0; d < nd; d++) {
+        const float *w = band + (size_t)d * N + i;
+        vf w0 = vload(w), w1 = vload(w + VW);
+        int o = off[d];
+        a00 = vfma(w0, vload(x0 + o), a00), a01 = vfma(w1, vload(x0 + o + VW), a01);
+        a10 = vfma(w0, vload(x1 + o), a10), a11 = vfma(w1, vload(x1 + o + VW), a11);
+        a20 = vfma(w0, vload(x2 + o), a20), a21 = vfma(w1, vload(x2 + o + VW), a21);
+        a30 = vfma(w0, vload(x3 + o), a30), a31 = vfma(w1, vload(x3 + o + VW), a31);
+    }
+    vstore(C + i, a00), vstore(C + i + VW, a01);
+    vstore(C + ldc + i, a10), vstore(C + ldc + i + VW, a11);
+    vstore(C + 2 * (size_t)ldc + i, a20), vstore(C + 2 * (size_t)ldc + i + VW, a21);
+    vstore(C + 3 * (size_t)ldc + i, a30), vstore(C + 3 * (size_t)ldc + i + VW, a31);
+}
+
 void lm_k_band(int B, int nd, const int32_t *off, const float *band, int N, const float *X, int ldx, int pad,
                float *C, int ldc, int i0, int i1) {
-    for (int b = 0; b < B; b++) {
+    int b4 = 0;
+    if (VW > 1) {
+        int span = (i1 - i0) / (2 * VW) * (2 * VW);
+        for (; b4 + 4 <= B; b4 += 4)
+            for (int i = i0; i < i0 + span; i += 2 * VW)
+                band_4rows(nd, off, band, N, X + (size_t)b4 * ldx + pad, ldx, C + (size_t)b4 * ldc, ldc, i);
+        if (b4 > 0 && span < i1 - i0) {   /* units left over by the 2-vector blocks */
+            for (int b = 0; b < b4; b++) {
+                const float *x = X + (size_t)b * ldx + pad;
+                for (int i = i0 + span; i < i1; i++) {
+                    float c0 = 0;
+                    for (int d = 0; d < nd; d++) c0 = fmaf(band[(size_t)d * N + i], x[i + off[d]], c0);
+                    C[(size_t)b * ldc + i] = c0;
+                }
+            }
+        }
+    }
+    for (int b = b4; b < B; b++) {
         const float *x = X + (size_t)b * ldx + pad;
         float *c = C + (size_t)b * ldc;
         int i = i0;
@@ -254,6 +304,32 @@ void lm_k_band_grad(int R, int nd, const int32_t *off, int N, const float *D, co
             for (int r = 0; r < R; r++) c0 = fmaf(D[(size_t)r * N + i], H[(size_t)r * N + i + o], c0);
             g[i] = c0;
         }
+    }
+}
+
+/* Vector and scalar lanes do the same IEEE operations in the same order (mul, add, sqrt, div: all
+ * correctly rounded, no FMA), so every parameter gets the same bits whichever lane it falls in. */
+void lm_k_adam(size_t n, float *p, const float *g, float *m, float *v, float b1, float ob1, float b2, float ob2,
+               float step, float bc2s, float eps) {
+    size_t k = 0;
+#if VW > 1
+    vf vb1 = vbcast(b1), vob1 = vbcast(ob1), vb2 = vbcast(b2), vob2 = vbcast(ob2), vstep = vbcast(step),
+       vbc = vbcast(bc2s), veps = vbcast(eps);
+    for (; k + VW <= n; k += VW) {
+        vf gk = vload(g + k);
+        vf mk = vadd(vmul(vload(m + k), vb1), vmul(gk, vob1));
+        vf vk = vadd(vmul(vload(v + k), vb2), vmul(vmul(gk, gk), vob2));
+        vstore(m + k, mk), vstore(v + k, vk);
+        vf upd = vmul(vstep, vdiv(mk, vadd(vdiv(vsqrt(vk), vbc), veps)));
+        vstore(p + k, vsub(vload(p + k), upd));
+    }
+#endif
+    for (; k < n; k++) {
+        float gk = g[k];
+        float mk = m[k] * b1 + gk * ob1;
+        float vk = v[k] * b2 + gk * gk * ob2;
+        m[k] = mk, v[k] = vk;
+        p[k] -= step * (mk / (sqrtf(vk) / bc2s + eps));
     }
 }
 

@@ -4,6 +4,7 @@
  * sharing any sum: each output element is computed by one thread in a fixed order (bit-identical). */
 #ifndef LMRNN_MODEL_KERNELS_H
 #define LMRNN_MODEL_KERNELS_H
+#include <stddef.h>
 #include <stdint.h>
 
 /* C[b][n] = sum_k A[b][k] * M[k][n] for b < B, n in [n0, n1).   A [B][lda], M [K][ldm], C [B][ldc] */
@@ -36,6 +37,11 @@ void lm_k_band(int B, int nd, const int32_t *off, const float *band, int N, cons
  * 0 <= i + off[d] < N.   D, H [R][N], G [nd][N] */
 void lm_k_band_grad(int R, int nd, const int32_t *off, int N, const float *D, const float *H, float *G, int i0,
                     int i1);
+
+/* Adam update of n parameters (torch.optim.Adam's single-tensor arithmetic, in float):
+ *   m = b1 m + (1-b1) g;  v = b2 v + (1-b2) g^2;  p -= step * m / (sqrt(v) / bc2s + eps) */
+void lm_k_adam(size_t n, float *p, const float *g, float *m, float *v, float b1, float ob1, float b2, float ob2,
+               float step, float bc2s, float eps);
 
 /* sum_k a[k] * b[k] (vectorised, fixed order). */
 float lm_k_dot(const float *a, const float *b, int n);
