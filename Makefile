@@ -61,7 +61,7 @@ build/bench/%: bench/%.c build/liblmrnn.a
 	@mkdir -p $(dir $@)
 	$(CC) $(RELFLAGS) $< build/liblmrnn.a -o $@ $(DEPLIBS)
 
-unit: $(TEST_BIN)
+unit: $(TEST_BIN) build/lmrnn-san
 	tests/run.sh $(TEST_BIN)
 
 # `make test` first makes sure the Debian packages are there (a no-op when they are), then builds and
