@@ -3,7 +3,7 @@
  * process with the same settings. Results go to stdout and, with --out, to a TSV file that
  * bench/torch_reference.py (mode `time --compare`) reads to print the speed-up over PyTorch.
  *
- *   build/bench/bench_step [--threads 1,2] [--reps 30] [--only NAME] [--out FILE] [--crossover]
+ *   build/bench/bench_step [--threads 1,2] [--reps 30] [--only NAME] [--out FILE] [--crossover|--crossover-band]
  *
  * --crossover times the dense and the sparse recurrent path on random masks of increasing density, the
  * measurement behind LM_SPARSE_CROSSOVER (docs/performance.md). */
@@ -130,20 +130,41 @@ static double sgemm_rate(int n) {
     return 2.0 * n * n * n / best * 1e-9;
 }
 
-static void crossover(int threads, int reps) {
+static void crossover(int threads, int reps, int band_only) {
     const int sizes[][2] = {{256, 4}, {256, 64}, {1024, 16}};
     const double dens[] = {0.02, 0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.7};
     lm_set_threads(threads);
-    printf("# crossover, %d thread(s): ms per step, dense path vs sparse path, random masks\n", threads);
-    printf("%-6s %-4s %-8s %10s %10s %8s\n", "N", "B", "density", "dense_ms", "sparse_ms", "ratio");
-    for (size_t s = 0; s < sizeof sizes / sizeof *sizes; s++)
+    printf("# crossover, %d thread(s): ms per step (%s), dense path vs sparse path (CSR), random masks\n", threads,
+           threads == 1 ? "thread CPU time" : "wall");
+    if (!band_only) printf("%-6s %-4s %-8s %10s %10s %8s\n", "N", "B", "density", "dense_ms", "sparse_ms", "ratio");
+    for (size_t s = 0; s < sizeof sizes / sizeof *sizes && !band_only; s++)
         for (size_t k = 0; k < sizeof dens / sizeof *dens; k++) {
             LmMaskSpec spec = {.kind = LM_MASK_RANDOM, .density = dens[k], .seed = 3};
             LmMask mask;
             if (lm_mask_build(&spec, sizes[s][0], &mask)) lm_die("%s", lm_err_msg());
-            double td = time_steps(&mask, sizes[s][0], sizes[s][1], LM_PATH_DENSE, reps, NULL, NULL);
-            double ts = time_steps(&mask, sizes[s][0], sizes[s][1], LM_PATH_SPARSE, reps, NULL, NULL);
+            double cd, cs;   /* thread CPU time with 1 thread (robust on a shared machine), else wall */
+            double td = time_steps(&mask, sizes[s][0], sizes[s][1], LM_PATH_DENSE, reps, NULL, &cd);
+            double ts = time_steps(&mask, sizes[s][0], sizes[s][1], LM_PATH_SPARSE, reps, NULL, &cs);
+            if (threads == 1) td = cd, ts = cs;
             printf("%-6d %-4d %-8.3f %10.3f %10.3f %8.2f\n", sizes[s][0], sizes[s][1], mask.density, td, ts, td / ts);
+            fflush(stdout);
+            lm_mask_free(&mask);
+        }
+    /* the same for local2d masks, which the sparse path stores as diagonals (band layout) */
+    const double dd[] = {2, 3, 4, 5, 6, 7, 8, 10};
+    printf("# crossover, %d thread(s): dense path vs sparse path (band layout), local2d open masks\n", threads);
+    printf("%-6s %-4s %-8s %-5s %10s %10s %8s\n", "N", "B", "density", "d", "dense_ms", "sparse_ms", "ratio");
+    for (size_t s = 0; s < sizeof sizes / sizeof *sizes; s++)
+        for (size_t k = 0; k < sizeof dd / sizeof *dd; k++) {
+            LmMaskSpec spec = {.kind = LM_MASK_LOCAL2D, .d = dd[k] * (sizes[s][0] == 1024 ? 2 : 1)};
+            LmMask mask;
+            if (lm_mask_build(&spec, sizes[s][0], &mask)) lm_die("%s", lm_err_msg());
+            double cd, cs;
+            double td = time_steps(&mask, sizes[s][0], sizes[s][1], LM_PATH_DENSE, reps, NULL, &cd);
+            double ts = time_steps(&mask, sizes[s][0], sizes[s][1], LM_PATH_SPARSE, reps, NULL, &cs);
+            if (threads == 1) td = cd, ts = cs;
+            printf("%-6d %-4d %-8.3f %-5g %10.3f %10.3f %8.2f\n", sizes[s][0], sizes[s][1], mask.density, spec.d, td,
+                   ts, td / ts);
             fflush(stdout);
             lm_mask_free(&mask);
         }
@@ -160,11 +181,12 @@ int main(int argc, char **argv) {
         else if (!strcmp(argv[i], "--only") && i + 1 < argc) only = argv[++i];
         else if (!strcmp(argv[i], "--out") && i + 1 < argc) out = argv[++i];
         else if (!strcmp(argv[i], "--crossover")) do_cross = 1;
+        else if (!strcmp(argv[i], "--crossover-band")) do_cross = 2;
         else lm_die("bench_step: unknown argument '%s'", argv[i]);
     }
     if (reps < 1) lm_die("bench_step: --reps must be >= 1");
     if (do_cross) {
-        for (int t = 0; t < n_threads; t++) crossover(threads[t], reps);
+        for (int t = 0; t < n_threads; t++) crossover(threads[t], reps, do_cross == 2);
         return 0;
     }
     FILE *f = out ? fopen(out, "w") : NULL;

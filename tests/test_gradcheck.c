@@ -126,7 +126,7 @@ static LmMask make_mask(int kind) {
     return m;
 }
 
-static int n_cases, worst_case;
+static int n_cases, worst_case, seen_dense, seen_band, seen_csr;
 static double worst_fd, worst_float;
 
 static void check_case(int rule, int act, int noise_mode, int mask_kind, int loss_mode) {
@@ -157,6 +157,8 @@ static void check_case(int rule, int act, int noise_mode, int mask_kind, int los
         cfg.path = path ? LM_PATH_SPARSE : LM_PATH_DENSE;
         LmModel *m = lm_model_new(&cfg, &mask);
         CHECK(m && lm_model_is_sparse(m) == path);
+        const char *layout = lm_model_rec_layout(m);
+        seen_dense += !strcmp(layout, "dense"), seen_band += !strcmp(layout, "band"), seen_csr += !strcmp(layout, "csr");
         LmRng init;
         lm_rng_seed(&init, 5);   /* the same weights on both paths */
         lm_model_init(m, &init);
@@ -220,6 +222,8 @@ static void gradcheck_all(void) {
         for (int act = 0; act < 3; act++)
             for (int noise = 0; noise < 3; noise++)
                 for (int mk = 0; mk < 4; mk++, k++) check_case(rule, act, noise, masks[mk], k % 3);
+    /* sparse path: full (31 diagonals of 16: band), local2d, diag -> band; random -> csr */
+    CHECK(seen_dense == 72 && seen_band == 54 && seen_csr == 18, "layouts %d %d %d", seen_dense, seen_band, seen_csr);
     printf("  %d cases; worst |fd - bptt| / max|g| = %.2e; worst |float - double| / max|g| = %.2e (case %d)\n",
            n_cases, worst_fd, worst_float, worst_case);
 }

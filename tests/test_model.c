@@ -89,6 +89,25 @@ static void defaults_and_names(void) {
     lm_mask_free(&mask);
 }
 
+/* LM_PATH_AUTO: a fixed function of the mask (density, banded or not), never of timing. */
+static void auto_path(void) {
+    struct { LmMaskSpec spec; const char *layout; } cases[] = {
+        {{.kind = LM_MASK_FULL}, "dense"},
+        {{.kind = LM_MASK_LOCAL2D, .d = 3}, "band"},
+        {{.kind = LM_MASK_LOCAL2D, .d = 7}, "dense"},   /* density 0.38 > LM_BAND_CROSSOVER */
+        {{.kind = LM_MASK_DIAG}, "band"},
+        {{.kind = LM_MASK_LOCAL1D, .d = 5}, "band"},
+        {{.kind = LM_MASK_RANDOM, .density = 0.04, .seed = 1}, "csr"},
+        {{.kind = LM_MASK_RANDOM, .density = 0.12, .seed = 1}, "dense"},
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof *cases; k++) {
+        LmModel *m = make_model(256, cases[k].spec, LM_PATH_AUTO, LM_INIT_HALF_IDENTITY, 1, NULL);
+        CHECK(m && !strcmp(lm_model_rec_layout(m), cases[k].layout), "case %zu: %s, want %s", k,
+              m ? lm_model_rec_layout(m) : "-", cases[k].layout);
+        lm_model_free(m);
+    }
+}
+
 /* The spec's inits: 0.5 I masked, nn.Linear bounds, randortho orthogonal, gaussian g/sqrt(N). */
 static void initialisation(void) {
     const int n = 64;
@@ -194,7 +213,8 @@ static void masked_stay_zero_and_loss_falls(void) {
 
 /* Sparse and dense paths agree to float tolerance on a larger model, over several Adam steps. */
 static void sparse_equals_dense(void) {
-    const int n = 64, T = 20, B = 5;
+    for (int n = 64; n <= 100; n += 36) {   /* 100: thread ranges that are not whole vector blocks */
+    const int T = 20, B = 5;
     LmMaskSpec specs[4] = {{.kind = LM_MASK_LOCAL2D, .d = 2.5}, {.kind = LM_MASK_RANDOM, .density = 0.1, .seed = 1},
                            {.kind = LM_MASK_DIAG}, {.kind = LM_MASK_LOCAL2D, .d = 2.5, .periodic = 1}};
     for (int s = 0; s < 4; s++) {
@@ -232,6 +252,7 @@ static void sparse_equals_dense(void) {
         lm_adam_free(&ad), lm_adam_free(&as);
         lm_model_free(md), lm_model_free(ms);
         free_batch(&bt);
+    }
     }
 }
 
@@ -412,6 +433,7 @@ static void deterministic(void) {
 
 int main(void) {
     RUN(defaults_and_names);
+    RUN(auto_path);
     RUN(initialisation);
     RUN(masked_stay_zero_and_loss_falls);
     RUN(sparse_equals_dense);

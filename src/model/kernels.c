@@ -139,18 +139,25 @@ void lm_k_gemm_rows(int B, int K, const float *A, int lda, const float *M, int l
 
 void lm_k_sparse_rows(int B, const int32_t *ptr, const int32_t *idx, const int32_t *pos, const float *val,
                       const float *AT, int ldat, float *C, int ldc, int i0, int i1) {
-    if (B == 4) {   /* the paper's batch: 4 independent sums per non-zero */
+#if defined(__FMA__)
+    if (B == 4) {   /* the paper's batch: one 4-wide FMA per non-zero, 4 chains to hide the FMA latency */
         for (int i = i0; i < i1; i++) {
-            float a0 = 0, a1 = 0, a2 = 0, a3 = 0;
-            for (int32_t p = ptr[i]; p < ptr[i + 1]; p++) {
-                float v = val[pos ? pos[p] : p];
-                const float *x = AT + (size_t)idx[p] * ldat;
-                a0 = fmaf(v, x[0], a0), a1 = fmaf(v, x[1], a1), a2 = fmaf(v, x[2], a2), a3 = fmaf(v, x[3], a3);
+            __m128 s0 = _mm_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
+            int32_t p = ptr[i], pe = ptr[i + 1];
+#define NZ(k) _mm_set1_ps(val[pos ? pos[p + k] : p + k]), _mm_loadu_ps(AT + (size_t)idx[p + k] * ldat)
+            for (; p + 4 <= pe; p += 4) {
+                s0 = _mm_fmadd_ps(NZ(0), s0), s1 = _mm_fmadd_ps(NZ(1), s1);
+                s2 = _mm_fmadd_ps(NZ(2), s2), s3 = _mm_fmadd_ps(NZ(3), s3);
             }
-            C[i] = a0, C[ldc + i] = a1, C[2 * (size_t)ldc + i] = a2, C[3 * (size_t)ldc + i] = a3;
+            for (; p < pe; p++) s0 = _mm_fmadd_ps(NZ(0), s0);
+#undef NZ
+            float r[4];
+            _mm_storeu_ps(r, _mm_add_ps(_mm_add_ps(s0, s1), _mm_add_ps(s2, s3)));
+            C[i] = r[0], C[ldc + i] = r[1], C[2 * (size_t)ldc + i] = r[2], C[3 * (size_t)ldc + i] = r[3];
         }
         return;
     }
+#endif
     enum { BC = 32 };
     for (int i = i0; i < i1; i++)
         for (int b0 = 0; b0 < B; b0 += BC) {

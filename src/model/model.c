@@ -38,6 +38,17 @@ static int check_config(const LmModelConfig *c, const LmMask *mask) {
     return 0;
 }
 
+/* Few distinct diagonals j - i relative to the non-zeros: the band layout applies. */
+static int mask_is_banded(const LmMask *mask) {
+    int n = mask->n, nd = 0;
+    uint8_t *seen = lm_calloc((size_t)2 * n, 1);
+    for (int i = 0; i < n; i++)
+        for (int j = 0; j < n; j++)
+            if (mask->m[(size_t)i * n + j] && !seen[j - i + n - 1]) seen[j - i + n - 1] = 1, nd++;
+    free(seen);
+    return nd > 0 && (int64_t)nd * n <= LM_DIA_MAX_FILL * mask->nnz;
+}
+
 static void build_sparse_structure(LmModel *m) {
     int n = m->cfg.n_hidden;
     const uint8_t *mk = m->mask.m;
@@ -107,7 +118,8 @@ LmModel *lm_model_new(const LmModelConfig *cfg, const LmMask *mask) {
     m->mask.m = lm_malloc((size_t)mask->n * mask->n);
     memcpy(m->mask.m, mask->m, (size_t)mask->n * mask->n);
     int n = cfg->n_hidden;
-    m->sparse = cfg->path == LM_PATH_SPARSE || (cfg->path == LM_PATH_AUTO && mask->density < LM_SPARSE_CROSSOVER);
+    double crossover = mask_is_banded(mask) ? LM_BAND_CROSSOVER : LM_SPARSE_CROSSOVER;
+    m->sparse = cfg->path == LM_PATH_SPARSE || (cfg->path == LM_PATH_AUTO && mask->density < crossover);
     m->n_rec = m->sparse ? mask->nnz : (int64_t)n * n;
     size_t sizes[LM_N_TENSORS] = {(size_t)n * cfg->n_in, (size_t)n, (size_t)m->n_rec, (size_t)n,
                                   (size_t)cfg->n_out * n, (size_t)cfg->n_out};
@@ -140,6 +152,7 @@ void lm_model_free(LmModel *m) {
 const LmModelConfig *lm_model_config(const LmModel *m) { return &m->cfg; }
 const LmMask *lm_model_mask(const LmModel *m) { return &m->mask; }
 int lm_model_is_sparse(const LmModel *m) { return m->sparse; }
+const char *lm_model_rec_layout(const LmModel *m) { return !m->sparse ? "dense" : m->dia ? "band" : "csr"; }
 size_t lm_model_n_params(const LmModel *m) { return m->n_params; }
 float *lm_model_params(LmModel *m) { return m->params; }
 float *lm_model_grads(LmModel *m) { return m->grads; }

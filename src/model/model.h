@@ -52,10 +52,13 @@ typedef enum { LM_ACT_RELU = 0, LM_ACT_SOFTPLUS, LM_ACT_TANH } LmActivation;
 typedef enum { LM_INIT_HALF_IDENTITY = 0, LM_INIT_RANDORTHO, LM_INIT_GAUSSIAN } LmRecInit;
 typedef enum { LM_PATH_AUTO = -1, LM_PATH_DENSE = 0, LM_PATH_SPARSE = 1 } LmRecPath;
 
-/* LM_PATH_AUTO takes the sparse path iff mask density < LM_SPARSE_CROSSOVER. A constant measured with
- * bench/bench_step.c (docs/performance.md), never a run-time timing: a resumed run must take the same
- * path, and the path decides the parameter layout. */
-#define LM_SPARSE_CROSSOVER 0.30
+/* LM_PATH_AUTO takes the sparse path iff the mask density is below a crossover: LM_BAND_CROSSOVER for
+ * banded masks (local2d, local1d, diag: few distinct diagonals j - i, stored as diagonals), else
+ * LM_SPARSE_CROSSOVER (general masks, stored as CSR). Constants measured with bench/bench_step
+ * --crossover / --crossover-band (docs/performance.md), never a run-time timing: a resumed run must take
+ * the same path, and the path decides the parameter layout. */
+#define LM_SPARSE_CROSSOVER 0.08
+#define LM_BAND_CROSSOVER 0.30
 
 typedef struct {
     int n_in, n_hidden, n_out;
@@ -65,7 +68,7 @@ typedef struct {
     double sigma_rec;    /* default 0 */
     LmRecInit rec_init;  /* default 0.5 I */
     double rec_gain;     /* 0.5 for half-identity; randortho scale; g for gaussian g/sqrt(N) */
-    LmRecPath path;      /* auto picks sparse below LM_SPARSE_CROSSOVER density */
+    LmRecPath path;      /* auto: sparse below the crossover density (see above) */
 } LmModelConfig;
 
 void lm_model_config_default(LmModelConfig *c, int n_in, int n_hidden, int n_out);
@@ -84,6 +87,8 @@ void lm_model_free(LmModel *m);
 const LmModelConfig *lm_model_config(const LmModel *m);
 const LmMask *lm_model_mask(const LmModel *m);
 int lm_model_is_sparse(const LmModel *m);
+/* How W_rec is stored and multiplied: "dense", "band" (sparse, diagonals) or "csr" (sparse, general). */
+const char *lm_model_rec_layout(const LmModel *m);
 /* Initialise every parameter from `rng` (model.md §3); masked W_rec entries are exactly 0. */
 void lm_model_init(LmModel *m, LmRng *rng);
 
