@@ -341,25 +341,33 @@ static void draw_sparsity(LmFigure *f, const LmExpResults *r, const void *vctx) 
             }
         }
         double top = mt->ymax > 0 ? mt->ymax * 1.05 : (ymax > 0 ? ymax * 1.1 : 1);
-        lm_fig_panel(f, m, -2.6, 0.15, 0, top, mt->title, "log10 mask density", mt->ylabel);
-        /* Means as lines (NaN where no seed has a value), each seed as a point of its series' colour. */
-        const char *labels[3] = {"local2d (LM-RNN)", "random, matched density", "full"};
+        lm_fig_panel(f, m, -2.6, 0.35, 0, top, mt->title, "log10 mask density", mt->ylabel);
+        /* Means as lines (NaN where no seed has a value), each seed as a point of its series' colour;
+         * full is one more point at density 1 (series 2), drawn as a dashed level across the panel. */
+        const char *labels[3] = {"local2d (LM-RNN)", "random, matched density", "full (dashed level)"};
         int n = nl > nr ? nl : nr;
-        if (n > 0) {
-            double *x = lm_malloc(sizeof(double) * (size_t)n), *a = lm_malloc(sizeof(double) * (size_t)n),
-                   *b = lm_malloc(sizeof(double) * (size_t)n);
+        if (n > 0 || nf) {
+            int np1 = n + 1;
+            double *x = lm_malloc(sizeof(double) * (size_t)np1), *a = lm_malloc(sizeof(double) * (size_t)np1),
+                   *b = lm_malloc(sizeof(double) * (size_t)np1), *c3 = lm_malloc(sizeof(double) * (size_t)np1);
             /* local and random conditions come in matched pairs: both on the local mask's density. */
             for (int i = 0; i < n; i++) {
                 x[i] = i < nl ? xl[i] : xr[i];
                 a[i] = i < nl ? yl[i] : NAN;
                 b[i] = i < nr ? yr[i] : NAN;
+                c3[i] = NAN;
             }
-            const double *ys[2] = {a, b};
-            lm_fig_lines(f, 2, n, x, ys, labels);
+            x[n] = 0;
+            a[n] = b[n] = NAN;
+            c3[n] = nf ? yf[0] : NAN;
+            const double *ys[3] = {a, b, c3};
+            lm_fig_lines(f, nf ? 3 : 2, np1, x, ys, labels);
             free(x);
             free(a);
             free(b);
+            free(c3);
         }
+        if (np == 0) lm_fig_text(f, -2.3, 0.5 * top, "no run reached this");
         for (int k = 0; k < 3; k++) {
             double qx[256], qy[256];
             int nq = 0;
