@@ -41,6 +41,7 @@ struct LmWork {
     int32_t *x_ptr, *x_idx;
     float *x_val, *wint, *gwint;
     double *bsum;    /* [N] backward: sum over rows of ds (the bias gradients) */
+    double *rowloss; /* [T*B] cross-entropy of each row */
     double wsum;     /* sum of the loss weights of the last forward */
 };
 
@@ -53,6 +54,7 @@ struct LmWork {
 
 LmWork *lm_work_new(const LmModel *m, int T, int B) {
     LM_ASSERT(T > 0 && B > 0);
+    openblas_set_num_threads(1);   /* our threads call OpenBLAS concurrently: see threads.c */
     LmWork *w = lm_calloc(1, sizeof *w);
     int N = m->cfg.n_hidden;
     size_t tbn = (size_t)T * B * N;
@@ -81,6 +83,7 @@ LmWork *lm_work_new(const LmModel *m, int T, int B) {
     }
     w->x_ptr = lm_malloc(((size_t)T * B + 1) * sizeof(int32_t));
     w->bsum = lm_malloc((size_t)N * sizeof(double));
+    w->rowloss = lm_malloc((size_t)T * B * sizeof(double));
     w->wint = lm_malloc((size_t)m->cfg.n_in * N * sizeof(float));
     w->gwint = lm_malloc((size_t)m->cfg.n_in * N * sizeof(float));
     return w;
@@ -91,7 +94,7 @@ void lm_work_free(LmWork *w) {
     free(w->pre), free(w->h), free(w->d), free(w->noise), free(w->logits), free(w->probs), free(w->bias);
     free(w->zeros), free(w->wt), free(w->rec), free(w->carry), free(w->ht), free(w->dt);
     free(w->band), free(w->band_t), free(w->gband), free(w->xpad);
-    free(w->x_ptr), free(w->x_idx), free(w->x_val), free(w->bsum);
+    free(w->x_ptr), free(w->x_idx), free(w->x_val), free(w->bsum), free(w->rowloss);
     free(w->wint), free(w->gwint);
     free(w);
 }
@@ -148,8 +151,16 @@ static void draw_noise(const LmModel *m, LmWork *w, int T, int B, LmRng *noise_r
 typedef struct {
     LmModel *m;
     LmWork *w;
+    const float *x;
+    const int32_t *labels;
     int T, B, noisy;
 } Ctx;
+
+/* Rows [*r0, *r1) of `rows` for thread tid of nth. */
+static inline void split_rows(int rows, int tid, int nth, int *r0, int *r1) {
+    *r0 = (int)((int64_t)rows * tid / nth);
+    *r1 = (int)((int64_t)rows * (tid + 1) / nth);
+}
 
 /* One step's update of units [i0, i1) of row b. s = pre (= x W_in^T on entry) + bias + noise + rec. */
 INLINE void forward_units(LmActivation act, int yang, float a, float leak, float *restrict pre, float *restrict h,
@@ -183,6 +194,9 @@ static void forward_loop(void *vc, int tid, int nth, LmBarrier *bar) {
     if (w->x_sparse) {   /* pre[.][mine] = X W_in^T from X's non-zeros */
         lm_k_transpose(i1 - i0, lm_cp(m, T_W_IN) + (size_t)i0 * n_in, n_in, w->wint + i0, N, 0, n_in);
         lm_k_sparse_left(TB, w->x_ptr, w->x_idx, w->x_val, w->wint, N, w->pre, N, i0, i1);
+    } else if (i1 > i0) {   /* pre[.][mine] = X W_in[mine]^T: [TB][n_in] x [n_in][mine] */
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, TB, i1 - i0, n_in, 1.0f, c->x, n_in,
+                    lm_cp(m, T_W_IN) + (size_t)i0 * n_in, n_in, 0.0f, w->pre + i0, N);
     }
     if (!m->sparse) lm_k_transpose(N, W, N, w->wt, N, i0, i1);   /* wt[k][i] = W[i][k], rows k of mine */
     lm_barrier_wait(bar);
@@ -221,6 +235,28 @@ static void forward_loop(void *vc, int tid, int nth, LmBarrier *bar) {
         }
         lm_barrier_wait(bar);
     }
+    /* logits[my rows] = H W_out^T + b_out: [rows][N] x [N][n_out] */
+    const int n_out = m->cfg.n_out;
+    int r0, r1;
+    split_rows(TB, tid, nth, &r0, &r1);
+    if (r1 > r0)
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, r1 - r0, n_out, N, 1.0f, w->h + (size_t)r0 * N, N,
+                    lm_cp(m, T_W_OUT), N, 0.0f, w->logits + (size_t)r0 * n_out, n_out);
+    const float *bo = lm_cp(m, T_B_OUT);
+    for (int r = r0; r < r1; r++) {
+        float *l = w->logits + (size_t)r * n_out;
+        for (int k = 0; k < n_out; k++) l[k] += bo[k];
+        if (!c->labels) continue;
+        /* softmax kept for backward; the row's cross-entropy in double */
+        float *p = w->probs + (size_t)r * n_out;
+        float mx = l[0];
+        for (int k = 1; k < n_out; k++) mx = l[k] > mx ? l[k] : mx;
+        float se = 0;
+        for (int k = 0; k < n_out; k++) se += p[k] = expf(l[k] - mx);
+        float inv = 1.0f / se;
+        for (int k = 0; k < n_out; k++) p[k] *= inv;
+        w->rowloss[r] = (double)mx + log((double)se) - l[c->labels[r]];
+    }
 }
 
 /* X as CSR over rows if sparse enough; returns whether it is. */
@@ -253,11 +289,19 @@ double lm_forward(LmModel *m, LmWork *w, const float *x, const int32_t *labels, 
     const int noisy = noise_rng && c->sigma_rec > 0 && w->noise;
     w->last_T = T, w->last_B = B, w->noise_drawn = noisy;
 
-    /* pre = X W_in^T: [TB][n_in] x [n_in][N] (sparse inputs: inside the threads' loop) */
+    if (labels) {
+        if (loss && loss->decision_only && !decision) {
+            lm_err_set("decision-only loss needs the decision flags");
+            return NAN;
+        }
+        for (int r = 0; r < TB; r++)
+            if (labels[r] < 0 || labels[r] >= n_out) {
+                lm_err_set("label %d at step %d row %d is outside [0, %d)", labels[r], r / B, r % B, n_out);
+                return NAN;
+            }
+    }
+    /* pre = X W_in^T (in the threads' loop: from X's non-zeros when X is sparse, else sgemm by columns) */
     w->x_sparse = index_inputs(w, x, TB, n_in);
-    if (!w->x_sparse)
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, TB, N, n_in, 1.0f, x, n_in, lm_cp(m, T_W_IN), n_in,
-                    0.0f, w->pre, N);
     if (noisy) draw_noise(m, w, T, B, noise_rng);
     if (m->sparse && m->dia) {   /* the CSR values in diagonal layout, and transposed */
         size_t nb = (size_t)m->n_diag * N;
@@ -267,39 +311,15 @@ double lm_forward(LmModel *m, LmWork *w, const float *x, const int32_t *labels, 
         for (int64_t p = 0; p < m->n_rec; p++) w->band[m->dia_pos[p]] = w->band_t[m->dia_tpos[p]] = v[p];
     }
     for (int i = 0; i < N; i++) w->bias[i] = lm_cp(m, T_B_IN)[i] + lm_cp(m, T_B_REC)[i];
-    Ctx ctx = {m, w, T, B, noisy};
+    Ctx ctx = {m, w, x, labels, T, B, noisy};
     lm_parallel(forward_loop, &ctx);
-
-    /* logits = H W_out^T + b_out: [TB][N] x [N][n_out] */
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, TB, n_out, N, 1.0f, w->h, N, lm_cp(m, T_W_OUT), N, 0.0f,
-                w->logits, n_out);
-    const float *bo = lm_cp(m, T_B_OUT);
-    for (int r = 0; r < TB; r++)
-        for (int k = 0; k < n_out; k++) w->logits[(size_t)r * n_out + k] += bo[k];
     if (!labels) return 0;
-    if (loss && loss->decision_only && !decision) {
-        lm_err_set("decision-only loss needs the decision flags");
-        return NAN;
-    }
 
-    /* Mean softmax cross-entropy, weighted; sums in double. The softmax is kept for backward. */
+    /* Weighted mean of the rows' cross-entropies, summed in row order (the same for any thread count). */
     double total = 0, wsum = 0;
     for (int r = 0; r < TB; r++) {
-        int y = labels[r];
-        if (y < 0 || y >= n_out) {
-            lm_err_set("label %d at step %d row %d is outside [0, %d)", y, r / B, r % B, n_out);
-            return NAN;
-        }
-        const float *l = w->logits + (size_t)r * n_out;
-        float *p = w->probs + (size_t)r * n_out;
-        float mx = l[0];
-        for (int k = 1; k < n_out; k++) mx = l[k] > mx ? l[k] : mx;
-        float se = 0;
-        for (int k = 0; k < n_out; k++) se += p[k] = expf(l[k] - mx);
-        float inv = 1.0f / se;
-        for (int k = 0; k < n_out; k++) p[k] *= inv;
         double wr = row_weight(loss, labels, decision, (size_t)r);
-        total += wr * ((double)mx + log((double)se) - l[y]);
+        total += wr * w->rowloss[r];
         wsum += wr;
     }
     w->wsum = wsum;
@@ -339,6 +359,10 @@ static void backward_loop(void *vc, int tid, int nth, LmBarrier *bar) {
     for (int b = 0; b < B; b++)   /* nothing flows back from beyond the window */
         for (int i = i0; i < i1; i++) w->carry[(size_t)b * N + i] = w->rec[(size_t)b * N + i] = 0;
     for (int i = i0; i < i1; i++) w->bsum[i] = 0;
+    /* dW_out[.][mine] = dlogits^T H[.][mine]: [n_out][TB] x [TB][mine] */
+    if (i1 > i0)
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, n_out, i1 - i0, TB, 1.0f, w->probs, n_out, w->h + i0, N,
+                    0.0f, lm_g(m, T_W_OUT) + i0, N);
     for (int t = T - 1; t >= 0; t--) {
         /* d_t = dlogits_t W_out ([B][n_out] x [n_out][N]), my units: the readout's gradient into h_t */
         lm_k_gemm_rows(B, n_out, w->probs + (size_t)t * B * n_out, n_out, lm_cp(m, T_W_OUT), N,
@@ -381,10 +405,26 @@ static void backward_loop(void *vc, int tid, int nth, LmBarrier *bar) {
         for (int k = 0; k < n_in; k++) memset(w->gwint + (size_t)k * N + i0, 0, (size_t)(i1 - i0) * sizeof(float));
         lm_k_sparse_left_t(TB, w->x_ptr, w->x_idx, w->x_val, w->d, N, w->gwint, N, i0, i1);
         lm_k_transpose(n_in, w->gwint, N, lm_g(m, T_W_IN), n_in, i0, i1);
+    } else if (i1 > i0) {   /* dW_in[mine] = ds[.][mine]^T X: [mine][TB] x [TB][n_in] */
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, i1 - i0, n_in, TB, 1.0f, w->d + i0, N, c->x, n_in, 0.0f,
+                    lm_g(m, T_W_IN) + (size_t)i0 * n_in, n_in);
     }
-    if (!m->sparse) return;
     float *gw = lm_g(m, T_W_REC);
     const int R = (T - 1) * B;   /* pairs (ds_t, h_{t-1}), t >= 1: h_0 = 0 contributes nothing */
+    if (!m->sparse) {   /* dW_rec[mine] = ds[1:][mine]^T H[:-1]: [mine][R] x [R][N], then masked */
+        if (i1 <= i0) return;
+        if (R > 0)
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, i1 - i0, N, R, 1.0f, w->d + (size_t)B * N + i0, N,
+                        w->h, N, 0.0f, gw + (size_t)i0 * N, N);
+        else
+            memset(gw + (size_t)i0 * N, 0, (size_t)(i1 - i0) * N * sizeof(float));
+        if (m->mask.nnz < (int64_t)N * N) {
+            const uint8_t *mk = m->mask.m;
+            for (size_t k = (size_t)i0 * N; k < (size_t)i1 * N; k++)
+                if (!mk[k]) gw[k] = 0.0f;
+        }
+        return;
+    }
     if (m->dia) {
         for (int d = 0; d < m->n_diag; d++) memset(w->gband + (size_t)d * N + i0, 0, (size_t)(i1 - i0) * sizeof(float));
         for (int r0 = 0; r0 < R; r0 += BAND_ROWS)   /* blocks of rows that stay in L1 across the diagonals */
@@ -402,7 +442,7 @@ void lm_backward(LmModel *m, LmWork *w, const float *x, const int32_t *labels, c
                  const LmLossConfig *loss, int T, int B) {
     const LmModelConfig *c = &m->cfg;
     LM_ASSERT(T == w->last_T && B == w->last_B && labels);
-    const int N = c->n_hidden, n_in = c->n_in, n_out = c->n_out, TB = T * B;
+    const int n_out = c->n_out, TB = T * B;
 
     /* dlogits = w_r / sum(w) (softmax - onehot), in place over the stored softmax */
     double inv = w->wsum > 0 ? 1.0 / w->wsum : 0.0;
@@ -416,28 +456,7 @@ void lm_backward(LmModel *m, LmWork *w, const float *x, const int32_t *labels, c
         for (int k = 0; k < n_out; k++) sbo[k] += p[k] *= wr;
     }
     for (int k = 0; k < n_out; k++) gbo[k] = (float)sbo[k];
-    /* dW_out = dlogits^T H: [n_out][TB] x [TB][N] (the readout's gradient into h: inside the time loop) */
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, n_out, N, TB, 1.0f, w->probs, n_out, w->h, N, 0.0f,
-                lm_g(m, T_W_OUT), N);
-
-    Ctx ctx = {m, w, T, B, 0};
+    /* dW_out, the readout's gradient into h, BPTT, dW_in and dW_rec: all in the threads' loop */
+    Ctx ctx = {m, w, x, labels, T, B, 0};
     lm_parallel(backward_loop, &ctx);
-
-    /* dW_in = ds^T X: [N][TB] x [TB][n_in] (sparse inputs: done by the threads) */
-    if (!w->x_sparse)
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, N, n_in, TB, 1.0f, w->d, N, x, n_in, 0.0f,
-                    lm_g(m, T_W_IN), n_in);
-    if (!m->sparse) {
-        /* dW_rec = ds[1:]^T H[:-1]: [N][(T-1)B] x [(T-1)B][N] (h_0 = 0 contributes nothing), then masked */
-        float *gw = lm_g(m, T_W_REC);
-        if (T > 1)
-            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, N, N, (T - 1) * B, 1.0f, w->d + (size_t)B * N, N,
-                        w->h, N, 0.0f, gw, N);
-        else
-            memset(gw, 0, (size_t)N * N * sizeof(float));
-        const uint8_t *mk = m->mask.m;
-        if (m->mask.nnz < (int64_t)N * N)
-            for (size_t k = 0; k < (size_t)N * N; k++)
-                if (!mk[k]) gw[k] = 0.0f;
-    }
 }
