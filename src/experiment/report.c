@@ -163,7 +163,7 @@ static void draw_curve_panel(LmFigure *f, int panel, const LmExpResults *r, cons
         if (!k.n) continue;
         cv[nc] = k;
         if (run->pool_trials > 0)
-            snprintf(lab[nc], sizeof lab[nc], "%s K=%ld", run->label, run->pool_trials);
+            snprintf(lab[nc], sizeof lab[nc], "K = %ld trials", run->pool_trials);   /* the title names the mask */
         else
             snprintf(lab[nc], sizeof lab[nc], "%s", run->label);
         labels[nc] = lab[nc];
@@ -496,8 +496,11 @@ static void draw_data_efficiency(LmFigure *f, const LmExpResults *r, const void 
 static void draw_de_curves(LmFigure *f, const LmExpResults *r, const void *ctx) {
     static const char *masks[3] = {"local2d", "random", "full"};
     for (int m = 0; m < 3; m++) {
-        char title[80];
-        snprintf(title, sizeof title, "%s: learning curves per pool size", masks[m]);
+        char title[128];
+        const char *label = masks[m];
+        for (int c = 0; c < r->n_cond; c++)
+            if (!strcmp(crun(r, &r->cond[c])->mask, masks[m])) label = crun(r, &r->cond[c])->label;
+        snprintf(title, sizeof title, "%s: learning curves per pool", label);
         CurveSel s = {NULL, masks[m], NULL, -1, -1, title};
         draw_curve_panel(f, m, r, &s);
     }
