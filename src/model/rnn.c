@@ -40,7 +40,6 @@ struct LmWork {
     size_t x_cap;
     int32_t *x_ptr, *x_idx;
     float *x_val, *wint, *gwint;
-    double *bsum;    /* [N] backward: sum over rows of ds (the bias gradients) */
     double *rowloss; /* [T*B] cross-entropy of each row */
     double wsum;     /* sum of the loss weights of the last forward */
 };
@@ -82,7 +81,6 @@ LmWork *lm_work_new(const LmModel *m, int T, int B) {
         w->wt = lm_malloc((size_t)N * N * sizeof(float));
     }
     w->x_ptr = lm_malloc(((size_t)T * B + 1) * sizeof(int32_t));
-    w->bsum = lm_malloc((size_t)N * sizeof(double));
     w->rowloss = lm_malloc((size_t)T * B * sizeof(double));
     w->wint = lm_malloc((size_t)m->cfg.n_in * N * sizeof(float));
     w->gwint = lm_malloc((size_t)m->cfg.n_in * N * sizeof(float));
@@ -94,7 +92,7 @@ void lm_work_free(LmWork *w) {
     free(w->pre), free(w->h), free(w->d), free(w->noise), free(w->logits), free(w->probs), free(w->bias);
     free(w->zeros), free(w->wt), free(w->rec), free(w->carry), free(w->ht), free(w->dt);
     free(w->band), free(w->band_t), free(w->gband), free(w->xpad);
-    free(w->x_ptr), free(w->x_idx), free(w->x_val), free(w->bsum), free(w->rowloss);
+    free(w->x_ptr), free(w->x_idx), free(w->x_val), free(w->rowloss);
     free(w->wint), free(w->gwint);
     free(w);
 }
@@ -153,6 +151,7 @@ typedef struct {
     LmWork *w;
     const float *x;
     const int32_t *labels;
+    double *bpart;   /* backward: [threads][N] partial bias sums */
     int T, B, noisy;
 } Ctx;
 
@@ -200,24 +199,30 @@ static void forward_loop(void *vc, int tid, int nth, LmBarrier *bar) {
     }
     if (!m->sparse) lm_k_transpose(N, W, N, w->wt, N, i0, i1);   /* wt[k][i] = W[i][k], rows k of mine */
     lm_barrier_wait(bar);
-    for (int t = 0; t < T; t++) {
+    /* The time loop: batch rows are independent, so each thread runs its own rows through all the steps
+     * with no synchronisation at all (a barrier per step would cost more than the step at N = 256). */
+    int b0, b1;
+    split_rows(B, tid, nth, &b0, &b1);
+    const int nb = b1 - b0;
+    for (int t = 0; t < T && nb > 0; t++) {
         const float *hp = t > 0 ? w->h + (size_t)(t - 1) * B * N : w->zeros;   /* h_{t-1} [B][N] */
         const float *rec = w->zeros;
         if (t > 0) {
+            float *out = w->rec + (size_t)b0 * N;
             if (!m->sparse)
-                lm_k_gemm_rows(B, N, hp, N, w->wt, N, w->rec, N, i0, i1);
+                lm_k_gemm_rows(nb, N, hp + (size_t)b0 * N, N, w->wt, N, out, N, 0, N);
             else if (m->dia)
-                lm_k_band(B, m->n_diag, m->dia_off, w->band, N, w->xpad + (size_t)((t - 1) & 1) * B * ldx, ldx, m->pad,
-                          w->rec, N, i0, i1);
+                lm_k_band(nb, m->n_diag, m->dia_off, w->band, N, w->xpad + (size_t)((t - 1) & 1) * B * ldx + (size_t)b0 * ldx,
+                          ldx, m->pad, out, N, 0, N);
             else
-                lm_k_sparse_rows(B, m->row_ptr, m->col_idx, NULL, W, w->ht + (size_t)(t - 1) * B, TB, w->rec, N, i0, i1);
+                lm_k_sparse_rows(nb, m->row_ptr, m->col_idx, NULL, W, w->ht + (size_t)(t - 1) * B + b0, TB, out, N, 0, N);
             rec = w->rec;
         }
-        for (int b = 0; b < B; b++) {
+        for (int b = b0; b < b1; b++) {
             size_t r = ((size_t)t * B + b) * N, o = (size_t)b * N;
             const float *nz = c->noisy ? w->noise + r : w->zeros + o;
             float *pre = w->pre + r, *h = w->h + r;
-#define FWD(ACT, YANG) forward_units(ACT, YANG, a, leak, pre, h, hp + o, w->bias, nz, rec + o, i0, i1)
+#define FWD(ACT, YANG) forward_units(ACT, YANG, a, leak, pre, h, hp + o, w->bias, nz, rec + o, 0, N)
             switch (act * 2 + yang) {
             case 0: FWD(LM_ACT_RELU, 0); break;
             case 1: FWD(LM_ACT_RELU, 1); break;
@@ -228,13 +233,12 @@ static void forward_loop(void *vc, int tid, int nth, LmBarrier *bar) {
             }
 #undef FWD
             if (m->sparse && m->dia)
-                memcpy(w->xpad + (size_t)(t & 1) * B * ldx + (size_t)b * ldx + m->pad + i0, h + i0,
-                       (size_t)(i1 - i0) * sizeof(float));
+                memcpy(w->xpad + (size_t)(t & 1) * B * ldx + (size_t)b * ldx + m->pad, h, (size_t)N * sizeof(float));
             else if (m->sparse)
-                for (int i = i0; i < i1; i++) w->ht[(size_t)i * TB + (size_t)t * B + b] = h[i];
+                for (int i = 0; i < N; i++) w->ht[(size_t)i * TB + (size_t)t * B + b] = h[i];
         }
-        lm_barrier_wait(bar);
     }
+    lm_barrier_wait(bar);
     /* logits[my rows] = H W_out^T + b_out: [rows][N] x [N][n_out] */
     const int n_out = m->cfg.n_out;
     int r0, r1;
@@ -311,7 +315,7 @@ double lm_forward(LmModel *m, LmWork *w, const float *x, const int32_t *labels, 
         for (int64_t p = 0; p < m->n_rec; p++) w->band[m->dia_pos[p]] = w->band_t[m->dia_tpos[p]] = v[p];
     }
     for (int i = 0; i < N; i++) w->bias[i] = lm_cp(m, T_B_IN)[i] + lm_cp(m, T_B_REC)[i];
-    Ctx ctx = {m, w, x, labels, T, B, noisy};
+    Ctx ctx = {m, w, x, labels, NULL, T, B, noisy};
     lm_parallel(forward_loop, &ctx);
     if (!labels) return 0;
 
@@ -356,21 +360,30 @@ static void backward_loop(void *vc, int tid, int nth, LmBarrier *bar) {
     int i0, i1;
     lm_k_split(N, tid, nth, &i0, &i1);
     const int n_out = m->cfg.n_out;
-    for (int b = 0; b < B; b++)   /* nothing flows back from beyond the window */
-        for (int i = i0; i < i1; i++) w->carry[(size_t)b * N + i] = w->rec[(size_t)b * N + i] = 0;
-    for (int i = i0; i < i1; i++) w->bsum[i] = 0;
+    {   /* nothing flows back from beyond the window (my batch rows) */
+        int r0, r1;
+        split_rows(B, tid, nth, &r0, &r1);
+        memset(w->carry + (size_t)r0 * N, 0, (size_t)(r1 - r0) * N * sizeof(float));
+        memset(w->rec + (size_t)r0 * N, 0, (size_t)(r1 - r0) * N * sizeof(float));
+    }
     /* dW_out[.][mine] = dlogits^T H[.][mine]: [n_out][TB] x [TB][mine] */
     if (i1 > i0)
         cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, n_out, i1 - i0, TB, 1.0f, w->probs, n_out, w->h + i0, N,
                     0.0f, lm_g(m, T_W_OUT) + i0, N);
-    for (int t = T - 1; t >= 0; t--) {
-        /* d_t = dlogits_t W_out ([B][n_out] x [n_out][N]), my units: the readout's gradient into h_t */
-        lm_k_gemm_rows(B, n_out, w->probs + (size_t)t * B * n_out, n_out, lm_cp(m, T_W_OUT), N,
-                       w->d + (size_t)t * B * N, N, i0, i1);
-        for (int b = 0; b < B; b++) {
+    /* BPTT: each thread its own batch rows, no synchronisation (see forward_loop) */
+    int b0, b1;
+    split_rows(B, tid, nth, &b0, &b1);
+    const int nb = b1 - b0;
+    double *bsum = c->bpart + (size_t)tid * N;   /* my rows' sum of ds: db_in = db_rec */
+    for (int i = 0; i < N; i++) bsum[i] = 0;
+    for (int t = T - 1; t >= 0 && nb > 0; t--) {
+        /* d_t = dlogits_t W_out ([nb][n_out] x [n_out][N]): the readout's gradient into h_t */
+        lm_k_gemm_rows(nb, n_out, w->probs + ((size_t)t * B + b0) * n_out, n_out, lm_cp(m, T_W_OUT), N,
+                       w->d + ((size_t)t * B + b0) * N, N, 0, N);
+        for (int b = b0; b < b1; b++) {
             size_t r = ((size_t)t * B + b) * N, o = (size_t)b * N;
             float *d = w->d + r;
-#define BWD(ACT, YANG) backward_units(ACT, YANG, a, leak, d, w->carry + o, w->rec + o, w->pre + r, w->h + r, i0, i1)
+#define BWD(ACT, YANG) backward_units(ACT, YANG, a, leak, d, w->carry + o, w->rec + o, w->pre + r, w->h + r, 0, N)
             switch (act * 2 + yang) {
             case 0: BWD(LM_ACT_RELU, 0); break;
             case 1: BWD(LM_ACT_RELU, 1); break;
@@ -380,27 +393,31 @@ static void backward_loop(void *vc, int tid, int nth, LmBarrier *bar) {
             default: BWD(LM_ACT_TANH, 1); break;
             }
 #undef BWD
-            for (int i = i0; i < i1; i++) w->bsum[i] += d[i];   /* db_in = db_rec = sum of ds, in double */
+            for (int i = 0; i < N; i++) bsum[i] += d[i];
             if (m->sparse && m->dia)
-                memcpy(w->xpad + (size_t)(t & 1) * B * ldx + (size_t)b * ldx + m->pad + i0, d + i0,
-                       (size_t)(i1 - i0) * sizeof(float));
+                memcpy(w->xpad + (size_t)(t & 1) * B * ldx + (size_t)b * ldx + m->pad, d, (size_t)N * sizeof(float));
             else if (m->sparse)
-                for (int i = i0; i < i1; i++) w->dt[(size_t)i * TB + (size_t)t * B + b] = d[i];
+                for (int i = 0; i < N; i++) w->dt[(size_t)i * TB + (size_t)t * B + b] = d[i];
         }
-        lm_barrier_wait(bar);
-        if (t > 0) {   /* rec = W^T ds_t, for my pre-synaptic units */
+        if (t > 0) {   /* rec = W^T ds_t for my rows */
+            float *out = w->rec + (size_t)b0 * N;
             if (!m->sparse)
-                lm_k_gemm_rows(B, N, w->d + (size_t)t * B * N, N, W, N, w->rec, N, i0, i1);
+                lm_k_gemm_rows(nb, N, w->d + ((size_t)t * B + b0) * N, N, W, N, out, N, 0, N);
             else if (m->dia)
-                lm_k_band(B, m->n_diag, m->dia_noff, w->band_t, N, w->xpad + (size_t)(t & 1) * B * ldx, ldx, m->pad,
-                          w->rec, N, i0, i1);
+                lm_k_band(nb, m->n_diag, m->dia_noff, w->band_t, N, w->xpad + (size_t)(t & 1) * B * ldx + (size_t)b0 * ldx,
+                          ldx, m->pad, out, N, 0, N);
             else
-                lm_k_sparse_rows(B, m->col_ptr, m->csc_row, m->csc_pos, W, w->dt + (size_t)t * B, TB, w->rec, N, i0, i1);
+                lm_k_sparse_rows(nb, m->col_ptr, m->csc_row, m->csc_pos, W, w->dt + (size_t)t * B + b0, TB, out, N, 0, N);
         }
     }
-    float *gbi = lm_g(m, T_B_IN), *gbr = lm_g(m, T_B_REC);
-    for (int i = i0; i < i1; i++) gbi[i] = gbr[i] = (float)w->bsum[i];
     lm_barrier_wait(bar);   /* every ds row is final */
+    float *gbi = lm_g(m, T_B_IN), *gbr = lm_g(m, T_B_REC);
+    for (int i = i0; i < i1; i++) {   /* threads' partial sums added in thread order */
+        double sum = 0;
+        for (int k = 0; k < nth; k++) sum += c->bpart[(size_t)k * N + i];
+        gbi[i] = gbr[i] = (float)sum;
+    }
+
     if (w->x_sparse) {   /* dW_in^T[k][mine] = sum over X's non-zeros in column k of x ds, then transposed */
         for (int k = 0; k < n_in; k++) memset(w->gwint + (size_t)k * N + i0, 0, (size_t)(i1 - i0) * sizeof(float));
         lm_k_sparse_left_t(TB, w->x_ptr, w->x_idx, w->x_val, w->d, N, w->gwint, N, i0, i1);
@@ -457,6 +474,9 @@ void lm_backward(LmModel *m, LmWork *w, const float *x, const int32_t *labels, c
     }
     for (int k = 0; k < n_out; k++) gbo[k] = (float)sbo[k];
     /* dW_out, the readout's gradient into h, BPTT, dW_in and dW_rec: all in the threads' loop */
-    Ctx ctx = {m, w, x, labels, T, B, 0};
+    int nth_max = omp_get_max_threads();
+    Ctx ctx = {m, w, x, labels, NULL, T, B, 0};
+    ctx.bpart = lm_malloc((size_t)(nth_max > 0 ? nth_max : 1) * c->n_hidden * sizeof(double));
     lm_parallel(backward_loop, &ctx);
+    free(ctx.bpart);
 }
