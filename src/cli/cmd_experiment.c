@@ -25,7 +25,7 @@ static const char usage[] =
     "options:\n"
     "  --out DIR          experiment directory (plan.json, runs/<id>/, report/); re-running resumes it\n"
     "  --scale S          tiny | quick | paper (default quick; see docs/experiments.md)\n"
-    "  --seeds K          seeds per condition (default: 1 at quick/tiny, 3 at paper)\n"
+    "  --seeds K          seeds per condition (default: 1 at quick/tiny; paper: 3, autapse 5)\n"
     "  --jobs J           training processes at a time (default: number of cores)\n"
     "  --steps N          optimiser steps per run (overrides the scale; larger N extends finished runs)\n"
     "  --d D              data-efficiency: the LM-RNN's local2d d\n"
