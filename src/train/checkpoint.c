@@ -58,7 +58,7 @@ int lm_checkpoint_save(const LmTrainer *t, const char *config_doc, const char *p
 
 /* Prefix the current error with the checkpoint path unless the io layer already named it. */
 static int fail(const char *path, const char *fmt, const char *arg) {
-    char msg[600];
+    char msg[1024]; /* room for a 600-byte argument and the format */
     snprintf(msg, sizeof msg, fmt, arg);
     lm_err_set("%s: %s", path, msg);
     return -1;
