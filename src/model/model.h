@@ -159,7 +159,8 @@ int lm_train_step(LmModel *m, LmAdam *a, LmWork *w, const float *x, const int32_
                   const uint8_t *decision, const LmLossConfig *loss, int T, int B, double clip,
                   LmRng *noise_rng, LmStepStats *stats);
 
-/* Thread count for OpenMP regions and OpenBLAS. Results are bit-identical for a fixed count. */
+/* Thread count of the model's OpenMP team (every product of a step runs inside it, each thread calling a
+ * single-threaded OpenBLAS, so OpenBLAS is set to 1 thread). Results are bit-identical for a fixed count. */
 void lm_set_threads(int n);
 
 #endif
