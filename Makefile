@@ -23,9 +23,11 @@ SAN_OBJ  := $(patsubst src/%.c,build/san/%.o,$(LIB_SRC))
 TEST_BIN := $(patsubst tests/%.c,build/tests/%,$(TEST_SRC))
 BENCH_BIN := $(patsubst bench/%.c,build/bench/%,$(BENCH_SRC))
 
-# Build in parallel on every core unless the caller chose a -j.
+# Build in parallel on every core unless the caller chose a -j (a sub-make inherits the jobserver).
+ifeq ($(MAKELEVEL),0)
 ifeq ($(filter -j%,$(MAKEFLAGS)),)
 MAKEFLAGS += -j$(shell nproc 2>/dev/null || echo 2)
+endif
 endif
 
 .PHONY: all test check unit bench clean
