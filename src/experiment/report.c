@@ -1,6 +1,5 @@
-/* The experiment report: tables in Markdown, one CSV row per run, and figures through src/plot.
- * PLplot axes are linear in src/plot, so the log-scaled axes (density, pool size) plot log10 values and
- * say so in their labels. */
+/* The experiment report: tables in Markdown, one CSV row per run, and figures through src/plot
+ * (density and pool size on logarithmic axes). */
 #include "experiment/report.h"
 #include <math.h>
 #include <stdio.h>
@@ -131,7 +130,7 @@ static int figure(Out *o, const char *name, int w, int h, int cols, int rows, Dr
     return 0;
 }
 
-static double log10_or_nan(double v) { return v > 0 ? log10(v) : NAN; }
+static double positive_or_nan(double v) { return v > 0 ? v : NAN; }
 
 /* ---------------------------------------------------------------- learning curves */
 typedef struct {
@@ -314,7 +313,7 @@ typedef struct {
 
 static void draw_sparsity(LmFigure *f, const LmExpResults *r, const void *vctx) {
     const SparsityCtx *ctx = vctx;
-    /* x: log10 density. Series 0: local2d, 1: random (matched), 2: full (a single point). */
+    /* x: density (log axis). Series 0: local2d, 1: random (matched), 2: full (a single point). */
     double xl[32], yl[32], xr[32], yr[32], yf[1];
     for (int m = 0; m < 6; m++) {
         const Metric *mt = &sparsity_metrics[m];
@@ -326,7 +325,7 @@ static void draw_sparsity(LmFigure *f, const LmExpResults *r, const void *vctx) 
             const LmCondition *cd = &r->cond[c];
             const LmExpRun *run = crun(r, cd);
             LmStat s = cstat(r, cd, mt->q);
-            double x = log10_or_nan(run->density);
+            double x = positive_or_nan(run->density);
             int kind = !strcmp(run->mask, "random") ? 1 : !strcmp(run->mask, "full") ? 2 : 0;
             if (kind == 0 && nl < 32) { xl[nl] = x; yl[nl++] = s.n ? s.mean : NAN; }
             if (kind == 1 && nr < 32) { xr[nr] = x; yr[nr++] = s.n ? s.mean : NAN; }
@@ -335,13 +334,13 @@ static void draw_sparsity(LmFigure *f, const LmExpResults *r, const void *vctx) 
             for (int i = 0; i < cd->n && np < 256; i++) {
                 double v = run_value(&r->res[cd->idx[i]], mt->q);
                 if (!isfinite(v)) continue;
-                px[np] = x + (kind == 1 ? 0.015 : kind == 0 ? -0.015 : 0);   /* side by side */
+                px[np] = x * (kind == 1 ? 1.035 : kind == 0 ? 1 / 1.035 : 1);   /* side by side */
                 py[np] = v;
                 pc[np++] = kind;
             }
         }
         double top = mt->ymax > 0 ? mt->ymax * 1.05 : (ymax > 0 ? ymax * 1.1 : 1);
-        lm_fig_panel(f, m, -2.6, 0.35, 0, top, mt->title, "log10 mask density", mt->ylabel);
+        lm_fig_panel_logx(f, m, 0.0025, 2.2, 0, top, mt->title, "mask density", mt->ylabel);
         /* Means as lines (NaN where no seed has a value), each seed as a point of its series' colour;
          * full is one more point at density 1 (series 2), drawn as a dashed level across the panel. */
         const char *labels[3] = {"local2d (LM-RNN)", "random, matched density", "full (dashed level)"};
@@ -357,7 +356,7 @@ static void draw_sparsity(LmFigure *f, const LmExpResults *r, const void *vctx) 
                 b[i] = i < nr ? yr[i] : NAN;
                 c3[i] = NAN;
             }
-            x[n] = 0;
+            x[n] = 1;
             a[n] = b[n] = NAN;
             c3[n] = nf ? yf[0] : NAN;
             const double *ys[3] = {a, b, c3};
@@ -367,7 +366,7 @@ static void draw_sparsity(LmFigure *f, const LmExpResults *r, const void *vctx) 
             free(b);
             free(c3);
         }
-        if (np == 0) lm_fig_text(f, -2.3, 0.5 * top, "no run reached this");
+        if (np == 0) lm_fig_text(f, 0.005, 0.5 * top, "no run reached this");
         for (int k = 0; k < 3; k++) {
             double qx[256], qy[256];
             int nq = 0;
@@ -383,7 +382,7 @@ static void draw_sparsity(LmFigure *f, const LmExpResults *r, const void *vctx) 
             double bx = NAN;
             for (int c = 0; c < r->n_cond; c++) {
                 const LmExpRun *run = crun(r, &r->cond[c]);
-                if (!strcmp(run->mask, "local2d") && run->d == ctx->best_d) bx = log10_or_nan(run->density);
+                if (!strcmp(run->mask, "local2d") && run->d == ctx->best_d) bx = positive_or_nan(run->density);
             }
             char lab[48];
             snprintf(lab, sizeof lab, "optimum d=%g", ctx->best_d);
@@ -445,19 +444,19 @@ static void draw_data_efficiency(LmFigure *f, const LmExpResults *r, const void 
     char lab[3][64];
     double lo = INFINITY, hi = -INFINITY;
     for (int k = 0; k < nk; k++) {
-        x[k] = log10_or_nan((double)set->pool_trials[k]);
+        x[k] = positive_or_nan((double)set->pool_trials[k]);
         lo = fmin(lo, x[k]);
         hi = fmax(hi, x[k]);
     }
     if (!(lo < hi)) {
-        lo = (isfinite(lo) ? lo : 0) - 0.5;
-        hi = lo + 1;
+        lo = isfinite(lo) ? lo / 3 : 1;
+        hi = lo * 10;
     }
     for (int panel = 0; panel < 2; panel++) {
         int q = panel == 0 ? Q_FINAL : Q_AUC;
-        lm_fig_panel(f, panel, lo - 0.2, hi + 0.2, 0, 1.05,
+        lm_fig_panel_logx(f, panel, lo / 1.6, hi * 1.6, 0, 1.05,
                      panel == 0 ? "final held-out perf vs training-pool size" : "learning-curve AUC vs pool size",
-                     "log10 training pool (trials)", panel == 0 ? "mean perf" : "AUC");
+                     "training pool (trials)", panel == 0 ? "mean perf" : "AUC");
         for (int m = 0; m < 3; m++)
             for (int k = 0; k < nk; k++) y[m][k] = NAN;
         for (int c = 0; c < r->n_cond; c++) {
