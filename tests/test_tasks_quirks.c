@@ -391,11 +391,103 @@ static void noise_statistics(void) {
     }
 }
 
+/* ------------------------------------------------------------------ float32 rounding order (§1.4) */
+/* The reference adds each term into the float32 buffer in double and rounds once per add, in the
+ * order of spec §4.2-4.4; the result is bit-exact, so it is checked with ==. Noise values are replayed
+ * from a copy of the task generator (Appendix A order, N(0,1) in polar pairs per period). */
+static void replay_noise(LmRng *r, int count, double *z) {
+    for (int i = 0; i < count; i += 2) {
+        double u, v, q;
+        do u = 2 * lm_rng_uniform(r) - 1, v = 2 * lm_rng_uniform(r) - 1, q = u * u + v * v;
+        while (q >= 1 || q == 0);
+        z[i] = 0.1 * (u * sqrt(-2 * log(q) / q));
+        if (i + 1 < count) z[i + 1] = 0.1 * (v * sqrt(-2 * log(q) / q));
+    }
+}
+static float add32(float a, double v) { return (float)((double)a + v); }
+static double bump32(double loc, int k) {
+    double a = fabs(loc - k * (2 * M_PI / 16)), d = fmin(a, 2 * M_PI - a) / (M_PI / 8);
+    return 0.8 * exp(-(d * d) / 2);
+}
+
+static void float32_rounding_follows_reference_order(void) {
+    static LmTrial t;
+    static float want[LM_TMAX][LM_OBS];
+    LmTaskEnv e = env_with(0, 4);
+    const char *names[5] = {"multidlydm", "ctxdm1", "dms", "dnmcintl", "dlyantiintr"};
+    int mismatches = 0, trials = 0;
+    for (int n = 0; n < 5; n++) {
+        const int id = lm_task_lookup(names[n]);
+        const LmTaskDef *d = lm_task_def(id);
+        for (int i = 0; i < 200; i++) {
+            LmRng r = lm_rng_derive(21, (uint64_t)(n * 1000 + i)), g = lm_rng_derive(22, (uint64_t)i), rr = r;
+            const int m = d->family == LM_FAM_DM ? -1 : i % 2;
+            lm_trial_generate(&e, id, m, &r, &g, &t);
+            memset(want, 0, sizeof want);
+            const int dec = period(&t, "decision")->start;
+            double z[2 * 5 * LM_OBS];
+            if (d->family == LM_FAM_DM) {
+                /* fixation 1; decision zeroed; noise on all 33 columns; bumps ring 1 then ring 2 */
+                lm_rng_below(&rr, 16);
+                for (int i2 = (int)lm_rng_below(&rr, 16); i2 == t.loc[0]; i2 = (int)lm_rng_below(&rr, 16)) {}
+                lm_rng_uniform(&rr);
+                const char *ps[2] = {d->delaycomparison ? "stim1" : "stimulus", d->delaycomparison ? "stim2" : NULL};
+                for (int s = 0; s < dec; s++) want[s][0] = add32(0.0f, 1.0);
+                for (int q = 0; q < 2 && ps[q]; q++) {
+                    const LmPeriod *p = period(&t, ps[q]);
+                    replay_noise(&rr, 5 * LM_OBS, z);
+                    for (int s = p->start, j = 0; s < p->end; s++)
+                        for (int c = 0; c < LM_OBS; c++) want[s][c] = add32(want[s][c], z[j++]);
+                }
+                const LmPeriod *p1 = period(&t, ps[0]), *p2 = period(&t, ps[1] ? ps[1] : ps[0]);
+                for (int ring = 0; ring < 2; ring++) {
+                    if (!d->stim_mod[ring]) continue;
+                    for (int k = 0; k < 16; k++) {
+                        double b1 = bump32(t.loc[0] * (2 * M_PI / 16), k) * t.strength[ring][0];
+                        double b2 = bump32(t.loc[1] * (2 * M_PI / 16), k) * t.strength[ring][1];
+                        for (int s = p1->start; s < p1->end; s++) want[s][1 + 16 * ring + k] = add32(want[s][1 + 16 * ring + k], b1);
+                        for (int s = p2->start; s < p2->end; s++) want[s][1 + 16 * ring + k] = add32(want[s][1 + 16 * ring + k], b2);
+                    }
+                }
+            } else if (d->family == LM_FAM_MATCH) {
+                /* fixation 1 until decision; sample bump, test bump; noise on the bound ring */
+                lm_rng_below(&rr, 2);
+                lm_rng_below(&rr, 16);
+                if (d->match_category) lm_rng_below(&rr, 8);
+                const LmPeriod *ps = period(&t, "sample"), *pt = period(&t, "test");
+                for (int s = 0; s < dec; s++) want[s][0] = 1.0f;
+                for (int k = 0; k < 16; k++) {
+                    for (int s = ps->start; s < ps->end; s++) want[s][1 + 16 * m + k] = add32(0.0f, bump32(t.loc[0] * (2 * M_PI / 16), k));
+                    for (int s = pt->start; s < pt->end; s++) want[s][1 + 16 * m + k] = add32(0.0f, bump32(t.loc[1] * (2 * M_PI / 16), k));
+                }
+                const LmPeriod *pp[2] = {ps, pt};
+                for (int q = 0; q < 2; q++) {
+                    replay_noise(&rr, 5 * 16, z);
+                    for (int s = pp[q]->start, j = 0; s < pp[q]->end; s++)
+                        for (int k = 0; k < 16; k++) want[s][1 + 16 * m + k] = add32(want[s][1 + 16 * m + k], z[j++]);
+                }
+            } else {
+                /* go int: off-grid stimulus at mod(theta_g + I*0.01*D + A*pi, 2pi), no noise */
+                double phi = fmod(t.loc[0] * (2 * M_PI / 16) + d->integ * 0.01 * t.delay_ms + d->anti * M_PI, 2 * M_PI);
+                if (phi < 0) phi += 2 * M_PI;
+                const LmPeriod *p = period(&t, "stimulus");
+                for (int s = 0; s < dec; s++) want[s][0] = 1.0f;
+                for (int s = p->start; s < p->end; s++)
+                    for (int k = 0; k < 16; k++) want[s][1 + 16 * m + k] = add32(0.0f, bump32(phi, k));
+            }
+            trials++;
+            mismatches += memcmp(want, t.ob, sizeof(float) * LM_OBS * (size_t)t.len) != 0;
+        }
+    }
+    CHECK(mismatches == 0, "%d of %d trials differ from the reference's float32 add order", mismatches, trials);
+}
+
 int main(void) {
     RUN(switch_changes_only_its_quirk);
     RUN(dm_fixation_thirds_and_int_delays);
     RUN(q9_tie_rates);
     RUN(match_respond_half_and_q1_wrap);
     RUN(noise_statistics);
+    RUN(float32_rounding_follows_reference_order);
     return CHECK_DONE();
 }
