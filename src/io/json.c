@@ -9,18 +9,26 @@
 #include <string.h>
 #include <unistd.h>
 
-int lm_json_write(const char *path, const cJSON *doc) {
-    char *text = cJSON_Print(doc);
+/* The document as text ending in a newline (pretty or one line); NULL + error naming `path` and `verb`. */
+static char *json_text_line(const cJSON *doc, int pretty, const char *verb, const char *path, size_t *n) {
+    char *text = pretty ? cJSON_Print(doc) : cJSON_PrintUnformatted(doc);
     if (!text) {
-        lm_err_set("cannot write %s: JSON serialisation failed", path);
-        return -1;
+        lm_err_set("cannot %s %s: JSON serialisation failed", verb, path);
+        return NULL;
     }
-    size_t n = strlen(text);
-    char *buf = lm_malloc(n + 2);
-    memcpy(buf, text, n);
-    buf[n] = '\n';
+    *n = strlen(text);
+    char *line = lm_malloc(*n + 2);
+    memcpy(line, text, *n);
+    line[(*n)++] = '\n';
     cJSON_free(text);
-    int rc = lm_write_file_atomic(path, buf, n + 1);
+    return line;
+}
+
+int lm_json_write(const char *path, const cJSON *doc) {
+    size_t n;
+    char *buf = json_text_line(doc, 1, "write", path, &n);
+    if (!buf) return -1;
+    int rc = lm_write_file_atomic(path, buf, n);
     free(buf);
     return rc;
 }
@@ -62,16 +70,9 @@ cJSON *lm_json_read(const char *path) {
 }
 
 int lm_jsonl_append(const char *path, const cJSON *record) {
-    char *text = cJSON_PrintUnformatted(record);
-    if (!text) {
-        lm_err_set("cannot append to %s: JSON serialisation failed", path);
-        return -1;
-    }
-    size_t n = strlen(text);
-    char *line = lm_malloc(n + 2);
-    memcpy(line, text, n);
-    line[n] = '\n';
-    cJSON_free(text);
+    size_t n;
+    char *line = json_text_line(record, 0, "append to", path, &n);
+    if (!line) return -1;
     int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
     if (fd < 0) {
         lm_err_set("cannot append to %s: %s", path, strerror(errno));
@@ -80,8 +81,8 @@ int lm_jsonl_append(const char *path, const cJSON *record) {
     }
     size_t done = 0;
     int err = 0;
-    while (done < n + 1) {
-        ssize_t w = write(fd, line + done, n + 1 - done);
+    while (done < n) {
+        ssize_t w = write(fd, line + done, n - done);
         if (w < 0 && errno == EINTR) continue;
         if (w <= 0) {
             err = w < 0 ? errno : ENOSPC;
