@@ -441,10 +441,15 @@ static void test_end_to_end(void) {
     rc = run_lmrnn(log, args);
     CHECK(rc == 0, "exit %d", rc);
     if (rc) show_log(log);
-    /* Its checkpoint already holds every step: only the final evaluation is redone. */
-    CHECK(file_has(log, "2 runs: 1 finished, 0 to resume, 0 to extend, 0 to start, 1 to evaluate"));
+    /* Its checkpoint already holds every step: the resume only writes the stop record and eval.json. */
+    CHECK(file_has(log, "2 runs: 1 finished, 1 to resume, 0 to extend, 0 to start"));
     pathf(p, "%s/runs/%s/stdout.log", dir, ids[0]);
-    CHECK(file_has(p, "### lmrnn experiment: evaluate run yang20-diag-s1"));
+    CHECK(file_has(p, "### lmrnn experiment: resume run yang20-diag-s1"));
+    {
+        pathf(p, "%s/runs/%s", dir, ids[0]);
+        LmStopInfo st;
+        CHECK(lm_run_read_stop(p, &st) == 0 && st.found && !strcmp(st.reason, "max_steps"));
+    }
     pathf(p, "%s/runs/%s/DONE", dir, ids[0]);
     CHECK(exists(p));
     pathf(p, "%s/runs/%s/eval.json", dir, ids[0]);

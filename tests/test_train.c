@@ -2,6 +2,7 @@
  * round trip, every corrupt-input case, atomic saves under a full disk), exact resume after a simulated
  * SIGKILL, log truncation, the training pool, non-finite loss, and the stopping rules. Small problems
  * (3 tasks, N = 16, window 40) so the whole file runs in seconds under the sanitizers. */
+#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -550,6 +551,53 @@ static void test_resume_before_first_checkpoint_and_extension(void) {
     CHECK(ckpt_step(ck) == 20 && same_array(ck, cu, "params") && same_array(ck, cu, "adam_v"));
 }
 
+/* Killed after the final checkpoint but before the stop record and eval.json: --resume writes them, the
+ * same eval.json as the uninterrupted run, and a second --resume changes nothing. */
+static void test_resume_at_the_final_step_finishes_the_run(void) {
+    LmTrainConfig c;
+    small_cfg(&c, "final");
+    c.steps = 14;
+    LmRunOptions o = quiet_opts();
+    CHECK(lm_train_run(&c, &o, NULL) == 0, "%s", lm_err_msg());
+    char ev[1100], ev0[1100], log[1100], log1[1100];
+    snprintf(ev, sizeof ev, "%s/eval.json", c.out);
+    snprintf(ev0, sizeof ev0, "%s/eval0.json", c.out);
+    snprintf(log, sizeof log, "%s/log.jsonl", c.out);
+    snprintf(log1, sizeof log1, "%s/log1.jsonl", c.out);
+    copy_file(ev, ev0);
+    /* cut the log before its stop record, drop eval.json */
+    FILE *f = fopen(log, "rb");
+    char text[1 << 16];
+    size_t n = fread(text, 1, sizeof text - 1, f);
+    fclose(f);
+    text[n] = '\0';
+    char *stop = strstr(text, "{\"kind\":\"stop\"");
+    CHECK(stop != NULL);
+    if (!stop) return;
+    *stop = '\0';
+    f = fopen(log, "wb");
+    fputs(text, f);
+    fclose(f);
+    CHECK(unlink(ev) == 0);
+
+    o = quiet_opts();
+    o.resume = 1;
+    LmRunResult res;
+    CHECK(lm_train_run(&c, &o, &res) == 0, "%s", lm_err_msg());
+    CHECK(res.reason == LM_STOP_MAX_STEPS && res.step == 14 && isfinite(res.mean));
+    CHECK(files_equal(ev, ev0), "eval.json differs from the uninterrupted run's");
+    f = fopen(log, "rb");
+    n = fread(text, 1, sizeof text - 1, f);
+    fclose(f);
+    text[n] = '\0';
+    stop = strstr(text, "{\"kind\":\"stop\"");
+    CHECK(stop && strstr(stop, "\"reason\":\"max_steps\"") && !strstr(stop + 1, "{\"kind\":\"stop\""));
+
+    copy_file(log, log1);
+    CHECK(lm_train_run(&c, &o, NULL) == 0, "%s", lm_err_msg());
+    CHECK(files_equal(log, log1) && files_equal(ev, ev0), "a finished run was changed by --resume");
+}
+
 static void test_log_truncation(void) {
     char p[512];
     path_in(p, sizeof p, "trunc.jsonl");
@@ -758,6 +806,7 @@ int main(void) {
     RUN(test_failed_saves_keep_the_old_checkpoint);
     RUN(test_resume_after_kill_is_bit_identical);
     RUN(test_resume_before_first_checkpoint_and_extension);
+    RUN(test_resume_at_the_final_step_finishes_the_run);
     RUN(test_log_truncation);
     RUN(test_existing_run_is_not_overwritten);
     RUN(test_train_pool_cycles);

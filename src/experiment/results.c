@@ -15,33 +15,6 @@ void lm_exp_path(char *out, const char *dir, const char *name) {
     LM_ASSERT(n > 0 && n < LM_EXP_PATH);
 }
 
-int lm_jsonl_foreach(const char *path, int (*fn)(const cJSON *record, void *ctx), void *ctx) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return -1;
-    size_t cap = 4096, len = 0;
-    char *line = lm_malloc(cap);
-    int c, stop = 0;
-    while (!stop) {
-        c = fgetc(f);
-        if (c == EOF || c == '\n') {
-            line[len] = '\0';
-            if (len) {
-                cJSON *rec = cJSON_Parse(line);
-                if (cJSON_IsObject(rec)) stop = fn(rec, ctx);
-                cJSON_Delete(rec);
-            }
-            len = 0;
-            if (c == EOF) break;
-            continue;
-        }
-        if (len + 1 >= cap) line = lm_realloc(line, cap *= 2);
-        line[len++] = (char)c;
-    }
-    free(line);
-    fclose(f);
-    return 0;
-}
-
 static double jnum(const cJSON *o, const char *key, double dflt) {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
     return cJSON_IsNumber(v) ? v->valuedouble : dflt;

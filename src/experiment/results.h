@@ -13,11 +13,6 @@ extern const double lm_thresholds[LM_N_THRESH];   /* 0.5, 0.8, 0.9 */
 #define LM_EXP_PATH 4096
 void lm_exp_path(char *out, const char *dir, const char *name);
 
-/* Call fn on every line of a JSON-lines file that parses as an object (other lines are skipped: a log
- * cut by a crash may end in a partial line). fn returns non-zero to stop early. 0, or -1 if the file
- * cannot be opened. */
-int lm_jsonl_foreach(const char *path, int (*fn)(const cJSON *record, void *ctx), void *ctx);
-
 typedef struct {
     int found;          /* a "stop" record after the last "resume" record */
     char reason[16];

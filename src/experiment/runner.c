@@ -16,7 +16,7 @@
 #include "util/err.h"
 
 const char *lm_run_state_name(LmRunState s) {
-    static const char *names[] = {"new", "resume", "extend", "evaluate", "done"};
+    static const char *names[] = {"new", "resume", "extend", "done"};
     return names[s];
 }
 
@@ -46,16 +46,6 @@ static long done_steps(const char *marker) {
     return steps;
 }
 
-/* Optimiser steps stored in a checkpoint; -1 if unreadable (the resume then reports the problem). */
-static long checkpoint_step(const char *path) {
-    LmNpz *z = lm_npz_read(path);
-    if (!z) return -1;
-    const LmArray *a = lm_npz_find(z, "step");
-    long step = a && a->dtype == LM_DT_I64 && a->count == 1 ? (long)*(const int64_t *)a->data : -1;
-    lm_npz_free(z);
-    return step;
-}
-
 LmRunState lm_exp_run_state(const char *run_dir, long steps) {
     char path[LM_EXP_PATH];
     lm_exp_path(path, run_dir, "DONE");
@@ -76,8 +66,9 @@ LmRunState lm_exp_run_state(const char *run_dir, long steps) {
         return LM_RUN_DONE;
     }
     lm_exp_path(path, run_dir, "checkpoint.npz");
-    if (!exists(path)) return LM_RUN_NEW;
-    return checkpoint_step(path) >= steps ? LM_RUN_EVALUATE : LM_RUN_RESUME;
+    /* A checkpoint at the final step also resumes: train --resume then writes the missing stop record
+     * and eval.json. */
+    return exists(path) ? LM_RUN_RESUME : LM_RUN_NEW;
 }
 
 int lm_exp_mark_done(const char *run_dir, long steps, double wall_seconds) {
@@ -123,26 +114,16 @@ static void last_line(const char *path, char *out, size_t n) {
 }
 
 /* Fork + exec `exe train ...` with stdout/stderr appended to run_dir/stdout.log. */
-static pid_t spawn(const char *exe, const LmExpRun *r, const char *run_dir, LmRunState state, int eval_trials) {
+static pid_t spawn(const char *exe, const LmExpRun *r, const char *run_dir, LmRunState state) {
     char log[LM_EXP_PATH];
     lm_exp_path(log, run_dir, "stdout.log");
     char steps[32];
     snprintf(steps, sizeof steps, "%ld", r->steps);
     const char *argv[LM_EXP_MAX_ARGS + 16];
     int n = 0;
-    char trials[32];
-    snprintf(trials, sizeof trials, "%d", eval_trials);
     argv[n++] = exe;
-    if (state == LM_RUN_EVALUATE) {
-        argv[n++] = "eval";
-        argv[n++] = run_dir;
-        argv[n++] = "--trials";
-        argv[n++] = trials;
-    } else {
-        argv[n++] = "train";
-    }
-    if (state == LM_RUN_EVALUATE) {
-    } else if (state == LM_RUN_NEW) {
+    argv[n++] = "train";
+    if (state == LM_RUN_NEW) {
         for (int i = 0; i < r->n_args; i++) argv[n++] = r->args[i];
         argv[n++] = "--out";
         argv[n++] = run_dir;
@@ -154,10 +135,8 @@ static pid_t spawn(const char *exe, const LmExpRun *r, const char *run_dir, LmRu
         argv[n++] = "--threads";
         argv[n++] = "1";
     }
-    if (state != LM_RUN_EVALUATE) {
-        argv[n++] = "--quiet";
-        argv[n++] = "--no-plot";
-    }
+    argv[n++] = "--quiet";
+    argv[n++] = "--no-plot";
     argv[n] = NULL;
 
     pid_t parent = getpid();
@@ -183,7 +162,7 @@ static pid_t spawn(const char *exe, const LmExpRun *r, const char *run_dir, LmRu
     close(fd);
     char header[256];
     int hn = snprintf(header, sizeof header, "### lmrnn experiment: %s run %s (%ld steps)\n",
-                      state == LM_RUN_NEW ? "start" : state == LM_RUN_EVALUATE ? "evaluate" : "resume", r->id,
+                      state == LM_RUN_NEW ? "start" : "resume", r->id,
                       r->steps);
     if (write(1, header, (size_t)hn) < 0) _exit(126);
     setenv("OMP_NUM_THREADS", "1", 1);
@@ -224,7 +203,6 @@ int lm_exp_execute(const LmExpPlan *plan, const char *dir, const LmRunnerOptions
         printf("experiment %s (%s scale): %d runs: %d finished, %d to resume, %d to extend, %d to start",
                lm_experiment_name(plan->set.exp), lm_scale_name(plan->set.scale), n, counts[LM_RUN_DONE],
                counts[LM_RUN_RESUME], counts[LM_RUN_EXTEND], counts[LM_RUN_NEW]);
-        if (counts[LM_RUN_EVALUATE]) printf(", %d to evaluate", counts[LM_RUN_EVALUATE]);
         printf("; %d job%s\n", jobs, jobs > 1 ? "s" : "");
         fflush(stdout);
     }
@@ -260,7 +238,7 @@ int lm_exp_execute(const LmExpPlan *plan, const char *dir, const LmRunnerOptions
                     unlink(path);
                 }
             }
-            pid_t pid = spawn(exe, r, run_dir, state[i], plan->set.eval_trials);
+            pid_t pid = spawn(exe, r, run_dir, state[i]);
             if (pid < 0) {
                 rc = -1;
                 break;
@@ -311,8 +289,7 @@ int lm_exp_execute(const LmExpPlan *plan, const char *dir, const LmRunnerOptions
          * its last evaluation: only a final stop record that is not "signal" means the run is complete. */
         LmStopInfo stop;
         int exited0 = WIFEXITED(status) && WEXITSTATUS(status) == 0;
-        int complete = done.state == LM_RUN_EVALUATE ||
-                       (lm_run_read_stop(run_dir, &stop) == 0 && stop.found && strcmp(stop.reason, "signal") != 0);
+        int complete = (lm_run_read_stop(run_dir, &stop) == 0 && stop.found && strcmp(stop.reason, "signal") != 0);
         int ok = exited0 && exists(ev) && complete;
         if (ok) {
             lm_exp_mark_done(run_dir, r->steps, wall);

@@ -12,7 +12,7 @@
 /* NEW: start afresh. RESUME: continue from the checkpoint. EXTEND: a finished run, resumed to more steps.
  * EVALUATE: the checkpoint already holds every step but the final eval.json is missing (the child was
  * stopped between its last checkpoint and writing eval.json): `lmrnn eval` writes it. DONE: skip. */
-typedef enum { LM_RUN_NEW = 0, LM_RUN_RESUME, LM_RUN_EXTEND, LM_RUN_EVALUATE, LM_RUN_DONE, LM_N_RUN_STATES } LmRunState;
+typedef enum { LM_RUN_NEW = 0, LM_RUN_RESUME, LM_RUN_EXTEND, LM_RUN_DONE, LM_N_RUN_STATES } LmRunState;
 const char *lm_run_state_name(LmRunState s);
 
 /* What the driver would do with this run directory for a run of `steps` steps. A directory whose child

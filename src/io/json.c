@@ -5,6 +5,7 @@
 #include "util/err.h"
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -98,5 +99,32 @@ int lm_jsonl_append(const char *path, const cJSON *record) {
         lm_err_set("cannot append to %s: %s", path, strerror(err));
         return -1;
     }
+    return 0;
+}
+
+int lm_jsonl_foreach(const char *path, int (*fn)(const cJSON *record, void *ctx), void *ctx) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return -1;
+    size_t cap = 4096, len = 0;
+    char *line = lm_malloc(cap);
+    int c, stop = 0;
+    while (!stop) {
+        c = fgetc(f);
+        if (c == EOF || c == '\n') {
+            line[len] = '\0';
+            if (len) {
+                cJSON *rec = cJSON_Parse(line);
+                if (cJSON_IsObject(rec)) stop = fn(rec, ctx);
+                cJSON_Delete(rec);
+            }
+            len = 0;
+            if (c == EOF) break;
+            continue;
+        }
+        if (len + 1 >= cap) line = lm_realloc(line, cap *= 2);
+        line[len++] = (char)c;
+    }
+    free(line);
+    fclose(f);
     return 0;
 }

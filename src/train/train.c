@@ -307,6 +307,45 @@ static int loop(Run *r, LmStopReason *why) {
     return 0;
 }
 
+static int stop_cb(const cJSON *rec, void *ctx) {
+    const cJSON *kind = cJSON_GetObjectItemCaseSensitive(rec, "kind");
+    const cJSON *reason = cJSON_GetObjectItemCaseSensitive(rec, "reason");
+    if (cJSON_IsString(kind) && !strcmp(kind->valuestring, "resume")) *(int *)ctx = 0;
+    if (cJSON_IsString(kind) && !strcmp(kind->valuestring, "stop"))
+        *(int *)ctx = !(cJSON_IsString(reason) && !strcmp(reason->valuestring, "signal"));
+    return 0;
+}
+
+/* Resumed at the final step: the previous session may have been killed between its last checkpoint
+ * and its stop record / eval.json. Write whatever of those is missing; the held-out evaluation does
+ * not depend on the training stream, so it is the one that session would have written. */
+static int finish_completed(Run *r) {
+    LmTrainer *t = r->t;
+    FILE *f = r->o->report;
+    int stopped = 0;
+    lm_jsonl_foreach(r->log, stop_cb, &stopped);
+    char eval_json[LM_PATH_MAX + 16];
+    snprintf(eval_json, sizeof eval_json, "%s/eval.json", t->cfg.out);
+    if (stopped && exists(eval_json)) {
+        if (f)
+            fprintf(f, "%s: already at step %lld of %lld; give --steps N (total) to train further\n", t->cfg.out,
+                    (long long)t->step, (long long)t->cfg.steps);
+        return 0;
+    }
+    LmEvalResult res;
+    if (lm_trainer_evaluate(t, &res) != 0) return -1;
+    r->last_mean = lm_eval_mean(&res, t->cfg.eval_metric);
+    r->last_min = lm_eval_min(&res, t->cfg.eval_metric);
+    if (!stopped) {
+        cJSON *o = record(r, "stop");
+        cJSON_AddStringToObject(o, "reason", lm_stop_reason_name(LM_STOP_MAX_STEPS));
+        if (append(r, o) != 0) return -1;
+    }
+    if (write_eval_files(r, &res) != 0) return -1;
+    summary(r, LM_STOP_MAX_STEPS, &res);
+    return 0;
+}
+
 int lm_train_run(const LmTrainConfig *cfg, const LmRunOptions *o, LmRunResult *out) {
     LmRunResult dummy;
     if (!out) out = &dummy;
@@ -339,16 +378,13 @@ int lm_train_run(const LmTrainConfig *cfg, const LmRunOptions *o, LmRunResult *o
     } else if (prepare_fresh_dir(&r) != 0) {
         goto done;
     }
-    if (o->resume && t->step >= cfg->steps) {
-        if (o->report)
-            fprintf(o->report, "%s: already at step %lld of %lld; give --steps N (total) to train further\n",
-                    cfg->out, (long long)t->step, (long long)cfg->steps);
-        why = LM_STOP_MAX_STEPS;
-        rc = 0;
-        goto done;
-    }
     r.wall0 = t->wall;
     r.t0 = lm_now();
+    if (o->resume && t->step >= cfg->steps) {
+        why = LM_STOP_MAX_STEPS;
+        rc = finish_completed(&r);
+        goto done;
+    }
     if (write_config(&r) != 0) goto done;
     if (o->resume) {
         cJSON *rec = record(&r, "resume");
