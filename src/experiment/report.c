@@ -296,15 +296,16 @@ typedef struct {
     int q;
     const char *title, *ylabel;
     double ymax;   /* 0: from the data */
+    double scale;  /* plotted value = scale * value (keeps axis labels short) */
 } Metric;
 
 static const Metric sparsity_metrics[6] = {
-    {Q_FINAL, "final held-out perf", "mean perf", 1.0},
-    {Q_AUC, "learning-curve AUC (mean perf over training)", "AUC", 1.0},
-    {Q_TRIALS_T + 1, "training trials to mean perf 0.8", "trials", 0},
-    {Q_STEP_T + 0, "steps to mean perf 0.5", "steps", 0},
-    {Q_STEP_T + 1, "steps to mean perf 0.8", "steps", 0},
-    {Q_STEP_T + 2, "steps to mean perf 0.9", "steps", 0},
+    {Q_FINAL, "final held-out perf", "mean perf", 1.0, 1},
+    {Q_AUC, "learning-curve AUC (mean perf over training)", "AUC", 1.0, 1},
+    {Q_TRIALS_T + 1, "training trials to mean perf 0.8", "trials (thousands)", 0, 1e-3},
+    {Q_STEP_T + 0, "steps to mean perf 0.5", "steps (thousands)", 0, 1e-3},
+    {Q_STEP_T + 1, "steps to mean perf 0.8", "steps (thousands)", 0, 1e-3},
+    {Q_STEP_T + 2, "steps to mean perf 0.9", "steps (thousands)", 0, 1e-3},
 };
 
 typedef struct {
@@ -325,6 +326,8 @@ static void draw_sparsity(LmFigure *f, const LmExpResults *r, const void *vctx) 
             const LmCondition *cd = &r->cond[c];
             const LmExpRun *run = crun(r, cd);
             LmStat s = cstat(r, cd, mt->q);
+            s.mean *= mt->scale;
+            s.max *= mt->scale;
             double x = positive_or_nan(run->density);
             int kind = !strcmp(run->mask, "random") ? 1 : !strcmp(run->mask, "full") ? 2 : 0;
             if (kind == 0 && nl < 32) { xl[nl] = x; yl[nl++] = s.n ? s.mean : NAN; }
@@ -332,7 +335,7 @@ static void draw_sparsity(LmFigure *f, const LmExpResults *r, const void *vctx) 
             if (kind == 2 && nf < 1) yf[nf++] = s.n ? s.mean : NAN;
             if (s.n && s.max > ymax) ymax = s.max;
             for (int i = 0; i < cd->n && np < 256; i++) {
-                double v = run_value(&r->res[cd->idx[i]], mt->q);
+                double v = mt->scale * run_value(&r->res[cd->idx[i]], mt->q);
                 if (!isfinite(v)) continue;
                 px[np] = x * (kind == 1 ? 1.035 : kind == 0 ? 1 / 1.035 : 1);   /* side by side */
                 py[np] = v;

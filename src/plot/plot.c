@@ -618,7 +618,8 @@ void lm_fig_vlines(LmFigure *f, int n, const double *x, const char *const *label
         if (!labels[i] || !isfinite(xv)) continue;
         double u = (xv - p->xmin) / (p->xmax - p->xmin);
         if (u < -1e-9 || u > 1 + 1e-9) continue;
-        text_mtex("t", 0.6, u, u > 0.9 ? 1.0 : 0.0, labels[i]);
+        /* on the side of the line with more room, so the label stays inside the panel */
+        text_mtex("t", 0.6, u, u > 0.5 ? 1.0 : 0.0, labels[i]);
         p->vlabels = 1;
     }
     plschr(f->chr_mm, 1.0);
