@@ -71,7 +71,7 @@ unit: $(TEST_BIN) build/lmrnn-san
 # The end-to-end tests run the real program (build/lmrnn-san), so it is built first.
 test:
 	scripts/install-deps.sh
-	$(MAKE) check
+	$(MAKE) --no-print-directory check
 
 check: $(TEST_BIN) build/lmrnn build/lmrnn-san
 	tests/run.sh $(TEST_BIN)
