@@ -284,33 +284,73 @@ void lm_k_band(int B, int nd, const int32_t *off, const float *band, int N, cons
     }
 }
 
+/* G[d][i] += sum_r D[r][i] H[r][i + o] for one diagonal over units [lo, hi). */
+static void band_grad_range(int R, int o, int N, const float *D, const float *H, float *g, int lo, int hi) {
+    int i = lo;
+    for (; i + 4 * VW <= hi; i += 4 * VW) {
+        vf c0 = vload(g + i), c1 = vload(g + i + VW), c2 = vload(g + i + 2 * VW), c3 = vload(g + i + 3 * VW);
+        for (int r = 0; r < R; r++) {
+            const float *dr = D + (size_t)r * N + i, *hr = H + (size_t)r * N + i + o;
+            c0 = vfma(vload(dr), vload(hr), c0), c1 = vfma(vload(dr + VW), vload(hr + VW), c1);
+            c2 = vfma(vload(dr + 2 * VW), vload(hr + 2 * VW), c2);
+            c3 = vfma(vload(dr + 3 * VW), vload(hr + 3 * VW), c3);
+        }
+        vstore(g + i, c0), vstore(g + i + VW, c1), vstore(g + i + 2 * VW, c2), vstore(g + i + 3 * VW, c3);
+    }
+    for (; i + VW <= hi; i += VW) {
+        vf c0 = vload(g + i);
+        for (int r = 0; r < R; r++) c0 = vfma(vload(D + (size_t)r * N + i), vload(H + (size_t)r * N + i + o), c0);
+        vstore(g + i, c0);
+    }
+    for (; i < hi; i++) {
+        float c0 = g[i];
+        for (int r = 0; r < R; r++) c0 = fmaf(D[(size_t)r * N + i], H[(size_t)r * N + i + o], c0);
+        g[i] = c0;
+    }
+}
+
+/* Two diagonals at once over [lo, hi): each D vector is loaded once for both (1.5 loads per FMA
+ * instead of 2). Every element still sums its rows in order, so the result is bit-identical to
+ * band_grad_range. */
+static void band_grad_pair(int R, int oa, int ob, int N, const float *D, const float *H, float *ga, float *gb,
+                           int lo, int hi) {
+    int i = lo;
+    for (; i + 2 * VW <= hi; i += 2 * VW) {
+        vf a0 = vload(ga + i), a1 = vload(ga + i + VW), b0 = vload(gb + i), b1 = vload(gb + i + VW);
+        for (int r = 0; r < R; r++) {
+            const float *dr = D + (size_t)r * N + i, *hr = H + (size_t)r * N + i;
+            vf d0 = vload(dr), d1 = vload(dr + VW);
+            a0 = vfma(d0, vload(hr + oa), a0), a1 = vfma(d1, vload(hr + oa + VW), a1);
+            b0 = vfma(d0, vload(hr + ob), b0), b1 = vfma(d1, vload(hr + ob + VW), b1);
+        }
+        vstore(ga + i, a0), vstore(ga + i + VW, a1), vstore(gb + i, b0), vstore(gb + i + VW, b1);
+    }
+    band_grad_range(R, oa, N, D, H, ga, i, hi);
+    band_grad_range(R, ob, N, D, H, gb, i, hi);
+}
+
 void lm_k_band_grad(int R, int nd, const int32_t *off, int N, const float *D, const float *H, float *G, int i0,
                     int i1) {
-    for (int d = 0; d < nd; d++) {
+    int d = 0;
+    for (; d + 1 < nd; d += 2) {
+        int oa = off[d], ob = off[d + 1];
+        int loa = i0 > -oa ? i0 : -oa, hia = i1 < N - oa ? i1 : N - oa;
+        int lob = i0 > -ob ? i0 : -ob, hib = i1 < N - ob ? i1 : N - ob;
+        int lo = loa > lob ? loa : lob, hi = hia < hib ? hia : hib;
+        float *ga = G + (size_t)d * N, *gb = ga + N;
+        if (hi <= lo) {
+            band_grad_range(R, oa, N, D, H, ga, loa, hia);
+            band_grad_range(R, ob, N, D, H, gb, lob, hib);
+            continue;
+        }
+        /* each diagonal's units outside the common range, then the common range in pairs */
+        band_grad_range(R, oa, N, D, H, ga, loa, lo), band_grad_range(R, oa, N, D, H, ga, hi, hia);
+        band_grad_range(R, ob, N, D, H, gb, lob, lo), band_grad_range(R, ob, N, D, H, gb, hi, hib);
+        band_grad_pair(R, oa, ob, N, D, H, ga, gb, lo, hi);
+    }
+    if (d < nd) {
         int o = off[d];
-        int lo = i0 > -o ? i0 : -o, hi = i1 < N - o ? i1 : N - o;
-        float *g = G + (size_t)d * N;
-        int i = lo;
-        for (; i + 4 * VW <= hi; i += 4 * VW) {
-            vf c0 = vload(g + i), c1 = vload(g + i + VW), c2 = vload(g + i + 2 * VW), c3 = vload(g + i + 3 * VW);
-            for (int r = 0; r < R; r++) {
-                const float *dr = D + (size_t)r * N + i, *hr = H + (size_t)r * N + i + o;
-                c0 = vfma(vload(dr), vload(hr), c0), c1 = vfma(vload(dr + VW), vload(hr + VW), c1);
-                c2 = vfma(vload(dr + 2 * VW), vload(hr + 2 * VW), c2);
-                c3 = vfma(vload(dr + 3 * VW), vload(hr + 3 * VW), c3);
-            }
-            vstore(g + i, c0), vstore(g + i + VW, c1), vstore(g + i + 2 * VW, c2), vstore(g + i + 3 * VW, c3);
-        }
-        for (; i + VW <= hi; i += VW) {
-            vf c0 = vload(g + i);
-            for (int r = 0; r < R; r++) c0 = vfma(vload(D + (size_t)r * N + i), vload(H + (size_t)r * N + i + o), c0);
-            vstore(g + i, c0);
-        }
-        for (; i < hi; i++) {
-            float c0 = g[i];
-            for (int r = 0; r < R; r++) c0 = fmaf(D[(size_t)r * N + i], H[(size_t)r * N + i + o], c0);
-            g[i] = c0;
-        }
+        band_grad_range(R, o, N, D, H, G + (size_t)d * N, i0 > -o ? i0 : -o, i1 < N - o ? i1 : N - o);
     }
 }
 

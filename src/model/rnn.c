@@ -47,8 +47,11 @@ struct LmWork {
 /* Inputs with at most this fraction of non-zeros use the sparse input products (Mod-Cog windows: ~0.11,
  * the rule one-hot and the inactive rings are zeros). A property of the data, so deterministic. */
 #define LM_INPUT_SPARSE_MAX 0.3
-#ifndef BAND_ROWS
-#define BAND_ROWS 8   /* measured: 8 rows of ds and h (16 KB at N = 256) beat 16, 32, 64 */
+#ifndef BAND_L1_FLOATS
+/* Row blocks of the band gradient: ds and h rows filling 32 KB. Measured (docs/performance.md): at
+ * N = 1024, 4 rows (32 KB) take 64 ms per step against 71 ms for 8 rows and 68 ms for 2; at N = 256,
+ * 4 to 16 rows are within 2 %. */
+#define BAND_L1_FLOATS 8192
 #endif
 
 LmWork *lm_work_new(const LmModel *m, int T, int B) {
@@ -444,8 +447,10 @@ static void backward_loop(void *vc, int tid, int nth, LmBarrier *bar) {
     }
     if (m->dia) {
         for (int d = 0; d < m->n_diag; d++) memset(w->gband + (size_t)d * N + i0, 0, (size_t)(i1 - i0) * sizeof(float));
-        for (int r0 = 0; r0 < R; r0 += BAND_ROWS)   /* blocks of rows that stay in L1 across the diagonals */
-            lm_k_band_grad(R - r0 < BAND_ROWS ? R - r0 : BAND_ROWS, m->n_diag, m->dia_off, N, w->d + (size_t)(B + r0) * N,
+        /* blocks of rows of ds and h that stay in L1 across all the diagonals */
+        const int br = N <= BAND_L1_FLOATS / 2 ? BAND_L1_FLOATS / (2 * N) : 1;
+        for (int r0 = 0; r0 < R; r0 += br)
+            lm_k_band_grad(R - r0 < br ? R - r0 : br, m->n_diag, m->dia_off, N, w->d + (size_t)(B + r0) * N,
                            w->h + (size_t)r0 * N, w->gband, i0, i1);
         for (int32_t p = m->row_ptr[i0]; p < m->row_ptr[i1]; p++) gw[p] = w->gband[m->dia_pos[p]];
     } else {   /* each non-zero (i, j): dot of ds[.][i] and h[.][j] over the R rows, both transposed */
