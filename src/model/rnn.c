@@ -61,32 +61,32 @@ LmWork *lm_work_new(const LmModel *m, int T, int B) {
     int N = m->cfg.n_hidden;
     size_t tbn = (size_t)T * B * N;
     w->T = T, w->B = B, w->N = N, w->n_out = m->cfg.n_out, w->sparse = m->sparse;
-    w->pre = lm_malloc(tbn * sizeof(float));
-    w->h = lm_malloc(tbn * sizeof(float));
-    w->d = lm_malloc(tbn * sizeof(float));
-    if (m->cfg.sigma_rec > 0) w->noise = lm_malloc(tbn * sizeof(float));
-    w->logits = lm_malloc((size_t)T * B * m->cfg.n_out * sizeof(float));
-    w->probs = lm_malloc((size_t)T * B * m->cfg.n_out * sizeof(float));
-    w->bias = lm_malloc((size_t)N * sizeof(float));
-    w->zeros = lm_calloc((size_t)B * N, sizeof(float));
-    w->rec = lm_calloc((size_t)B * N, sizeof(float));
-    w->carry = lm_calloc((size_t)B * N, sizeof(float));
+    w->pre = lm_calloc_lines(tbn * sizeof(float));
+    w->h = lm_calloc_lines(tbn * sizeof(float));
+    w->d = lm_calloc_lines(tbn * sizeof(float));
+    if (m->cfg.sigma_rec > 0) w->noise = lm_calloc_lines(tbn * sizeof(float));
+    w->logits = lm_calloc_lines((size_t)T * B * m->cfg.n_out * sizeof(float));
+    w->probs = lm_calloc_lines((size_t)T * B * m->cfg.n_out * sizeof(float));
+    w->bias = lm_calloc_lines((size_t)N * sizeof(float));
+    w->zeros = lm_calloc_lines((size_t)B * N * sizeof(float));
+    w->rec = lm_calloc_lines((size_t)B * N * sizeof(float));
+    w->carry = lm_calloc_lines((size_t)B * N * sizeof(float));
     if (m->sparse && m->dia) {
         size_t nb = (size_t)m->n_diag * N;
-        w->band = lm_malloc(nb * sizeof(float));
-        w->band_t = lm_malloc(nb * sizeof(float));
-        w->gband = lm_malloc(nb * sizeof(float));
-        w->xpad = lm_calloc((size_t)2 * B * (N + 2 * m->pad), sizeof(float));   /* margins stay 0 */
+        w->band = lm_calloc_lines(nb * sizeof(float));
+        w->band_t = lm_calloc_lines(nb * sizeof(float));
+        w->gband = lm_calloc_lines(nb * sizeof(float));
+        w->xpad = lm_calloc_lines((size_t)2 * B * (N + 2 * m->pad) * sizeof(float));   /* margins stay 0 */
     } else if (m->sparse) {
-        w->ht = lm_malloc(tbn * sizeof(float));
-        w->dt = lm_malloc(tbn * sizeof(float));
+        w->ht = lm_calloc_lines(tbn * sizeof(float));
+        w->dt = lm_calloc_lines(tbn * sizeof(float));
     } else {
-        w->wt = lm_malloc((size_t)N * N * sizeof(float));
+        w->wt = lm_calloc_lines((size_t)N * N * sizeof(float));
     }
-    w->x_ptr = lm_malloc(((size_t)T * B + 1) * sizeof(int32_t));
-    w->rowloss = lm_malloc((size_t)T * B * sizeof(double));
-    w->wint = lm_malloc((size_t)m->cfg.n_in * N * sizeof(float));
-    w->gwint = lm_malloc((size_t)m->cfg.n_in * N * sizeof(float));
+    w->x_ptr = lm_calloc_lines(((size_t)T * B + 1) * sizeof(int32_t));
+    w->rowloss = lm_calloc_lines((size_t)T * B * sizeof(double));
+    w->wint = lm_calloc_lines((size_t)m->cfg.n_in * N * sizeof(float));
+    w->gwint = lm_calloc_lines((size_t)m->cfg.n_in * N * sizeof(float));
     return w;
 }
 

@@ -2,6 +2,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 static _Thread_local char err_buf[1024];
 
@@ -45,6 +46,17 @@ void *lm_calloc_check(size_t count, size_t size, const char *file, int line) {
                 line);
         exit(1);
     }
+    return p;
+}
+
+void *lm_calloc_lines_check(size_t n, const char *file, int line) {
+    void *p = NULL;
+    size_t bytes = (n + 63) / 64 * 64;
+    if (posix_memalign(&p, 64, bytes ? bytes : 64) != 0) {
+        fprintf(stderr, "lmrnn: out of memory allocating %zu bytes at %s:%d\n", n, file, line);
+        exit(1);
+    }
+    memset(p, 0, bytes ? bytes : 64);
     return p;
 }
 

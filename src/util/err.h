@@ -19,6 +19,10 @@ void *lm_realloc_check(void *p, size_t n, const char *file, int line);
 #define lm_malloc(n) lm_malloc_check((n), __FILE__, __LINE__)
 #define lm_calloc(c, s) lm_calloc_check((c), (s), __FILE__, __LINE__)
 #define lm_realloc(p, n) lm_realloc_check((p), (n), __FILE__, __LINE__)
+/* Zeroed, 64-byte (cache line) aligned; release with free(). For buffers that threads write in
+ * adjacent slices: slices split at multiples of 16 floats then never share a cache line. */
+void *lm_calloc_lines_check(size_t n, const char *file, int line);
+#define lm_calloc_lines(n) lm_calloc_lines_check((n), __FILE__, __LINE__)
 
 /* Abort with file:line when an internal invariant does not hold (never for user input). */
 #define LM_ASSERT(cond)                                                                            \
