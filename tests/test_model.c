@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "check.h"
+#include "model/kernels.h"
 #include "model/model.h"
 #include "util/err.h"
 
@@ -431,12 +432,46 @@ static void deterministic(void) {
     free_batch(&bt);
 }
 
+/* The band gradient kernel (diagonals in pairs, vector blocks, scalar tails) against the definition
+ * summed row by row with fmaf: every element must come out bit-identical, for odd and even numbers of
+ * diagonals, offsets reaching past either edge, N not a multiple of the vector width and unit ranges
+ * as the threads split them. */
+static void band_grad_kernel(void) {
+    const int N = 83, R = 7;
+    const int32_t offs[] = {0, 1, -1, 9, -9, 10, -10, 40, -75, 82, -82};
+    LmRng g;
+    lm_rng_seed(&g, 5);
+    float *D = malloc(sizeof(float) * R * N), *H = malloc(sizeof(float) * R * N);
+    for (int k = 0; k < R * N; k++) D[k] = (float)lm_rng_normal(&g), H[k] = (float)lm_rng_normal(&g);
+    const int ranges[3][2] = {{0, N}, {0, 48}, {48, N}};
+    for (int nd = 1; nd <= 11; nd++)
+        for (int q = 0; q < 3; q++) {
+            int i0 = ranges[q][0], i1 = ranges[q][1];
+            float *G = malloc(sizeof(float) * nd * N), *ref = malloc(sizeof(float) * nd * N);
+            for (int k = 0; k < nd * N; k++) G[k] = ref[k] = (float)lm_rng_normal(&g);
+            lm_k_band_grad(R, nd, offs, N, D, H, G, i0, i1);
+            for (int d = 0; d < nd; d++)
+                for (int i = i0; i < i1; i++) {
+                    if (i + offs[d] < 0 || i + offs[d] >= N) continue;
+                    float c = ref[d * N + i];
+                    for (int r = 0; r < R; r++) c = fmaf(D[r * N + i], H[r * N + i + offs[d]], c);
+                    ref[d * N + i] = c;
+                }
+            CHECK(memcmp(G, ref, sizeof(float) * nd * N) == 0, "nd %d, units [%d, %d)", nd, i0, i1);
+            free(G);
+            free(ref);
+        }
+    free(D);
+    free(H);
+}
+
 int main(void) {
     RUN(defaults_and_names);
     RUN(auto_path);
     RUN(initialisation);
     RUN(masked_stay_zero_and_loss_falls);
     RUN(sparse_equals_dense);
+    RUN(band_grad_kernel);
     RUN(adam_by_hand);
     RUN(clipping);
     RUN(non_finite_and_bad_labels);
