@@ -465,6 +465,37 @@ static void band_grad_kernel(void) {
     free(H);
 }
 
+/* The input-weight gradient kernel (column tiles, row chunks, tails) against its definition: bit-identical
+ * for rows beyond one chunk, unit ranges as the threads split them and widths below one tile. */
+static void sparse_left_t_kernel(void) {
+    const int rows = 150, cols = 7, N = 83;
+    LmRng g;
+    lm_rng_seed(&g, 9);
+    int32_t ptr[151], idx[150 * 7];
+    float val[150 * 7];
+    int nnz = 0;
+    ptr[0] = 0;
+    for (int r = 0; r < rows; r++) {
+        for (int k = 0; k < cols; k++)
+            if (lm_rng_uniform(&g) < 0.5) idx[nnz] = k, val[nnz++] = (float)lm_rng_normal(&g);
+        ptr[r + 1] = nnz;
+    }
+    float *D = malloc(sizeof(float) * rows * N);
+    for (int k = 0; k < rows * N; k++) D[k] = (float)lm_rng_normal(&g);
+    const int ranges[4][2] = {{0, N}, {0, 48}, {48, N}, {64, 80}};
+    for (int q = 0; q < 4; q++) {
+        int n0 = ranges[q][0], n1 = ranges[q][1];
+        float G[7 * 83], ref[7 * 83];
+        for (int k = 0; k < cols * N; k++) G[k] = ref[k] = (float)lm_rng_normal(&g);
+        lm_k_sparse_left_t(rows, cols, ptr, idx, val, D, N, G, N, n0, n1);
+        for (int r = 0; r < rows; r++)
+            for (int32_t p = ptr[r]; p < ptr[r + 1]; p++)
+                for (int n = n0; n < n1; n++) ref[idx[p] * N + n] = fmaf(val[p], D[r * N + n], ref[idx[p] * N + n]);
+        CHECK(memcmp(G, ref, sizeof G) == 0, "units [%d, %d)", n0, n1);
+    }
+    free(D);
+}
+
 int main(void) {
     RUN(defaults_and_names);
     RUN(auto_path);
@@ -472,6 +503,7 @@ int main(void) {
     RUN(masked_stay_zero_and_loss_falls);
     RUN(sparse_equals_dense);
     RUN(band_grad_kernel);
+    RUN(sparse_left_t_kernel);
     RUN(adam_by_hand);
     RUN(clipping);
     RUN(non_finite_and_bad_labels);

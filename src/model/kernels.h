@@ -23,9 +23,9 @@ void lm_k_sparse_left(int rows, const int32_t *ptr, const int32_t *idx, const fl
                       float *C, int ldc, int n0, int n1);
 
 /* Sparse transposed left operand, accumulated: G[idx[q]][n] += val[q] * D[r][n] for every q in row r's
- * range, r < rows, n in [n0, n1). Streams D once in row order (dW_in^T = X^T ds with a long window). */
-void lm_k_sparse_left_t(int rows, const int32_t *ptr, const int32_t *idx, const float *val, const float *D, int ldd,
-                        float *G, int ldg, int n0, int n1);
+ * range, r < rows, n in [n0, n1); G has `cols` rows (every idx < cols). dW_in^T = X^T ds. */
+void lm_k_sparse_left_t(int rows, int cols, const int32_t *ptr, const int32_t *idx, const float *val,
+                        const float *D, int ldd, float *G, int ldg, int n0, int n1);
 
 /* Banded (diagonal-storage) product: C[b][i] = sum_d band[d][i] * X[b][pad + i + off[d]] for i in [i0, i1).
  * band [nd][N] is zero where the diagonal leaves the matrix; X [B][ldx] holds each row with `pad` zeros

@@ -423,7 +423,7 @@ static void backward_loop(void *vc, int tid, int nth, LmBarrier *bar) {
 
     if (w->x_sparse) {   /* dW_in^T[k][mine] = sum over X's non-zeros in column k of x ds, then transposed */
         for (int k = 0; k < n_in; k++) memset(w->gwint + (size_t)k * N + i0, 0, (size_t)(i1 - i0) * sizeof(float));
-        lm_k_sparse_left_t(TB, w->x_ptr, w->x_idx, w->x_val, w->d, N, w->gwint, N, i0, i1);
+        lm_k_sparse_left_t(TB, n_in, w->x_ptr, w->x_idx, w->x_val, w->d, N, w->gwint, N, i0, i1);
         lm_k_transpose(n_in, w->gwint, N, lm_g(m, T_W_IN), n_in, i0, i1);
     } else if (i1 > i0) {   /* dW_in[mine] = ds[.][mine]^T X: [mine][TB] x [TB][n_in] */
         cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, i1 - i0, n_in, TB, 1.0f, w->d + i0, N, c->x, n_in, 0.0f,
