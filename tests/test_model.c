@@ -465,9 +465,10 @@ static void band_grad_kernel(void) {
     free(H);
 }
 
-/* The input-weight gradient kernel (column tiles, row chunks, tails) against its definition: bit-identical
- * for rows beyond one chunk, unit ranges as the threads split them and widths below one tile. */
-static void sparse_left_t_kernel(void) {
+/* The input kernels (column tiles, row chunks, tails), the gradient X^T D and the product X M, against
+ * their definitions: bit-identical for rows beyond one chunk, unit ranges as the threads split them and
+ * widths below one tile. */
+static void sparse_input_kernels(void) {
     const int rows = 150, cols = 7, N = 83;
     LmRng g;
     lm_rng_seed(&g, 9);
@@ -492,6 +493,19 @@ static void sparse_left_t_kernel(void) {
             for (int32_t p = ptr[r]; p < ptr[r + 1]; p++)
                 for (int n = n0; n < n1; n++) ref[idx[p] * N + n] = fmaf(val[p], D[r * N + n], ref[idx[p] * N + n]);
         CHECK(memcmp(G, ref, sizeof G) == 0, "units [%d, %d)", n0, n1);
+        /* the forward product through the same non-zeros, C = X M with M = the G above */
+        float *C = malloc(sizeof(float) * rows * N), *Cref = malloc(sizeof(float) * rows * N);
+        for (int k = 0; k < rows * N; k++) C[k] = Cref[k] = -1.0f;
+        lm_k_sparse_left(rows, cols, ptr, idx, val, G, N, C, N, n0, n1);
+        for (int r = 0; r < rows; r++)
+            for (int n = n0; n < n1; n++) {
+                float c = 0;
+                for (int32_t p = ptr[r]; p < ptr[r + 1]; p++) c = fmaf(val[p], G[idx[p] * N + n], c);
+                Cref[r * N + n] = c;
+            }
+        CHECK(memcmp(C, Cref, sizeof(float) * rows * N) == 0, "forward, units [%d, %d)", n0, n1);
+        free(C);
+        free(Cref);
     }
     free(D);
 }
@@ -503,7 +517,7 @@ int main(void) {
     RUN(masked_stay_zero_and_loss_falls);
     RUN(sparse_equals_dense);
     RUN(band_grad_kernel);
-    RUN(sparse_left_t_kernel);
+    RUN(sparse_input_kernels);
     RUN(adam_by_hand);
     RUN(clipping);
     RUN(non_finite_and_bad_labels);

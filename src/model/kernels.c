@@ -176,14 +176,18 @@ void lm_k_sparse_rows(int B, const int32_t *ptr, const int32_t *idx, const int32
         }
 }
 
-void lm_k_sparse_left(int rows, const int32_t *ptr, const int32_t *idx, const float *val, const float *M, int ldm,
-                      float *C, int ldc, int n0, int n1) {
+void lm_k_sparse_left(int rows, int cols, const int32_t *ptr, const int32_t *idx, const float *val, const float *M,
+                      int ldm, float *C, int ldc, int n0, int n1) {
+    /* M's block for 4 vectors of columns is copied to a contiguous tile first: in place its rows are ldm
+     * apart (4 KB at N = 1024) and would all compete for the same L1 sets. */
+    float *tile = n1 - n0 >= 4 * VW ? lm_calloc_lines((size_t)cols * 4 * VW * sizeof(float)) : NULL;
     int n = n0;
-    for (; n + 4 * VW <= n1; n += 4 * VW)
+    for (; n + 4 * VW <= n1; n += 4 * VW) {
+        for (int k = 0; k < cols; k++) memcpy(tile + (size_t)k * 4 * VW, M + (size_t)k * ldm + n, 4 * VW * sizeof(float));
         for (int r = 0; r < rows; r++) {
             vf c0 = vzero(), c1 = vzero(), c2 = vzero(), c3 = vzero();
             for (int32_t q = ptr[r]; q < ptr[r + 1]; q++) {
-                const float *m = M + (size_t)idx[q] * ldm + n;
+                const float *m = tile + (size_t)idx[q] * 4 * VW;
                 vf b = vbcast(val[q]);
                 c0 = vfma(b, vload(m), c0), c1 = vfma(b, vload(m + VW), c1);
                 c2 = vfma(b, vload(m + 2 * VW), c2), c3 = vfma(b, vload(m + 3 * VW), c3);
@@ -191,6 +195,8 @@ void lm_k_sparse_left(int rows, const int32_t *ptr, const int32_t *idx, const fl
             float *c = C + (size_t)r * ldc + n;
             vstore(c, c0), vstore(c + VW, c1), vstore(c + 2 * VW, c2), vstore(c + 3 * VW, c3);
         }
+    }
+    free(tile);
     for (; n + VW <= n1; n += VW)
         for (int r = 0; r < rows; r++) {
             vf c0 = vzero();

@@ -17,10 +17,9 @@ void lm_k_sparse_rows(int B, const int32_t *ptr, const int32_t *idx, const int32
                       const float *AT, int ldat, float *C, int ldc, int i0, int i1);
 
 /* Sparse left operand: C[r][n] = sum_{q in [ptr[r], ptr[r+1])} val[q] * M[idx[q]][n], for r < rows and
- * n in [n0, n1). Used for the input projection with sparse inputs (rows of X) and for dW_in (columns of
- * X).   M [K][ldm], C [rows][ldc] */
-void lm_k_sparse_left(int rows, const int32_t *ptr, const int32_t *idx, const float *val, const float *M, int ldm,
-                      float *C, int ldc, int n0, int n1);
+ * n in [n0, n1): the input projection X W_in^T from the non-zeros of X.   M [cols][ldm], C [rows][ldc] */
+void lm_k_sparse_left(int rows, int cols, const int32_t *ptr, const int32_t *idx, const float *val, const float *M,
+                      int ldm, float *C, int ldc, int n0, int n1);
 
 /* Sparse transposed left operand, accumulated: G[idx[q]][n] += val[q] * D[r][n] for every q in row r's
  * range, r < rows, n in [n0, n1); G has `cols` rows (every idx < cols). dW_in^T = X^T ds. */

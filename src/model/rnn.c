@@ -195,7 +195,7 @@ static void forward_loop(void *vc, int tid, int nth, LmBarrier *bar) {
     lm_k_split(N, tid, nth, &i0, &i1);
     if (w->x_sparse) {   /* pre[.][mine] = X W_in^T from X's non-zeros */
         lm_k_transpose(i1 - i0, lm_cp(m, T_W_IN) + (size_t)i0 * n_in, n_in, w->wint + i0, N, 0, n_in);
-        lm_k_sparse_left(TB, w->x_ptr, w->x_idx, w->x_val, w->wint, N, w->pre, N, i0, i1);
+        lm_k_sparse_left(TB, n_in, w->x_ptr, w->x_idx, w->x_val, w->wint, N, w->pre, N, i0, i1);
     } else if (i1 > i0) {   /* pre[.][mine] = X W_in[mine]^T: [TB][n_in] x [n_in][mine] */
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, TB, i1 - i0, n_in, 1.0f, c->x, n_in,
                     lm_cp(m, T_W_IN) + (size_t)i0 * n_in, n_in, 0.0f, w->pre + i0, N);
