@@ -289,7 +289,7 @@ int lm_exp_execute(const LmExpPlan *plan, const char *dir, const LmRunnerOptions
          * its last evaluation: only a final stop record that is not "signal" means the run is complete. */
         LmStopInfo stop;
         int exited0 = WIFEXITED(status) && WEXITSTATUS(status) == 0;
-        int complete = (lm_run_read_stop(run_dir, &stop) == 0 && stop.found && strcmp(stop.reason, "signal") != 0);
+        int complete = lm_run_read_stop(run_dir, &stop) == 0 && stop.found && strcmp(stop.reason, "signal") != 0;
         int ok = exited0 && exists(ev) && complete;
         if (ok) {
             lm_exp_mark_done(run_dir, r->steps, wall);
