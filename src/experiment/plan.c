@@ -10,28 +10,22 @@
 #include "tasks/battery.h"
 #include "util/err.h"
 
-static const char *exp_names[LM_N_EXPERIMENTS] = {"autapse", "sparsity", "data-efficiency"};
-static const char *scale_names[LM_N_SCALES] = {"tiny", "quick", "paper"};
+static const char *const exp_names[LM_N_EXPERIMENTS] = {"autapse", "sparsity", "data-efficiency"};
+static const char *const scale_names[LM_N_SCALES] = {"tiny", "quick", "paper"};
 
 int lm_experiment_parse(const char *s, LmExperiment *out) {
-    for (int i = 0; i < LM_N_EXPERIMENTS; i++)
-        if (!strcmp(s, exp_names[i])) {
-            *out = (LmExperiment)i;
-            return 0;
-        }
-    lm_err_set("unknown experiment '%s' (expected autapse, sparsity or data-efficiency)", s);
-    return -1;
+    int i = lm_name_lookup("experiment", s, exp_names, LM_N_EXPERIMENTS);
+    if (i < 0) return -1;
+    *out = (LmExperiment)i;
+    return 0;
 }
 const char *lm_experiment_name(LmExperiment e) { return exp_names[e]; }
 
 int lm_scale_parse(const char *s, LmExpScale *out) {
-    for (int i = 0; i < LM_N_SCALES; i++)
-        if (!strcmp(s, scale_names[i])) {
-            *out = (LmExpScale)i;
-            return 0;
-        }
-    lm_err_set("--scale: unknown scale '%s' (expected tiny, quick or paper)", s);
-    return -1;
+    int i = lm_name_lookup("--scale", s, scale_names, LM_N_SCALES);
+    if (i < 0) return -1;
+    *out = (LmExpScale)i;
+    return 0;
 }
 const char *lm_scale_name(LmExpScale s) { return scale_names[s]; }
 

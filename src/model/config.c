@@ -22,28 +22,15 @@ static const char *const act_names[] = {"relu", "softplus", "tanh"};
 static const char *const init_names[] = {"half_identity", "randortho", "gaussian"};
 static const char *const mask_names[] = {"full", "local2d", "local1d", "random", "diag", "file"};
 
-/* Index of `s` in `names`, or -1 with an error listing the accepted names. */
-static int lookup(const char *what, const char *s, const char *const *names, int n) {
-    for (int i = 0; s && i < n; i++)
-        if (strcmp(s, names[i]) == 0) return i;
-    char list[160] = "";
-    for (int i = 0; i < n; i++) {
-        strncat(list, names[i], sizeof list - strlen(list) - 1);
-        if (i + 1 < n) strncat(list, ", ", sizeof list - strlen(list) - 1);
-    }
-    lm_err_set("unknown %s '%s' (expected one of: %s)", what, s ? s : "(null)", list);
-    return -1;
-}
-
 int lm_rule_parse(const char *s, LmUpdateRule *out) {
-    int i = lookup("update rule", s, rule_names, 2);
+    int i = lm_name_lookup("update rule", s, rule_names, 2);
     if (i < 0) return -1;
     *out = (LmUpdateRule)i;
     return 0;
 }
 
 int lm_act_parse(const char *s, LmActivation *out) {
-    int i = lookup("activation", s, act_names, 3);
+    int i = lm_name_lookup("activation", s, act_names, 3);
     if (i < 0) return -1;
     *out = (LmActivation)i;
     return 0;
@@ -55,14 +42,14 @@ int lm_init_parse(const char *s, LmRecInit *out) {
         *out = LM_INIT_HALF_IDENTITY;
         return 0;
     }
-    int i = lookup("recurrent init", s, init_names, 3);
+    int i = lm_name_lookup("recurrent init", s, init_names, 3);
     if (i < 0) return -1;
     *out = (LmRecInit)i;
     return 0;
 }
 
 int lm_mask_kind_parse(const char *s, LmMaskKind *out) {
-    int i = lookup("mask kind", s, mask_names, 6);
+    int i = lm_name_lookup("mask kind", s, mask_names, 6);
     if (i < 0) return -1;
     *out = (LmMaskKind)i;
     return 0;

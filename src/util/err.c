@@ -30,6 +30,18 @@ void lm_assert_fail(const char *what, const char *file, int line) {
     abort();
 }
 
+int lm_name_lookup(const char *what, const char *s, const char *const *names, int n) {
+    for (int i = 0; s && i < n; i++)
+        if (strcmp(s, names[i]) == 0) return i;
+    char list[160] = "";
+    for (int i = 0; i < n; i++) {
+        strncat(list, names[i], sizeof list - strlen(list) - 1);
+        if (i + 1 < n) strncat(list, ", ", sizeof list - strlen(list) - 1);
+    }
+    lm_err_set("unknown %s '%s' (expected one of: %s)", what, s ? s : "(null)", list);
+    return -1;
+}
+
 void *lm_malloc_check(size_t n, const char *file, int line) {
     void *p = malloc(n ? n : 1);
     if (!p) {

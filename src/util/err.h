@@ -13,6 +13,9 @@ const char *lm_err_msg(void);
 /* Print "lmrnn: <message>" on stderr and exit(1). */
 _Noreturn void lm_die(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* Index of `s` in `names` (n of them), or -1 with the error "unknown <what> 's' (expected one of: ...)". */
+int lm_name_lookup(const char *what, const char *s, const char *const *names, int n);
+
 void *lm_malloc_check(size_t n, const char *file, int line);
 void *lm_calloc_check(size_t count, size_t size, const char *file, int line);
 void *lm_realloc_check(void *p, size_t n, const char *file, int line);
