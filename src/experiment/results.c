@@ -25,25 +25,10 @@ static const char *jkind(const cJSON *rec) {
     return cJSON_IsString(k) ? k->valuestring : "";
 }
 
-static int stop_cb(const cJSON *rec, void *ctx) {
-    LmStopInfo *s = ctx;
-    const char *kind = jkind(rec);
-    if (!strcmp(kind, "resume")) s->found = 0;
-    if (!strcmp(kind, "stop")) {
-        const cJSON *r = cJSON_GetObjectItemCaseSensitive(rec, "reason");
-        s->found = 1;
-        snprintf(s->reason, sizeof s->reason, "%s", cJSON_IsString(r) ? r->valuestring : "?");
-        s->step = (long)jnum(rec, "step", -1);
-        s->wall = jnum(rec, "wall", NAN);
-    }
-    return 0;
-}
-
 int lm_run_read_stop(const char *run_dir, LmStopInfo *out) {
-    memset(out, 0, sizeof *out);
     char path[LM_EXP_PATH];
     lm_exp_path(path, run_dir, "log.jsonl");
-    return lm_jsonl_foreach(path, stop_cb, out);
+    return lm_log_read_stop(path, out);
 }
 
 static int exists(const char *path) {

@@ -3,6 +3,7 @@
 #define LMRNN_EXP_RESULTS_H
 #include <cjson/cJSON.h>
 #include "experiment/plan.h"
+#include "train/log.h"
 
 #define LM_N_THRESH 3
 extern const double lm_thresholds[LM_N_THRESH];   /* 0.5, 0.8, 0.9 */
@@ -13,13 +14,7 @@ extern const double lm_thresholds[LM_N_THRESH];   /* 0.5, 0.8, 0.9 */
 #define LM_EXP_PATH 4096
 void lm_exp_path(char *out, const char *dir, const char *name);
 
-typedef struct {
-    int found;          /* a "stop" record after the last "resume" record */
-    char reason[16];
-    long step;
-    double wall;
-} LmStopInfo;
-/* The run's final stop record. 0, or -1 when log.jsonl is missing. */
+/* lm_log_read_stop of the run directory's log.jsonl. */
 int lm_run_read_stop(const char *run_dir, LmStopInfo *out);
 /* Top-level "mean" of the run's eval.json; NaN if absent. */
 double lm_run_read_eval_mean(const char *run_dir);

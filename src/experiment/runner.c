@@ -58,7 +58,7 @@ LmRunState lm_exp_run_state(const char *run_dir, long steps) {
     char ev[LM_EXP_PATH];
     lm_exp_path(ev, run_dir, "eval.json");
     LmStopInfo stop;
-    if (exists(ev) && lm_run_read_stop(run_dir, &stop) == 0 && stop.found && strcmp(stop.reason, "signal") != 0) {
+    if (exists(ev) && lm_run_read_stop(run_dir, &stop) == 0 && lm_stop_is_final(&stop)) {
         /* The child finished but the driver did not get to write the marker. */
         long asked = !strcmp(stop.reason, "max_steps") ? stop.step : steps;
         if (asked < steps) return LM_RUN_EXTEND;
@@ -289,7 +289,7 @@ int lm_exp_execute(const LmExpPlan *plan, const char *dir, const LmRunnerOptions
          * its last evaluation: only a final stop record that is not "signal" means the run is complete. */
         LmStopInfo stop;
         int exited0 = WIFEXITED(status) && WEXITSTATUS(status) == 0;
-        int complete = lm_run_read_stop(run_dir, &stop) == 0 && stop.found && strcmp(stop.reason, "signal") != 0;
+        int complete = lm_run_read_stop(run_dir, &stop) == 0 && lm_stop_is_final(&stop);
         int ok = exited0 && exists(ev) && complete;
         if (ok) {
             lm_exp_mark_done(run_dir, r->steps, wall);

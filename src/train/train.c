@@ -112,40 +112,6 @@ static int target_reached(const Run *r) {
     return 0;
 }
 
-int lm_log_truncate(const char *path, int64_t step) {
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        if (errno == ENOENT) return 0;
-        lm_err_set("%s: %s", path, strerror(errno));
-        return -1;
-    }
-    size_t cap = 1 << 16, n = 0;
-    char *out = lm_malloc(cap);
-    char *line = NULL;
-    size_t lcap = 0;
-    ssize_t len;
-    while ((len = getline(&line, &lcap, f)) > 0) {
-        if (line[len - 1] != '\n') break; /* a record cut by a crash: drop it */
-        cJSON *o = cJSON_Parse(line);
-        const cJSON *s = o ? cJSON_GetObjectItemCaseSensitive(o, "step") : NULL;
-        int keep = cJSON_IsNumber(s) && s->valuedouble <= (double)step;
-        cJSON_Delete(o);
-        if (!keep) continue;
-        if (n + (size_t)len > cap) {
-            while (n + (size_t)len > cap) cap *= 2;
-            out = lm_realloc(out, cap);
-        }
-        memcpy(out + n, line, (size_t)len);
-        n += (size_t)len;
-    }
-    int err = ferror(f);
-    free(line);
-    fclose(f);
-    int rc = err ? (lm_err_set("%s: read error", path), -1) : lm_write_file_atomic(path, out, n);
-    free(out);
-    return rc;
-}
-
 int lm_train_config_for_resume(const char *dir, LmTrainConfig *cfg) {
     char p[LM_PATH_MAX + 16];
     struct stat st;
@@ -307,23 +273,14 @@ static int loop(Run *r, LmStopReason *why) {
     return 0;
 }
 
-static int stop_cb(const cJSON *rec, void *ctx) {
-    const cJSON *kind = cJSON_GetObjectItemCaseSensitive(rec, "kind");
-    const cJSON *reason = cJSON_GetObjectItemCaseSensitive(rec, "reason");
-    if (cJSON_IsString(kind) && !strcmp(kind->valuestring, "resume")) *(int *)ctx = 0;
-    if (cJSON_IsString(kind) && !strcmp(kind->valuestring, "stop"))
-        *(int *)ctx = !(cJSON_IsString(reason) && !strcmp(reason->valuestring, "signal"));
-    return 0;
-}
-
 /* Resumed at the final step: the previous session may have been killed between its last checkpoint
  * and its stop record / eval.json. Write whatever of those is missing; the held-out evaluation does
  * not depend on the training stream, so it is the one that session would have written. */
 static int finish_completed(Run *r) {
     LmTrainer *t = r->t;
     FILE *f = r->o->report;
-    int stopped = 0;
-    lm_jsonl_foreach(r->log, stop_cb, &stopped);
+    LmStopInfo stop;
+    int stopped = lm_log_read_stop(r->log, &stop) == 0 && lm_stop_is_final(&stop);
     char eval_json[LM_PATH_MAX + 16];
     snprintf(eval_json, sizeof eval_json, "%s/eval.json", t->cfg.out);
     if (stopped && exists(eval_json)) {

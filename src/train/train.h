@@ -5,6 +5,7 @@
 #define LMRNN_TRAIN_H
 #include <signal.h>
 #include <stdio.h>
+#include "train/log.h"
 #include "train/trainer.h"
 
 typedef enum {
@@ -44,8 +45,5 @@ int lm_train_run(const LmTrainConfig *cfg, const LmRunOptions *opts, LmRunResult
 /* Load <dir>/config.json (defaults first) for `lmrnn train --resume dir`. 0 or -1 + lm_err_set. */
 int lm_train_config_for_resume(const char *dir, LmTrainConfig *cfg);
 
-/* Keep only the records of <path> (JSON lines) whose "step" is <= step; lines that do not parse (a
- * record cut by a crash) are dropped. Rewritten atomically. A missing file is not an error. */
-int lm_log_truncate(const char *path, int64_t step);
 
 #endif
