@@ -1,6 +1,7 @@
 /* Plain files: atomic replacement (write a sibling temp file, fsync, rename) and mkdir -p. The temp file
  * lives in the same directory as the target so that rename() is atomic on every POSIX file system. */
 #include "io/npy_internal.h"
+#include "io/npz.h"
 #include "util/err.h"
 #include <errno.h>
 #include <fcntl.h>
@@ -17,6 +18,16 @@ int lm_temp_name(char *buf, size_t cap, const char *path) {
         lm_err_set("%s: path too long", path);
         return -1;
     }
+    return 0;
+}
+
+int lm_probe_writable(const char *tmp, const char *path) {
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        lm_err_set("cannot write %s: %s", path, strerror(errno));
+        return -1;
+    }
+    close(fd);
     return 0;
 }
 

@@ -34,14 +34,10 @@ LmNpzWriter *lm_npz_create(const char *path) {
         free(w);
         return NULL;
     }
-    /* Probe now, so that a missing or read-only directory is reported before any work is done. */
-    int fd = open(w->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0) {
-        lm_err_set("cannot write %s: %s", path, strerror(errno));
+    if (lm_probe_writable(w->tmp, path)) {
         free(w);
         return NULL;
     }
-    close(fd);
     unlink(w->tmp);
     w->path = strdup(path);
     if (!w->path) lm_die("out of memory");

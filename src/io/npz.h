@@ -60,5 +60,8 @@ void lm_array_free(LmArray *a);
 /* ---- plain files ---- */
 int lm_write_file_atomic(const char *path, const void *data, size_t n);
 int lm_mkdir_p(const char *path);          /* mkdir -p; 0 or -1 with lm_err_set() */
+/* Create (empty) the temp file `tmp` that will become `path`: a missing or read-only directory is
+ * reported before any work is done. 0, or -1 with lm_err_set("cannot write <path>: <reason>"). */
+int lm_probe_writable(const char *tmp, const char *path);
 
 #endif

@@ -131,13 +131,10 @@ LmFigure *lm_fig_new(const char *path, int width, int height, int ncols, int nro
         return NULL;
     }
     /* PLplot exits the process when it cannot open its output, so check the path first. */
-    int fd = open(f->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0) {
-        lm_err_set("cannot write %s: %s", path, strerror(errno));
+    if (lm_probe_writable(f->tmp, path)) {
         free(f);
         return NULL;
     }
-    close(fd);
     f->path = dup_or_null(path);
     f->ncols = ncols;
     f->nrows = nrows;
