@@ -4,7 +4,7 @@
 CC      ?= cc
 PKGS    := libcjson libzip plplot
 BLAS_CFLAGS := -I/usr/include/x86_64-linux-gnu/openblas-pthread
-BLAS_LIBS   := -lopenblas
+BLAS_LIBS   := -llapacke -lopenblas
 DEPCFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null) $(BLAS_CFLAGS)
 DEPLIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) $(BLAS_LIBS) -lm
 WARN    := -Wall -Wextra -Wno-unused-parameter

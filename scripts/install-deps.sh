@@ -2,11 +2,12 @@
 # Installs the Debian 12 packages lmrnn builds against (run as root, or with sudo available).
 #   build-essential pkg-config   compiler, make, pkg-config
 #   libopenblas-dev              dense linear algebra (sgemm) for the RNN engine
+#   liblapacke-dev               LAPACK's C interface: eigenvalues and SVDs of the analyses
 #   libcjson-dev                 JSON config, logs and eval tables
 #   libzip-dev                   .npz (zip of .npy) checkpoints and datasets
 #   libplplot-dev plplot-driver-cairo   figures (PNG/SVG/PDF through cairo)
 set -euo pipefail
-pkgs=(build-essential pkg-config libopenblas-dev libcjson-dev libzip-dev libplplot-dev plplot-driver-cairo)
+pkgs=(build-essential pkg-config libopenblas-dev liblapacke-dev libcjson-dev libzip-dev libplplot-dev plplot-driver-cairo)
 missing=()
 for p in "${pkgs[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -152,7 +152,11 @@ int lm_cmd_train(int argc, char **argv) {
     signal(SIGINT, SIG_DFL);
     signal(SIGTERM, SIG_DFL);
     if (rc != 0) goto fail;
-    if (res.reason == LM_STOP_SIGNAL || cfg.no_plot) return 0;
+    if (res.reason == LM_STOP_SIGNAL) return 0;
+    fflush(stdout);
+    if (lm_analyze_train_summary(cfg.out, !cfg.no_plot, cfg.quiet ? NULL : stdout) != 0)
+        fprintf(stderr, "lmrnn: warning: training finished but the summary failed: %s\n", lm_err_msg());
+    if (cfg.no_plot) return 0;
     LmPlotOptions po;
     lm_plot_options_default(&po);
     po.quiet = cfg.quiet;

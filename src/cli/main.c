@@ -12,6 +12,8 @@ static const char usage[] =
     "  eval DIR|CKPT                per-task performance table of a trained network\n"
     "  plot DIR                     figures of a run directory\n"
     "  experiment NAME              the paper's experiments (autapse, sparsity, data-efficiency)\n"
+    "  analyze SUB RUN              look inside a trained network (states, summary, fixedpoints,\n"
+    "                               variance, lesion)\n"
     "\n"
     "Run `lmrnn COMMAND --help` for the options of a command.\n";
 
@@ -26,6 +28,7 @@ int main(int argc, char **argv) {
     if (!strcmp(cmd, "eval")) return lm_cmd_eval(argc - 2, argv + 2);
     if (!strcmp(cmd, "plot")) return lm_cmd_plot(argc - 2, argv + 2);
     if (!strcmp(cmd, "experiment")) return lm_cmd_experiment(argc - 2, argv + 2);
-    fprintf(stderr, "lmrnn: unknown command '%s' (expected tasks, train, eval, plot or experiment)\n", cmd);
+    if (!strcmp(cmd, "analyze")) return lm_cmd_analyze(argc - 2, argv + 2);
+    fprintf(stderr, "lmrnn: unknown command '%s' (expected tasks, train, eval, plot, experiment or analyze)\n", cmd);
     return 2;
 }

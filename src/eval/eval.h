@@ -49,4 +49,12 @@ void lm_wilson_interval(int k, int n, double *lo, double *hi);
  * lm_evaluate does (for plots of example trials). */
 void lm_eval_trial(const LmTaskEnv *env, int task, int rule_pos, int i, uint64_t seed, LmTrial *out);
 
+/* The forward pass of lm_evaluate on trials [first, first+B) of the task at rule position `pos`
+ * (catalogue id `task`) of a battery of n_rules tasks: the trials go to trials[B], their inputs to
+ * x [T][B][33 + n_rules] (room for LM_TMAX steps), and the logits and hidden states stay in `w`
+ * (lm_work_logits / lm_work_hidden, [T][B][.]); steps past a trial's length are padding. Returns T,
+ * the longest trial's length. For analyses of the hidden states (src/analysis). */
+int lm_eval_forward(LmModel *m, LmWork *w, const LmTaskEnv *env, int task, int pos, int n_rules, int first,
+                    int B, uint64_t seed, LmRng *noise_rng, LmTrial *trials, float *x);
+
 #endif

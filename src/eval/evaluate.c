@@ -29,12 +29,9 @@ static int decision_period(const LmTrial *t, int *start, int *end) {
     return 0;
 }
 
-/* Evaluate trials [first, first+B) of one task; adds the correct counts into correct[]. */
-static void eval_chunk(LmModel *m, LmWork *w, const LmTaskEnv *env, int task, int pos, int n_rules,
-                       int first, int B, uint64_t seed, LmRng *noise_rng, LmTrial *trials, float *x,
-                       int correct[LM_N_METRICS]) {
+int lm_eval_forward(LmModel *m, LmWork *w, const LmTaskEnv *env, int task, int pos, int n_rules, int first,
+                    int B, uint64_t seed, LmRng *noise_rng, LmTrial *trials, float *x) {
     const int n_in = LM_OBS + n_rules;
-    const int n_out = lm_model_config(m)->n_out;
     #pragma omp parallel for schedule(static)
     for (int b = 0; b < B; b++) lm_eval_trial(env, task, pos, first + b, seed, &trials[b]);
     int T = 1;
@@ -52,6 +49,15 @@ static void eval_chunk(LmModel *m, LmWork *w, const LmTaskEnv *env, int task, in
         }
     }
     lm_forward(m, w, x, NULL, NULL, NULL, T, B, noise_rng);
+    return T;
+}
+
+/* Evaluate trials [first, first+B) of one task; adds the correct counts into correct[]. */
+static void eval_chunk(LmModel *m, LmWork *w, const LmTaskEnv *env, int task, int pos, int n_rules,
+                       int first, int B, uint64_t seed, LmRng *noise_rng, LmTrial *trials, float *x,
+                       int correct[LM_N_METRICS]) {
+    const int n_out = lm_model_config(m)->n_out;
+    lm_eval_forward(m, w, env, task, pos, n_rules, first, B, seed, noise_rng, trials, x);
     const float *logits = lm_work_logits(w);   /* [T][B][n_out] */
 
     for (int b = 0; b < B; b++) {

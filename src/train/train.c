@@ -166,6 +166,28 @@ static int write_config(Run *r) {
     return rc;
 }
 
+/* init.npz: the weights at step 0 (the six named tensors), kept for the weight change from
+ * initialisation that `lmrnn analyze summary` reports. Written once, when a run starts afresh. */
+static int write_initial_weights(Run *r) {
+    char path[LM_PATH_MAX + 16];
+    snprintf(path, sizeof path, "%s/init.npz", r->t->cfg.out);
+    LmNpzWriter *w = lm_npz_create(path);
+    if (!w) return -1;
+    float *data[LM_N_TENSORS];
+    int rc = 0;
+    for (int i = 0; i < LM_N_TENSORS; i++) {
+        LmTensorInfo ti = lm_model_tensor_info(r->t->model, i);
+        size_t n = (size_t)ti.shape[0] * (ti.ndim > 1 ? ti.shape[1] : 1);
+        data[i] = lm_malloc(n * sizeof(float));
+        lm_model_export_tensor(r->t->model, i, data[i]);
+        rc |= lm_npz_add(w, ti.name, LM_DT_F32, ti.ndim, ti.shape, data[i]);
+    }
+    if (rc) lm_npz_discard(w);
+    else rc = lm_npz_close(w);
+    for (int i = 0; i < LM_N_TENSORS; i++) free(data[i]);
+    return rc;
+}
+
 static int write_eval_files(Run *r, const LmEvalResult *res) {
     cJSON *doc = lm_eval_json(res, &r->t->battery, r->t->cfg.eval_metric);
     cJSON_AddNumberToObject(doc, "step", (double)r->t->step);
@@ -343,6 +365,7 @@ int lm_train_run(const LmTrainConfig *cfg, const LmRunOptions *o, LmRunResult *o
         goto done;
     }
     if (write_config(&r) != 0) goto done;
+    if (!o->resume && t->step == 0 && write_initial_weights(&r) != 0) goto done;
     if (o->resume) {
         cJSON *rec = record(&r, "resume");
         cJSON_AddNumberToObject(rec, "threads", cfg->threads);

@@ -1,0 +1,109 @@
+/* Looking inside a trained network (docs/analysis.md): hidden-state trajectories, fixed and slow points,
+ * task variance and clusters, lesions, dimensionality and connectivity summaries. Each analysis lives in
+ * its own file; they share the network handle below and the linear algebra of linalg.c (LAPACK for
+ * every eigen-decomposition and SVD, OpenBLAS for the products).
+ *
+ * Every trial here is a held-out evaluation trial (eval/eval.h: lm_eval_trial), run from h = 0 with
+ * recurrent noise off, through the evaluation's own forward pass (lm_eval_forward). */
+#ifndef LMRNN_ANALYSIS_H
+#define LMRNN_ANALYSIS_H
+#include <stdint.h>
+#include <cjson/cJSON.h>
+#include "model/model.h"
+#include "tasks/battery.h"
+
+/* A trained network as the analyses see it. */
+typedef struct {
+    LmModel *model;
+    const LmBattery *battery;   /* the training battery: task k has rule column 33 + k */
+    const LmTaskEnv *env;       /* construction-time task state of the training stream */
+    uint64_t seed;              /* trial seed (the run's held-out evaluation seed by default) */
+} LmNet;
+
+/* ---------------------------------------------------------------- states.c (spec §1) */
+#define LM_N_PERIOD_NAMES 8
+extern const char *const lm_period_names[LM_N_PERIOD_NAMES];   /* fixation, stimulus, delay, ... */
+int lm_period_index(const char *name);                          /* -1 if not a period name */
+
+typedef struct {
+    int K, T, N, n_in, n_out;   /* trials, padded steps, units, inputs, outputs */
+    int n_tasks;
+    int task_pos[LM_MAX_BATTERY];      /* battery position (rule column) of each analysed task */
+    float *h;                   /* [K][T][N] hidden states (zero past a trial's length) */
+    float *x;                   /* [K][T][n_in] inputs */
+    float *y;                   /* [K][T][n_out] output logits */
+    int32_t *gt;                /* [K][T] labels */
+    int32_t *len;               /* [K] steps */
+    int32_t *task;              /* [K] index into task_pos (0..n_tasks-1) */
+    int32_t *modality;          /* [K] 0/1 (go, match), -1 (DM) */
+    int32_t *bounds;            /* [K][LM_N_PERIOD_NAMES][2] start, end (exclusive); -1, -1 if absent */
+} LmStates;
+
+/* Refuse to collect more than this many bytes of trajectories (h + x + y). */
+#define LM_STATES_MAX_BYTES ((size_t)4 << 30)
+/* `trials` held-out trials of each of the n_tasks battery positions pos[]. 0, or -1 + lm_err_set. */
+int lm_states_collect(const LmNet *net, const int *pos, int n_tasks, int trials, LmStates *out);
+void lm_states_free(LmStates *s);
+/* .npz with the keys of docs/analysis.md (h, inputs, outputs, labels, lengths, ...). */
+int lm_states_write(const LmStates *s, const LmBattery *battery, const char *path);
+/* Parse a comma-separated task list (or "all") into battery positions. 0 or -1 + lm_err_set. */
+int lm_tasks_positions(const LmBattery *battery, const char *list, int *pos, int *n);
+
+/* ---------------------------------------------------------------- linalg.c */
+/* Eigenvalues (ascending) of the symmetric n x n matrix a (row-major, destroyed). LAPACK dsyev. */
+int lm_sym_eigvals(int n, double *a, double *w);
+/* The same with eigenvectors: on return row k of a... column-major: a[j * n + i] = component i of
+ * eigenvector j (ascending eigenvalues). LAPACK dsyev. */
+int lm_sym_eig(int n, double *a, double *w);
+/* Eigenvalues of the general n x n matrix a (row-major, destroyed), sorted by modulus, largest first.
+ * LAPACK dgeev. */
+int lm_eigvals(int n, double *a, double *re, double *im);
+/* Singular values (descending) of the rows x cols matrix a (row-major, destroyed). LAPACK dgesdd. */
+int lm_singular_values(int rows, int cols, double *a, double *s);
+/* Covariance [n][n] of the rows of X (n_rows x n, float) about their mean (written to mean[n]);
+ * divides by n_rows - 1 (n_rows >= 2). */
+void lm_covariance(const float *X, int64_t n_rows, int n, double *mean, double *cov);
+/* Participation ratio (sum l)^2 / sum l^2 of the eigenvalues (negatives, round-off, count as 0). */
+double lm_participation_ratio(const double *eig, int n);
+
+/* Principal components of the rows of X: mean[n], axes[k][n] (unit vectors, largest variance first),
+ * var[k] (their variances), eig_all[n] (every covariance eigenvalue, descending; may be NULL). */
+int lm_pca(const float *X, int64_t n_rows, int n, int k, double *mean, double *axes, double *var,
+           double *eig_all);
+
+/* The rows (trial, step < length) of a states' h as one [rows][N] matrix; *rows set. Caller frees. */
+float *lm_states_rows(const LmStates *s, int64_t *rows);
+
+/* ---------------------------------------------------------------- summary.c (spec §4) */
+#define LM_SUMMARY_MAX_BINS 64
+typedef struct {
+    int N;
+    int64_t n_samples;          /* hidden-state vectors (trial steps) used */
+    double pr;                  /* participation ratio of their covariance */
+    double *cov_eig;            /* [N] covariance eigenvalues, descending */
+    double tau[2], dormant[2];  /* dormant-unit ratio at tau = 0 and 0.025 */
+    double *activity;           /* [N] mean |h_i| over the samples */
+    double erank, srank;        /* effective (Roy & Vetterli) and stable rank of W_rec */
+    double *sv;                 /* [N] singular values of W_rec, descending */
+    double change[3];           /* ||W - W(0)||_F / ||W(0)||_F for W_rec, W_in, W_out; NaN if unknown */
+    const char *init_source;    /* "init.npz", "reconstructed from the run's seed", or NULL */
+    /* |w| against sheet distance over the mask's connections, integer bins (round(dist)) */
+    int n_bins;
+    double bin_count[LM_SUMMARY_MAX_BINS], bin_abs[LM_SUMMARY_MAX_BINS], bin_mean[LM_SUMMARY_MAX_BINS];
+    double bin_pos[LM_SUMMARY_MAX_BINS], mass_within[LM_SUMMARY_MAX_BINS];
+    char geometry[64];          /* "open 16x16 sheet", "ring of 256", ... */
+} LmSummary;
+
+/* Geometry for distances: units on an nx x ny sheet (unit i at (i mod nx, i div nx)), torus distances
+ * when periodic. A ring of N is nx = N, ny = 1, periodic = 1. */
+typedef struct { int nx, ny, periodic; } LmSheet;
+double lm_sheet_distance(const LmSheet *g, int i, int j);
+
+/* init: the initial W_rec, W_in, W_out (any may be NULL: change NaN). */
+int lm_summary_compute(const LmStates *s, const LmModel *m, const float *const init[3], const LmSheet *g,
+                       LmSummary *out);
+void lm_summary_free(LmSummary *s);
+cJSON *lm_summary_json(const LmSummary *s);
+int lm_summary_figure(const LmSummary *s, const char *path);
+
+#endif

@@ -1,0 +1,115 @@
+/* Linear algebra of the analyses: covariances (OpenBLAS ssyrk), and every eigen-decomposition and SVD
+ * through LAPACK (LAPACKE_dsyev, dgeev, dgesdd): nothing of that kind is hand-written. */
+#include <cblas.h>
+#include <lapacke.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include "analysis/analysis.h"
+#include "util/err.h"
+
+static int lapack_failed(const char *routine, lapack_int info) {
+    lm_err_set("LAPACK %s failed (info %d)", routine, (int)info);
+    return -1;
+}
+
+int lm_sym_eigvals(int n, double *a, double *w) {
+    lapack_int info = LAPACKE_dsyev(LAPACK_ROW_MAJOR, 'N', 'U', n, a, n, w);
+    return info ? lapack_failed("dsyev", info) : 0;
+}
+
+int lm_sym_eig(int n, double *a, double *w) {
+    lapack_int info = LAPACKE_dsyev(LAPACK_COL_MAJOR, 'V', 'U', n, a, n, w);
+    return info ? lapack_failed("dsyev", info) : 0;
+}
+
+typedef struct { double re, im, mod; } Eig;
+
+static int by_modulus_desc(const void *pa, const void *pb) {
+    const Eig *a = pa, *b = pb;
+    if (a->mod != b->mod) return a->mod < b->mod ? 1 : -1;
+    if (a->re != b->re) return a->re < b->re ? 1 : -1;
+    return a->im < b->im ? 1 : a->im > b->im ? -1 : 0;
+}
+
+int lm_eigvals(int n, double *a, double *re, double *im) {
+    lapack_int info = LAPACKE_dgeev(LAPACK_ROW_MAJOR, 'N', 'N', n, a, n, re, im, NULL, n, NULL, n);
+    if (info) return lapack_failed("dgeev", info);
+    Eig *e = lm_malloc((size_t)n * sizeof *e);
+    for (int i = 0; i < n; i++) e[i] = (Eig){re[i], im[i], hypot(re[i], im[i])};
+    qsort(e, (size_t)n, sizeof *e, by_modulus_desc);
+    for (int i = 0; i < n; i++) re[i] = e[i].re, im[i] = e[i].im;
+    free(e);
+    return 0;
+}
+
+int lm_singular_values(int rows, int cols, double *a, double *s) {
+    lapack_int info = LAPACKE_dgesdd(LAPACK_ROW_MAJOR, 'N', rows, cols, a, cols, s, NULL, rows, NULL, cols);
+    return info ? lapack_failed("dgesdd", info) : 0;
+}
+
+/* Rows per ssyrk call: the centred chunk is converted to float for the product and summed in double. */
+#define COV_CHUNK 2048
+
+void lm_covariance(const float *X, int64_t n_rows, int n, double *mean, double *cov) {
+    LM_ASSERT(n_rows >= 2 && n > 0);
+    memset(mean, 0, (size_t)n * sizeof(double));
+    for (int64_t r = 0; r < n_rows; r++)
+        for (int i = 0; i < n; i++) mean[i] += X[r * n + i];
+    for (int i = 0; i < n; i++) mean[i] /= (double)n_rows;
+    memset(cov, 0, (size_t)n * n * sizeof(double));
+    float *buf = lm_malloc((size_t)COV_CHUNK * n * sizeof(float));
+    float *c = lm_malloc((size_t)n * n * sizeof(float));
+    for (int64_t r0 = 0; r0 < n_rows; r0 += COV_CHUNK) {
+        int rows = (int)(n_rows - r0 < COV_CHUNK ? n_rows - r0 : COV_CHUNK);
+        for (int r = 0; r < rows; r++)
+            for (int i = 0; i < n; i++) buf[(size_t)r * n + i] = (float)(X[(r0 + r) * n + i] - mean[i]);
+        cblas_ssyrk(CblasRowMajor, CblasUpper, CblasTrans, n, rows, 1.0f, buf, n, 0.0f, c, n);
+        for (int i = 0; i < n; i++)
+            for (int j = i; j < n; j++) cov[(size_t)i * n + j] += c[(size_t)i * n + j];
+    }
+    for (int i = 0; i < n; i++)
+        for (int j = i; j < n; j++) {
+            double v = cov[(size_t)i * n + j] / (double)(n_rows - 1);
+            cov[(size_t)i * n + j] = cov[(size_t)j * n + i] = v;
+        }
+    free(c);
+    free(buf);
+}
+
+double lm_participation_ratio(const double *eig, int n) {
+    double s = 0, s2 = 0;
+    for (int i = 0; i < n; i++)
+        if (eig[i] > 0) s += eig[i], s2 += eig[i] * eig[i];
+    return s2 > 0 ? s * s / s2 : 0.0;
+}
+
+int lm_pca(const float *X, int64_t n_rows, int n, int k, double *mean, double *axes, double *var,
+           double *eig_all) {
+    if (n_rows < 2) {
+        lm_err_set("PCA needs at least 2 samples (got %lld)", (long long)n_rows);
+        return -1;
+    }
+    double *cov = lm_malloc((size_t)n * n * sizeof(double));
+    double *w = lm_malloc((size_t)n * sizeof(double));
+    lm_covariance(X, n_rows, n, mean, cov);
+    int rc = lm_sym_eig(n, cov, w);
+    if (rc == 0) {
+        for (int c = 0; c < k && c < n; c++) {
+            int j = n - 1 - c;   /* ascending order: the largest last */
+            var[c] = w[j];
+            const double *v = cov + (size_t)j * n;
+            /* Sign convention: the largest-magnitude component is positive (a deterministic choice). */
+            int big = 0;
+            for (int i = 1; i < n; i++)
+                if (fabs(v[i]) > fabs(v[big])) big = i;
+            double sg = v[big] < 0 ? -1.0 : 1.0;
+            for (int i = 0; i < n; i++) axes[(size_t)c * n + i] = sg * v[i];
+        }
+        if (eig_all)
+            for (int i = 0; i < n; i++) eig_all[i] = w[n - 1 - i];
+    }
+    free(w);
+    free(cov);
+    return rc;
+}

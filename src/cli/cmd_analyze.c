@@ -1,0 +1,356 @@
+/* lmrnn analyze: look inside a trained network (docs/analysis.md). Subcommands states, summary,
+ * fixedpoints, variance, lesion; the analyses themselves live in src/analysis/. */
+#include <math.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include "analysis/analysis.h"
+#include "cli/args.h"
+#include "cli/commands.h"
+#include "io/json.h"
+#include "io/npz.h"
+#include "report/run.h"
+#include "util/err.h"
+
+enum { SUB_STATES = 1, SUB_SUMMARY = 2, SUB_FIXEDPOINTS = 4, SUB_VARIANCE = 8, SUB_LESION = 16, SUB_ALL = 31 };
+
+typedef struct {
+    const char *out, *tasks, *task, *period, *units, *clusters, *pairs, *method, *optimizer;
+    long trials, inits, max_iters, threads, input_trial, kmin, kmax, restarts, patience;
+    double noise, tol_q, tol_dq, tol_unique, lr, outlier, active, lr_decay;
+    uint64_t seed;
+    int have_seed, no_plot;
+} Opts;
+
+typedef enum { O_STR, O_LONG, O_DBL, O_U64, O_SWITCH } OptKind;
+typedef struct {
+    const char *name;
+    OptKind kind;
+    size_t off;
+    double min, max;
+    int subs;
+    const char *help;
+} OptDef;
+
+#define OFF(f) offsetof(Opts, f)
+static const OptDef opt_table[] = {
+    {"--out", O_STR, OFF(out), 0, 0, SUB_ALL, "output file (states, fixedpoints: .npz) or directory"},
+    {"--tasks", O_STR, OFF(tasks), 0, 0, SUB_STATES | SUB_SUMMARY | SUB_VARIANCE | SUB_LESION,
+     "comma-separated tasks of the run's battery, or all (default all)"},
+    {"--trials", O_LONG, OFF(trials), 1, 100000, SUB_ALL,
+     "held-out trials per task (default: states 16, summary 16, fixedpoints 64, variance 64, lesion 64)"},
+    {"--seed", O_U64, OFF(seed), 0, 0, SUB_ALL,
+     "trial seed (default: the run's held-out evaluation seed); fixedpoints: also the init draw"},
+    {"--threads", O_LONG, OFF(threads), 1, 1024, SUB_ALL, "threads (default 1); results do not depend on it"},
+    {"--no-plot", O_SWITCH, OFF(no_plot), 0, 0, SUB_SUMMARY | SUB_FIXEDPOINTS | SUB_VARIANCE | SUB_LESION,
+     "do not draw figures"},
+    {"--task", O_STR, OFF(task), 0, 0, SUB_FIXEDPOINTS, "the task whose input and trajectories are used (required)"},
+    {"--period", O_STR, OFF(period), 0, 0, SUB_FIXEDPOINTS,
+     "period of the task: fixation, stimulus, delay, decision, stim1, stim2, sample, test (required)"},
+    {"--input-trial", O_LONG, OFF(input_trial), 0, 100000, SUB_FIXEDPOINTS,
+     "the constant input u is the input at the period's first step in this trial (default 0)"},
+    {"--inits", O_LONG, OFF(inits), 1, 1000000, SUB_FIXEDPOINTS, "initial states (default 1024)"},
+    {"--noise", O_DBL, OFF(noise), 0, 1e6, SUB_FIXEDPOINTS,
+     "std of the Gaussian noise added to the initial states (default 0.5; 0.05 as Driscoll et al.)"},
+    {"--optimizer", O_STR, OFF(optimizer), 0, 0, SUB_FIXEDPOINTS, "adam (default)"},
+    {"--lr", O_DBL, OFF(lr), 1e-12, 1e6, SUB_FIXEDPOINTS, "Adam's initial learning rate (default 1)"},
+    {"--lr-decay", O_DBL, OFF(lr_decay), 1e-6, 1, SUB_FIXEDPOINTS,
+     "rate factor on a plateau (default 0.95)"},
+    {"--patience", O_LONG, OFF(patience), 1, 1000000, SUB_FIXEDPOINTS,
+     "iterations without improvement of the mean q that make a plateau (default 5)"},
+    {"--max-iters", O_LONG, OFF(max_iters), 1, 100000000, SUB_FIXEDPOINTS, "iterations at most (default 5000)"},
+    {"--tol-q", O_DBL, OFF(tol_q), 0, 1e6, SUB_FIXEDPOINTS, "stop a state when q < tol-q (default 1e-12)"},
+    {"--tol-dq", O_DBL, OFF(tol_dq), 0, 1e6, SUB_FIXEDPOINTS,
+     "stop a state when |dq| per iteration < tol-dq x learning rate (default 1e-20)"},
+    {"--tol-unique", O_DBL, OFF(tol_unique), 0, 1e6, SUB_FIXEDPOINTS,
+     "points closer than this (2-norm) are one point (default 1e-3)"},
+    {"--outlier", O_DBL, OFF(outlier), 0, 1e12, SUB_FIXEDPOINTS,
+     "drop points farther from the inits' centroid than this x their mean distance (default 10; 0 = keep)"},
+    {"--active", O_DBL, OFF(active), 0, 1e6, SUB_VARIANCE,
+     "active unit: summed task variance above this (default 1e-3; 1e-6 as neurogym's port)"},
+    {"--method", O_STR, OFF(method), 0, 0, SUB_VARIANCE, "kmeans (default, k = 2..29) or ward (k = 2..19)"},
+    {"--kmin", O_LONG, OFF(kmin), 2, 1000, SUB_VARIANCE, "smallest k (default 2)"},
+    {"--kmax", O_LONG, OFF(kmax), 2, 1000, SUB_VARIANCE, "largest k (default 29 kmeans, 19 ward)"},
+    {"--restarts", O_LONG, OFF(restarts), 1, 10000, SUB_VARIANCE, "k-means++ restarts per k (default 20)"},
+    {"--pairs", O_STR, OFF(pairs), 0, 0, SUB_VARIANCE,
+     "task pairs for fractional task variance, a:b,c:d (default: the Yang pairs present)"},
+    {"--clusters", O_STR, OFF(clusters), 0, 0, SUB_LESION, "variance.npz of `analyze variance`: lesion each cluster"},
+    {"--units", O_STR, OFF(units), 0, 0, SUB_LESION, "lesion this unit list instead (e.g. 3,17,40-45)"},
+};
+#define N_OPTS (int)(sizeof opt_table / sizeof opt_table[0])
+
+static const struct { const char *name; int bit; const char *what; } subs[] = {
+    {"states", SUB_STATES, "hidden-state trajectories of held-out trials (noise off) -> .npz"},
+    {"summary", SUB_SUMMARY, "participation ratio, dormant units, ranks, weight change, |w| vs distance"},
+    {"fixedpoints", SUB_FIXEDPOINTS, "fixed and slow points for one task period's constant input"},
+    {"variance", SUB_VARIANCE, "task variance, active units, clusters (k-means/Ward + silhouette), FTV"},
+    {"lesion", SUB_LESION, "zero a cluster's (or units') outgoing weights; per-task performance change"},
+};
+#define N_SUBS (int)(sizeof subs / sizeof subs[0])
+
+static void usage(FILE *f, int sub) {
+    if (!sub) {
+        fputs("usage: lmrnn analyze SUBCOMMAND RUN [options]   (RUN: a run directory or checkpoint)\n\n", f);
+        for (int s = 0; s < N_SUBS; s++) fprintf(f, "  %-12s %s\n", subs[s].name, subs[s].what);
+        fputs("\nRun `lmrnn analyze SUBCOMMAND --help` for its options; definitions in docs/analysis.md.\n", f);
+        return;
+    }
+    for (int s = 0; s < N_SUBS; s++)
+        if (subs[s].bit == sub) fprintf(f, "usage: lmrnn analyze %s RUN [options]\n%s\n\noptions:\n", subs[s].name,
+                                        subs[s].what);
+    for (int i = 0; i < N_OPTS; i++)
+        if (opt_table[i].subs & sub)
+            fprintf(f, "  %-14s %s %s\n", opt_table[i].name, opt_table[i].kind == O_SWITCH ? "  " : "X ",
+                    opt_table[i].help);
+}
+
+static void opts_default(Opts *o) {
+    memset(o, 0, sizeof *o);
+    o->threads = 1;
+    o->inits = 1024, o->noise = 0.5, o->lr = 1.0, o->lr_decay = 0.95, o->patience = 5, o->max_iters = 5000;
+    o->tol_q = 1e-12, o->tol_dq = 1e-20, o->tol_unique = 1e-3, o->outlier = 10;
+    o->active = 1e-3, o->restarts = 20, o->kmin = 2;
+    o->trials = -1, o->kmax = -1, o->input_trial = 0;
+}
+
+/* Parse argv into o; *run = the positional RUN. 0, or the exit status (2) after printing the error. */
+static int parse(int argc, char **argv, int sub, const char *sub_name, Opts *o, const char **run, int *help) {
+    LmArgs a = lm_args(argc, argv, 0);
+    *run = NULL;
+    *help = 0;
+    while (lm_args_more(&a)) {
+        const char *arg = lm_args_peek(&a), *v = NULL;
+        if (!strcmp(arg, "--help") || !strcmp(arg, "-h")) {
+            *help = 1;
+            return 0;
+        }
+        int matched = 0;
+        for (int i = 0; i < N_OPTS && !matched; i++) {
+            const OptDef *d = &opt_table[i];
+            if (!(d->subs & sub)) continue;
+            char *field = (char *)o + d->off;
+            if (d->kind == O_SWITCH) {
+                if ((matched = lm_arg_switch(&a, d->name))) *(int *)field = 1;
+                continue;
+            }
+            if (!(matched = lm_arg_value(&a, d->name, &v)) || a.failed) continue;
+            int rc = 0;
+            if (d->kind == O_STR) *(const char **)field = v;
+            else if (d->kind == O_LONG) rc = lm_parse_long(d->name, v, (long)d->min, (long)d->max, (long *)field);
+            else if (d->kind == O_DBL) rc = lm_parse_double(d->name, v, d->min, d->max, (double *)field);
+            else rc = lm_parse_u64(d->name, v, (uint64_t *)field), o->have_seed = 1;
+            if (rc) a.failed = 1;
+        }
+        if (matched) continue;
+        if (arg[0] == '-' && arg[1] != '\0') {
+            fprintf(stderr, "lmrnn: analyze %s: unknown option '%s' (see lmrnn analyze %s --help)\n", sub_name, arg,
+                    sub_name);
+            return 2;
+        }
+        if (*run) {
+            fprintf(stderr, "lmrnn: analyze %s: unexpected argument '%s' (one RUN expected)\n", sub_name, arg);
+            return 2;
+        }
+        *run = arg;
+        a.i++;
+    }
+    if (a.failed) {
+        fprintf(stderr, "lmrnn: analyze %s: %s\n", sub_name, lm_err_msg());
+        return 2;
+    }
+    if (!*run) {
+        fprintf(stderr, "lmrnn: analyze %s: a run directory or checkpoint is required (see --help)\n", sub_name);
+        return 2;
+    }
+    return 0;
+}
+
+/* ---------------------------------------------------------------- shared steps */
+static LmNet net_of(const LmTrained *run, const Opts *o) {
+    LmNet n = {run->model, run->battery, run->env, o->have_seed ? o->seed : run->eval_seed};
+    return n;
+}
+
+static LmSheet sheet_of(const LmTrained *run) {
+    const LmTrainConfig *c = &run->trainer->cfg;
+    int N = c->hidden;
+    LmSheet g = {N, 1, 1};   /* no sheet: a ring of N (the local1d geometry) */
+    if (c->mask == LM_MASK_LOCAL1D) return g;
+    if (run->nx > 0) return (LmSheet){run->nx, run->ny, c->periodic};
+    int sq = (int)lround(sqrt((double)N));
+    if (sq * sq == N) g = (LmSheet){sq, sq, 0};   /* the default sheet the local masks would use */
+    return g;
+}
+
+/* The initial W_rec, W_in, W_out: DIR/init.npz (written by `lmrnn train` at step 0), else rebuilt
+ * from the stored configuration (the initialisation is a function of the seed alone). */
+static const char *initial_weights(const LmTrained *run, float *init[3]) {
+    const LmModelConfig *mc = lm_model_config(run->model);
+    int N = mc->n_hidden;
+    int64_t shp[3][2] = {{N, N}, {N, mc->n_in}, {mc->n_out, N}};
+    const char *names[3] = {"W_rec", "W_in", "W_out"};
+    char p[1200];
+    snprintf(p, sizeof p, "%s/init.npz", run->dir);
+    struct stat st;
+    if (stat(p, &st) == 0) {
+        LmNpz *z = lm_npz_read(p);
+        int ok = z != NULL;
+        for (int k = 0; k < 3 && ok; k++) {
+            const LmArray *a = lm_npz_expect(z, names[k], LM_DT_F32, 2, shp[k]);
+            if (!a) ok = 0;
+            for (size_t i = 0; ok && i < a->count; i++)
+                if (!isfinite(((float *)a->data)[i])) {
+                    lm_err_set("%s: %s has non-finite values", p, names[k]);
+                    ok = 0;
+                }
+            if (ok) {
+                init[k] = lm_malloc(a->count * sizeof(float));
+                memcpy(init[k], a->data, a->count * sizeof(float));
+            }
+        }
+        lm_npz_free(z);
+        if (ok) return "init.npz";
+        fprintf(stderr, "lmrnn: warning: ignoring %s (%s); rebuilding the initial weights\n", p, lm_err_msg());
+        for (int k = 0; k < 3; k++) free(init[k]), init[k] = NULL;
+    }
+    LmTrainConfig cfg = run->trainer->cfg;
+    cfg.train_pool = 0;
+    LmTrainer *t = lm_trainer_new(&cfg);
+    if (!t) return NULL;
+    int idx[3] = {2, 0, 4};
+    for (int k = 0; k < 3; k++) {
+        init[k] = lm_malloc((size_t)shp[k][0] * shp[k][1] * sizeof(float));
+        lm_model_export_tensor(t->model, idx[k], init[k]);
+    }
+    lm_trainer_free(t);
+    return "reconstructed from the run's seed";
+}
+
+static int write_json(const char *path, cJSON *doc) {
+    int rc = lm_json_write(path, doc);
+    cJSON_Delete(doc);
+    return rc;
+}
+
+/* ---------------------------------------------------------------- states */
+static int run_states(LmTrained *run, const Opts *o) {
+    if (!o->out) {
+        lm_err_set("states: --out FILE.npz is required");
+        return 2;
+    }
+    int pos[LM_MAX_BATTERY], n;
+    if (lm_tasks_positions(run->battery, o->tasks, pos, &n) != 0) return 2;
+    LmNet net = net_of(run, o);
+    LmStates s;
+    if (lm_states_collect(&net, pos, n, o->trials > 0 ? (int)o->trials : 16, &s) != 0) return 1;
+    int rc = lm_states_write(&s, run->battery, o->out);
+    if (rc == 0)
+        printf("wrote %s: %d trials of %d tasks, %d steps, %d units (seed %llu)\n", o->out, s.K, s.n_tasks, s.T,
+               s.N, (unsigned long long)net.seed);
+    lm_states_free(&s);
+    return rc ? 1 : 0;
+}
+
+/* ---------------------------------------------------------------- summary */
+static int summary_of(LmTrained *run, const Opts *o, const char *dir, const char *fig_dir, FILE *report) {
+    int pos[LM_MAX_BATTERY], n;
+    if (lm_tasks_positions(run->battery, o->tasks, pos, &n) != 0) return 2;
+    LmNet net = net_of(run, o);
+    LmStates s;
+    if (lm_states_collect(&net, pos, n, o->trials > 0 ? (int)o->trials : 16, &s) != 0) return 1;
+    float *init[3] = {NULL, NULL, NULL};
+    const char *source = initial_weights(run, init);
+    if (!source) fprintf(stderr, "lmrnn: warning: no initial weights (%s): weight change not reported\n", lm_err_msg());
+    LmSheet g = sheet_of(run);
+    LmSummary sm;
+    int rc = lm_summary_compute(&s, run->model, source ? (const float *const *)init : NULL, &g, &sm);
+    sm.init_source = source;
+    char path[1200];
+    if (rc == 0 && lm_mkdir_p(dir) != 0) rc = -1;
+    if (rc == 0) {
+        cJSON *doc = lm_summary_json(&sm);
+        cJSON_AddNumberToObject(doc, "step", (double)run->step);
+        cJSON_AddNumberToObject(doc, "trials_per_task", s.K / s.n_tasks);
+        cJSON_AddNumberToObject(doc, "tasks", s.n_tasks);
+        cJSON_AddNumberToObject(doc, "seed", (double)net.seed);
+        snprintf(path, sizeof path, "%s/summary.json", dir);
+        rc = write_json(path, doc);
+        if (rc == 0 && report)
+            fprintf(report, "summary: PR %.2f, dormant %.3f (tau 0) %.3f (tau 0.025), erank %.1f, stable rank %.2f, "
+                            "|dW_rec|/|W_rec(0)| %.3f; wrote %s\n",
+                    sm.pr, sm.dormant[0], sm.dormant[1], sm.erank, sm.srank, sm.change[0], path);
+    }
+    if (rc == 0 && !o->no_plot) {
+        snprintf(path, sizeof path, "%s/summary.png", fig_dir);
+        rc = lm_mkdir_p(fig_dir);
+        if (rc == 0) rc = lm_summary_figure(&sm, path);
+        if (rc == 0 && report) fprintf(report, "wrote %s\n", path);
+    }
+    lm_summary_free(&sm);
+    lm_states_free(&s);
+    for (int k = 0; k < 3; k++) free(init[k]);
+    return rc ? 1 : 0;
+}
+
+int lm_analyze_train_summary(const char *run_dir, int figure, FILE *report) {
+    LmTrained run;
+    if (lm_trained_load(run_dir, &run) != 0) return -1;
+    Opts o;
+    opts_default(&o);
+    o.no_plot = !figure;
+    char plots[1100];
+    snprintf(plots, sizeof plots, "%s/plots", run.dir);
+    int rc = summary_of(&run, &o, run.dir, plots, report);
+    lm_trained_free(&run);
+    return rc ? -1 : 0;
+}
+
+/* ---------------------------------------------------------------- dispatch */
+int lm_cmd_analyze(int argc, char **argv) {
+    if (argc < 1 || !strcmp(argv[0], "--help") || !strcmp(argv[0], "-h")) {
+        usage(argc < 1 ? stderr : stdout, 0);
+        return argc < 1 ? 2 : 0;
+    }
+    int sub = 0;
+    for (int s = 0; s < N_SUBS; s++)
+        if (!strcmp(argv[0], subs[s].name)) sub = subs[s].bit;
+    if (!sub) {
+        fprintf(stderr, "lmrnn: analyze: unknown subcommand '%s' (expected states, summary, fixedpoints, variance "
+                        "or lesion)\n", argv[0]);
+        return 2;
+    }
+    Opts o;
+    opts_default(&o);
+    const char *path;
+    int help;
+    int rc = parse(argc - 1, argv + 1, sub, argv[0], &o, &path, &help);
+    if (help) {
+        usage(stdout, sub);
+        return 0;
+    }
+    if (rc) return rc;
+    lm_set_threads((int)o.threads);
+    LmTrained run;
+    if (lm_trained_load(path, &run) != 0) {
+        fprintf(stderr, "lmrnn: %s\n", lm_err_msg());
+        return 1;
+    }
+    lm_err_set("%s", "");
+    switch (sub) {
+    case SUB_STATES: rc = run_states(&run, &o); break;
+    case SUB_SUMMARY: {
+        char dir[1100];
+        snprintf(dir, sizeof dir, "%s", o.out ? o.out : run.dir);
+        rc = summary_of(&run, &o, dir, dir, stdout);
+        break;
+    }
+    default:
+        lm_err_set("analyze %s: not yet implemented", argv[0]);
+        rc = 1;
+    }
+    if (rc) fprintf(stderr, "lmrnn: analyze %s: %s\n", argv[0], lm_err_msg());
+    lm_trained_free(&run);
+    return rc;
+}
