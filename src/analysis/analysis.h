@@ -106,4 +106,74 @@ void lm_summary_free(LmSummary *s);
 cJSON *lm_summary_json(const LmSummary *s);
 int lm_summary_figure(const LmSummary *s, const char *path);
 
+/* ---------------------------------------------------------------- fixedpoints.c (spec §2) */
+/* One step of the network's update rule for a constant input: h -> F(h) (model.md §1, noise off),
+ * ngym F(h) = act((1-a) h + a (W h + c)), yang F(h) = (1-a) h + a act(W h + c), with
+ * c = W_in u + b_in + b_rec. W is the dense [N][N] W_rec (zeros outside the mask, any mask kind). */
+typedef struct {
+    int N;
+    LmUpdateRule rule;
+    LmActivation act;
+    double alpha;
+    const float *W;        /* [N][N] */
+    const double *c;       /* [N] */
+} LmMap;
+
+/* c = W_in u + b_in + b_rec for the model and input u [n_in] (in double). */
+void lm_map_input(const LmModel *m, const float *u, double *c);
+void lm_map_step(const LmMap *f, const double *h, double *out);   /* F(h) in double */
+double lm_map_q(const LmMap *f, const double *h);                  /* 1/2 |F(h) - h|^2 in double */
+void lm_map_jacobian(const LmMap *f, const double *h, double *J);  /* dF/dh [N][N] row-major */
+
+typedef struct {
+    int n_inits;
+    double noise;           /* std of the Gaussian added to the sampled states */
+    uint64_t seed;
+    double lr, lr_decay;    /* Adam's initial rate and the plateau factor */
+    double adam_eps;        /* Adam's epsilon (0.01, FixedPointFinder's default) */
+    int patience;           /* iterations without improvement of the mean q that make a plateau */
+    int max_iters;
+    double tol_q, tol_dq, tol_unique, outlier;
+    int threads;            /* eigen-decompositions in parallel */
+} LmFpOptions;
+void lm_fp_options_default(LmFpOptions *o);
+
+typedef struct {
+    int N, K;               /* units, points kept */
+    double *points;         /* [K][N] */
+    double *q;              /* [K] 1/2 |F - h|^2, evaluated in double at the point */
+    double *eig_re, *eig_im;/* [K][N] Jacobian eigenvalues, by modulus, largest first */
+    uint8_t *stable;        /* [K] |lambda_1| < 1 */
+    int32_t *iters;         /* [K] iterations the point's optimisation ran */
+    float *inits;           /* [n_inits][N] the initial states */
+    int n_inits, n_stopped_q, n_stopped_dq, n_max_iters, n_duplicates, n_outliers;
+    int iterations;         /* iterations of the joint optimisation */
+    double final_lr;
+    double slow_pr;         /* participation ratio of the kept points' spread (0 if K < 2) */
+    double seconds_opt, seconds_eig;
+} LmFixedPoints;
+
+/* n_inits states drawn uniformly with replacement from the rows (trial, step in [start, end) of
+ * period p) of s, plus i.i.d. N(0, noise^2). 0, or -1 + lm_err_set when no trial has the period. */
+int lm_fp_sample_inits(const LmStates *s, int period, const LmFpOptions *o, float *inits);
+/* Minimise q jointly from the inits (Adam, plateau rule, per-state stopping), keep unique points, drop
+ * outliers, eigen-decompose each Jacobian (LAPACK). 0 or -1 + lm_err_set. */
+int lm_fp_find(const LmMap *f, const float *inits, const LmFpOptions *o, LmFixedPoints *out);
+void lm_fp_free(LmFixedPoints *fp);
+
+/* ---------------------------------------------------------------- fp_report.c */
+/* What a fixed-point analysis was run on, for its outputs. */
+typedef struct {
+    const char *task, *period;
+    const float *u;           /* [n_in] the constant input */
+    int n_in;
+    double alpha;
+    const char *rule, *act, *mask;
+} LmFpContext;
+/* The .npz (keys in docs/analysis.md), the JSON summary and (fig_path non-NULL) the figure, with the
+ * points and the trajectories of s projected on the first 3 principal components of s's hidden states.
+ * Returns the JSON summary (caller frees) or NULL + lm_err_set. */
+cJSON *lm_fp_report(const LmFixedPoints *fp, const LmStates *s, const LmFpContext *ctx, const char *npz_path,
+                    const char *fig_path);
+
 #endif

@@ -307,6 +307,92 @@ int lm_analyze_train_summary(const char *run_dir, int figure, FILE *report) {
     return rc ? -1 : 0;
 }
 
+/* ---------------------------------------------------------------- fixedpoints */
+/* "x.npz" -> "x" + suffix */
+static void sibling(const char *npz, const char *suffix, char *out, size_t n) {
+    size_t len = strlen(npz);
+    if (len > 4 && !strcmp(npz + len - 4, ".npz")) len -= 4;
+    snprintf(out, n, "%.*s%s", (int)len, npz, suffix);
+}
+
+static int run_fixedpoints(LmTrained *run, const Opts *o) {
+    if (!o->out || !o->task || !o->period) {
+        lm_err_set("fixedpoints: --task, --period and --out FILE.npz are required");
+        return 2;
+    }
+    if (o->optimizer && strcmp(o->optimizer, "adam") != 0) {
+        lm_err_set("fixedpoints: --optimizer '%s' is not offered (adam)", o->optimizer);
+        return 2;
+    }
+    int pos[LM_MAX_BATTERY], n;
+    if (lm_tasks_positions(run->battery, o->task, pos, &n) != 0) return 2;
+    if (n != 1) {
+        lm_err_set("fixedpoints: --task takes one task (got %d)", n);
+        return 2;
+    }
+    int period = lm_period_index(o->period);
+    if (period < 0) {
+        lm_err_set("fixedpoints: unknown period '%s' (fixation, stimulus, delay, decision, stim1, stim2, sample, test)",
+                   o->period);
+        return 2;
+    }
+    LmNet net = net_of(run, o);
+    LmStates s;
+    int trials = o->trials > 0 ? (int)o->trials : 64;
+    if (o->input_trial >= trials) {
+        lm_err_set("fixedpoints: --input-trial %ld needs --trials above it (got %d)", o->input_trial, trials);
+        return 2;
+    }
+    if (lm_states_collect(&net, pos, 1, trials, &s) != 0) return 1;
+    const int32_t *b = s.bounds + ((size_t)o->input_trial * LM_N_PERIOD_NAMES + period) * 2;
+    if (b[0] < 0 || b[1] <= b[0]) {
+        lm_err_set("fixedpoints: task '%s' has no '%s' period in trial %ld (its periods: see lmrnn tasks list)",
+                   run->battery->name[pos[0]], o->period, o->input_trial);
+        lm_states_free(&s);
+        return 2;
+    }
+    const LmModelConfig *mc = lm_model_config(run->model);
+    int N = mc->n_hidden;
+    const float *u = s.x + ((size_t)o->input_trial * s.T + b[0]) * s.n_in;
+    float *W = lm_malloc((size_t)N * N * sizeof(float));
+    double *c = lm_malloc((size_t)N * sizeof(double));
+    lm_model_export_tensor(run->model, 2, W);
+    lm_map_input(run->model, u, c);
+    LmMap map = {N, mc->rule, mc->act, mc->alpha, W, c};
+    LmFpOptions fo;
+    lm_fp_options_default(&fo);
+    fo.n_inits = (int)o->inits, fo.noise = o->noise, fo.seed = net.seed;
+    fo.lr = o->lr, fo.lr_decay = o->lr_decay, fo.patience = (int)o->patience, fo.max_iters = (int)o->max_iters;
+    fo.tol_q = o->tol_q, fo.tol_dq = o->tol_dq, fo.tol_unique = o->tol_unique, fo.outlier = o->outlier;
+    fo.threads = (int)o->threads;
+    float *inits = lm_malloc((size_t)fo.n_inits * N * sizeof(float));
+    LmFixedPoints fp;
+    int rc = lm_fp_sample_inits(&s, period, &fo, inits);
+    if (rc == 0) rc = lm_fp_find(&map, inits, &fo, &fp);
+    if (rc == 0) {
+        char fig[1200], json[1200];
+        sibling(o->out, ".png", fig, sizeof fig);
+        sibling(o->out, ".json", json, sizeof json);
+        LmFpContext ctx = {run->battery->name[pos[0]], o->period, u, s.n_in, mc->alpha, lm_rule_name(mc->rule),
+                           lm_act_name(mc->act), lm_model_mask(run->model)->desc};
+        cJSON *doc = lm_fp_report(&fp, &s, &ctx, o->out, o->no_plot ? NULL : fig);
+        if (!doc) rc = -1;
+        else {
+            printf("%s %s: %d inits -> %d points (%d stable), %d duplicates, %d outliers; stopped by tol_q %d, "
+                   "tol_dq %d, max_iters %d; %d iterations in %.2f s, eigen %.2f s\n",
+                   ctx.task, ctx.period, fp.n_inits, fp.K, (int)cJSON_GetObjectItem(doc, "stable")->valuedouble,
+                   fp.n_duplicates, fp.n_outliers, fp.n_stopped_q, fp.n_stopped_dq, fp.n_max_iters, fp.iterations,
+                   fp.seconds_opt, fp.seconds_eig);
+            rc = write_json(json, doc);
+            if (rc == 0) printf("wrote %s, %s%s%s\n", o->out, json, o->no_plot ? "" : ", ", o->no_plot ? "" : fig);
+        }
+        lm_fp_free(&fp);
+    }
+    free(inits), free(W), free(c);
+    lm_states_free(&s);
+    return rc ? 1 : 0;
+}
+
 /* ---------------------------------------------------------------- dispatch */
 int lm_cmd_analyze(int argc, char **argv) {
     if (argc < 1 || !strcmp(argv[0], "--help") || !strcmp(argv[0], "-h")) {
@@ -346,6 +432,7 @@ int lm_cmd_analyze(int argc, char **argv) {
         rc = summary_of(&run, &o, dir, dir, stdout);
         break;
     }
+    case SUB_FIXEDPOINTS: rc = run_fixedpoints(&run, &o); break;
     default:
         lm_err_set("analyze %s: not yet implemented", argv[0]);
         rc = 1;

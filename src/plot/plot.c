@@ -489,7 +489,17 @@ void lm_fig_lines(LmFigure *f, int n_series, int n_points, const double *x, cons
     free(by);
 }
 
+static void draw_markers(LmFigure *f, int n, const double *x, const double *y, int colour, const char *glyph);
+
 void lm_fig_points(LmFigure *f, int n, const double *x, const double *y, int colour) {
+    draw_markers(f, n, x, y, colour, "●");
+}
+
+void lm_fig_points_open(LmFigure *f, int n, const double *x, const double *y, int colour) {
+    draw_markers(f, n, x, y, colour, "○");
+}
+
+static void draw_markers(LmFigure *f, int n, const double *x, const double *y, int colour, const char *glyph) {
     if (!panel_ready(f) || n <= 0) return;
     Panel *p = &f->p;
     plcol0(series_colour(colour));
@@ -498,7 +508,7 @@ void lm_fig_points(LmFigure *f, int n, const double *x, const double *y, int col
         double xv = wx(p, x[i]), yv = y[i];
         if (!isfinite(xv) || !isfinite(yv)) continue;
         note_point(p, xv, yv);
-        plstring(1, &xv, &yv, "●");
+        plstring(1, &xv, &yv, glyph);
     }
     plschr(f->chr_mm, 1.0);
     plcol0(COL_FG);

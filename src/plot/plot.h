@@ -26,6 +26,8 @@ void lm_fig_lines(LmFigure *f, int n_series, int n_points, const double *x, cons
                   const char *const *labels);
 /* Scatter markers. */
 void lm_fig_points(LmFigure *f, int n, const double *x, const double *y, int colour);
+/* The same with open (unfilled) circles. */
+void lm_fig_points_open(LmFigure *f, int n, const double *x, const double *y, int colour);
 /* Heat map of z[r * cols + c] over the current panel's box (column c -> x, row r -> y); zmin == zmax
  * means auto range; a colour bar is drawn when `colorbar` is set. `diverging` selects a blue-white-red
  * map centred on 0 (for weights) instead of a sequential one. */

@@ -1,0 +1,248 @@
+/* Known answers for src/analysis: Jacobians against their closed form and finite differences, fixed
+ * points of a diagonal network against the 1-D solutions, of a linear (relu in its positive region)
+ * network against the solved linear system, a constructed line attractor, the participation ratio of
+ * known spectra and covariances, ranks of known matrices, and hidden states against the update
+ * equation computed here. */
+#include <lapacke.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include "analysis/analysis.h"
+#include "check.h"
+#include "eval/eval.h"
+#include "util/err.h"
+#include "util/rng.h"
+
+static double dact_ref(LmActivation a, double u) {
+    return a == LM_ACT_RELU ? (u > 0) : a == LM_ACT_TANH ? 1 - tanh(u) * tanh(u) : 1 / (1 + exp(-u));
+}
+
+/* Diagonal W: J is diagonal with act'(z_i)(1 - a + a w_ii) (ngym) or 1 - a + a act'(s_i) w_ii (yang). */
+static void test_diag_jacobian_closed_form(void) {
+    enum { N = 6 };
+    float W[N * N] = {0};
+    double c[N], h[N], J[N * N];
+    for (int i = 0; i < N; i++) W[i * N + i] = (float)(0.3 + 0.2 * i), c[i] = 0.4 - 0.15 * i, h[i] = 0.1 * i - 0.2;
+    for (int rule = 0; rule < 2; rule++)
+        for (int act = 0; act < 3; act++) {
+            LmMap f = {N, (LmUpdateRule)rule, (LmActivation)act, 0.5, W, c};
+            lm_map_jacobian(&f, h, J);
+            for (int i = 0; i < N; i++)
+                for (int j = 0; j < N; j++) {
+                    double w = W[i * N + i], s = w * h[i] + c[i], want = 0;
+                    if (i == j)
+                        want = rule == LM_RULE_NGYM ? dact_ref(f.act, 0.5 * h[i] + 0.5 * s) * (0.5 + 0.5 * w)
+                                                    : 0.5 + 0.5 * dact_ref(f.act, s) * w;
+                    CHECK_CLOSE(J[i * N + j], want, 1e-12);
+                }
+        }
+}
+
+/* Full random W: J against central finite differences of F, every rule and activation. */
+static void test_jacobian_finite_differences(void) {
+    enum { N = 7 };
+    LmRng rng = lm_rng_derive(3, 1);
+    float W[N * N];
+    double c[N], h[N], J[N * N], hp[N], Fp[N], Fm[N];
+    for (int k = 0; k < N * N; k++) W[k] = (float)(0.6 * lm_rng_normal(&rng));
+    for (int i = 0; i < N; i++) c[i] = lm_rng_normal(&rng), h[i] = lm_rng_normal(&rng);
+    for (int rule = 0; rule < 2; rule++)
+        for (int act = 0; act < 3; act++) {
+            LmMap f = {N, (LmUpdateRule)rule, (LmActivation)act, 0.7, W, c};
+            lm_map_jacobian(&f, h, J);
+            double worst = 0;
+            for (int j = 0; j < N; j++) {
+                memcpy(hp, h, sizeof hp);
+                hp[j] += 1e-6;
+                lm_map_step(&f, hp, Fp);
+                hp[j] -= 2e-6;
+                lm_map_step(&f, hp, Fm);
+                for (int i = 0; i < N; i++) worst = fmax(worst, fabs((Fp[i] - Fm[i]) / 2e-6 - J[i * N + j]));
+            }
+            CHECK(worst < 1e-6, "rule %d act %d: |J - FD| = %g", rule, act, worst);
+        }
+}
+
+static LmFpOptions fp_opts(int n) {
+    LmFpOptions o;
+    lm_fp_options_default(&o);
+    o.n_inits = n, o.outlier = 0;
+    return o;
+}
+
+/* A diagonal relu network (ngym, alpha 1) is N independent maps h -> relu(w h + c): with w < 1 the
+ * fixed point is c / (1 - w) when c > 0, else 0; the Jacobian's eigenvalues are w [c > 0]. */
+static void test_diag_fixed_points(void) {
+    enum { N = 5, n = 16 };
+    float W[N * N] = {0}, inits[n * N];
+    double c[N], want[N];
+    double w[N] = {0.2, 0.5, -0.4, 0.8, 0.1}, cc[N] = {0.3, -0.2, 0.5, 0.1, -0.6};
+    for (int i = 0; i < N; i++) {
+        W[i * N + i] = (float)w[i], c[i] = cc[i];
+        want[i] = cc[i] > 0 ? cc[i] / (1 - w[i]) : 0;
+    }
+    LmRng rng = lm_rng_derive(4, 1);
+    for (int k = 0; k < n * N; k++) inits[k] = (float)(0.5 + 0.3 * lm_rng_normal(&rng));
+    LmMap f = {N, LM_RULE_NGYM, LM_ACT_RELU, 1.0, W, c};
+    LmFpOptions o = fp_opts(n);
+    o.tol_unique = 1e-2;
+    LmFixedPoints fp;
+    CHECK(lm_fp_find(&f, inits, &o, &fp) == 0, "%s", lm_err_msg());
+    CHECK(fp.K == 1, "%d unique points, expected 1", fp.K);
+    for (int i = 0; i < N && fp.K; i++) CHECK_CLOSE(fp.points[i], want[i], 1e-5);
+    CHECK(fp.K && fp.q[0] < 1e-10, "q = %g", fp.K ? fp.q[0] : -1);
+    /* w (as stored, float) for the units with c > 0 (units 0, 2, 3), by modulus; 0 for the others */
+    double lam[N] = {(float)0.8, (float)-0.4, (float)0.2, 0, 0};
+    for (int i = 0; i < N && fp.K; i++) CHECK_CLOSE(fp.eig_re[i], lam[i], 1e-12);
+    CHECK(fp.K && fp.stable[0], "the point is stable");
+    lm_fp_free(&fp);
+}
+
+/* relu with every pre-activation positive at the answer is linear: h* = (I - W)^-1 c. */
+static void test_linear_fixed_point(void) {
+    enum { N = 8, n = 8 };
+    LmRng rng = lm_rng_derive(5, 1);
+    float W[N * N], inits[n * N];
+    double c[N], A[N * N], b[N];
+    for (int k = 0; k < N * N; k++) W[k] = (float)(0.25 * lm_rng_normal(&rng) / sqrt((double)N));
+    for (int i = 0; i < N; i++) c[i] = 1.0 + 0.2 * lm_rng_uniform(&rng);
+    for (int i = 0; i < N; i++) {
+        for (int j = 0; j < N; j++) A[i * N + j] = (i == j) - (double)W[i * N + j];
+        b[i] = c[i];
+    }
+    lapack_int piv[N];
+    CHECK(LAPACKE_dgesv(LAPACK_ROW_MAJOR, N, 1, A, N, piv, b, 1) == 0, "dgesv");
+    for (int i = 0; i < N; i++) CHECK(b[i] > 0, "the solution lies in relu's linear region");
+    for (int k = 0; k < n * N; k++) inits[k] = (float)(1.0 + 0.5 * lm_rng_normal(&rng));
+    LmMap f = {N, LM_RULE_NGYM, LM_ACT_RELU, 1.0, W, c};
+    LmFpOptions o = fp_opts(n);
+    o.tol_unique = 1e-2;
+    LmFixedPoints fp;
+    CHECK(lm_fp_find(&f, inits, &o, &fp) == 0, "%s", lm_err_msg());
+    CHECK(fp.K >= 1, "no point");
+    double err = 0;
+    for (int i = 0; i < N && fp.K; i++) err = fmax(err, fabs(fp.points[i] - b[i]));
+    CHECK(err < 1e-5, "|h* - (I - W)^-1 c| = %g", err);
+    lm_fp_free(&fp);
+}
+
+/* Units 0, 1 with W = [[.5 .5] [.5 .5]] and no input hold any h0 = h1 = t >= 0: a line of fixed points
+ * with eigenvalue 1 along (1, 1); units 2, 3 decay to 0 (w = 0.3). */
+static void test_line_attractor(void) {
+    enum { N = 4, n = 64 };
+    float W[N * N] = {0}, inits[n * N];
+    double c[N] = {0, 0, 0, 0};
+    W[0] = W[1] = W[4] = W[5] = 0.5f, W[10] = W[15] = 0.3f;
+    LmRng rng = lm_rng_derive(6, 1);
+    for (int k = 0; k < n; k++) {
+        double t = 0.2 + 2.0 * lm_rng_uniform(&rng);
+        for (int i = 0; i < N; i++) inits[k * N + i] = (float)(i < 2 ? t + 0.1 * lm_rng_normal(&rng) : 0.5 * lm_rng_uniform(&rng));
+    }
+    LmMap f = {N, LM_RULE_NGYM, LM_ACT_RELU, 1.0, W, c};
+    LmFpOptions o = fp_opts(n);
+    LmFixedPoints fp;
+    CHECK(lm_fp_find(&f, inits, &o, &fp) == 0, "%s", lm_err_msg());
+    CHECK(fp.K >= 10, "only %d distinct points along the line", fp.K);
+    double lo = INFINITY, hi = -INFINITY;
+    for (int k = 0; k < fp.K; k++) {
+        const double *p = fp.points + (size_t)k * N;
+        CHECK(fabs(p[0] - p[1]) < 1e-4 && fabs(p[2]) < 1e-4 && fabs(p[3]) < 1e-4, "point %d off the line", k);
+        CHECK(fp.q[k] < 1e-10, "q = %g", fp.q[k]);
+        CHECK_CLOSE(fp.eig_re[(size_t)k * N], 1.0, 1e-9);
+        CHECK(fabs(fp.eig_im[(size_t)k * N]) < 1e-12, "real leading eigenvalue");
+        CHECK(!fp.stable[k], "|lambda_1| = 1 is not < 1");
+        lo = fmin(lo, p[0]), hi = fmax(hi, p[0]);
+    }
+    CHECK(hi - lo > 1.0, "points span %g along the line", hi - lo);
+    CHECK(fp.slow_pr > 0.99 && fp.slow_pr < 1.01, "slow-point dimensionality %g, expected 1", fp.slow_pr);
+    lm_fp_free(&fp);
+}
+
+static void test_participation_ratio(void) {
+    double e4[4] = {2, 2, 2, 2}, e1[3] = {5, 0, 0}, e2[3] = {1, 1, -1e-17};
+    CHECK_CLOSE(lm_participation_ratio(e4, 4), 4.0, 1e-12);
+    CHECK_CLOSE(lm_participation_ratio(e1, 3), 1.0, 1e-12);
+    CHECK_CLOSE(lm_participation_ratio(e2, 3), 2.0, 1e-12);
+    /* Data with covariance diag(4, 1, 0): rows (+-2, +-1, 3) in all four sign combinations. */
+    float X[8 * 3];
+    for (int r = 0; r < 8; r++) X[r * 3] = (r & 1) ? 2 : -2, X[r * 3 + 1] = (r & 2) ? 1 : -1, X[r * 3 + 2] = 3;
+    double mean[3], axes[3 * 3], var[3], eig[3];
+    CHECK(lm_pca(X, 8, 3, 3, mean, axes, var, eig) == 0, "pca");
+    CHECK_CLOSE(var[0], 4.0 * 8 / 7, 1e-6);
+    CHECK_CLOSE(var[1], 1.0 * 8 / 7, 1e-6);
+    CHECK_CLOSE(mean[2], 3.0, 1e-12);
+    CHECK_CLOSE(fabs(axes[0]), 1.0, 1e-9);
+    CHECK_CLOSE(lm_participation_ratio(eig, 3), 25.0 / 17.0, 1e-6);
+}
+
+static void test_ranks_and_eigenvalues(void) {
+    double a[9] = {3, 0, 0, 0, -2, 0, 0, 0, 1}, s[3];
+    CHECK(lm_singular_values(3, 3, a, s) == 0, "svd");
+    CHECK_CLOSE(s[0], 3, 1e-12);
+    CHECK_CLOSE(s[1], 2, 1e-12);
+    CHECK_CLOSE(s[2], 1, 1e-12);
+    double r[4] = {0, -1, 1, 0}, re[2], im[2];   /* rotation by 90 degrees: +-i */
+    CHECK(lm_eigvals(2, r, re, im) == 0, "eig");
+    CHECK(fabs(re[0]) < 1e-12 && fabs(fabs(im[0]) - 1) < 1e-12, "eigenvalue %g%+gi", re[0], im[0]);
+    double d[9] = {0.5, 0, 0, 0, -2, 0, 0, 0, 1}, dr[3], di[3];
+    CHECK(lm_eigvals(3, d, dr, di) == 0, "eig");
+    CHECK(dr[0] == -2 && dr[1] == 1 && dr[2] == 0.5, "sorted by modulus: %g %g %g", dr[0], dr[1], dr[2]);
+}
+
+/* Hidden states of a small trained-shape network against the update equation evaluated here. */
+static void test_states_follow_the_update_equation(void) {
+    LmBattery b;
+    CHECK(lm_battery_parse("go,dms", &b) == 0, "battery");
+    for (int rule = 0; rule < 2; rule++) {
+        LmMaskSpec ms = {.kind = LM_MASK_FULL};
+        LmMask mask;
+        CHECK(lm_mask_build(&ms, 9, &mask) == 0, "mask");
+        LmModelConfig mc;
+        lm_model_config_default(&mc, LM_OBS + b.n, 9, LM_N_ACTIONS);
+        mc.rule = (LmUpdateRule)rule, mc.act = LM_ACT_TANH, mc.alpha = 0.6, mc.rec_init = LM_INIT_GAUSSIAN;
+        mc.rec_gain = 1.0;
+        LmModel *m = lm_model_new(&mc, &mask);
+        LmRng rng = lm_rng_derive(8, 1);
+        lm_model_init(m, &rng);
+        LmTaskEnv env;
+        LmRng cr = lm_rng_derive(8, 2);
+        lm_taskenv_init(&env, 0, &cr);
+        LmNet net = {m, &b, &env, 99};
+        int pos[2] = {0, 1};
+        LmStates s;
+        CHECK(lm_states_collect(&net, pos, 2, 3, &s) == 0, "%s", lm_err_msg());
+        float W[81];
+        lm_model_export_tensor(m, 2, W);
+        double h[9] = {0}, c[9], F[9], worst = 0;
+        for (int k = 0; k < s.K; k++) {
+            memset(h, 0, sizeof h);
+            for (int t = 0; t < s.len[k]; t++) {
+                lm_map_input(m, s.x + ((size_t)k * s.T + t) * s.n_in, c);
+                LmMap f = {9, mc.rule, mc.act, mc.alpha, W, c};
+                lm_map_step(&f, h, F);
+                for (int i = 0; i < 9; i++) {
+                    worst = fmax(worst, fabs(F[i] - s.h[((size_t)k * s.T + t) * 9 + i]));
+                    h[i] = F[i];
+                }
+            }
+            CHECK(s.task[k] == k / 3, "task index");
+        }
+        CHECK(worst < 1e-5, "rule %d: states differ from the update equation by %g", rule, worst);
+        CHECK(s.bounds[2 * lm_period_index("fixation")] == 0, "fixation starts at 0");
+        lm_states_free(&s);
+        lm_model_free(m);
+        lm_mask_free(&mask);
+    }
+}
+
+int main(void) {
+    RUN(test_diag_jacobian_closed_form);
+    RUN(test_jacobian_finite_differences);
+    RUN(test_diag_fixed_points);
+    RUN(test_linear_fixed_point);
+    RUN(test_line_attractor);
+    RUN(test_participation_ratio);
+    RUN(test_ranks_and_eigenvalues);
+    RUN(test_states_follow_the_update_equation);
+    return CHECK_DONE();
+}
