@@ -1,0 +1,143 @@
+/* End-to-end: `lmrnn analyze` through the real binary (build/lmrnn-san) on a tiny trained run; the
+ * outputs are loaded and checked independently with NumPy (tests/py/check_analysis.py: the update
+ * equation rebuilt from checkpoint.npz); bad input gets one-line errors and the documented exit codes. */
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include "check.h"
+
+static char bin[1024], tmp[256], here[1024];
+
+static int run(const char *tag, char *const *args) {
+    char o[512], e[512];
+    snprintf(o, sizeof o, "%s/%s.out", tmp, tag);
+    snprintf(e, sizeof e, "%s/%s.err", tmp, tag);
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid == 0) {
+        int fo = open(o, O_WRONLY | O_CREAT | O_TRUNC, 0644), fe = open(e, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        dup2(fo, 1);
+        dup2(fe, 2);
+        char *argv[64];
+        int n = 0;
+        argv[n++] = args[0] && !strcmp(args[0], "PY") ? "/usr/bin/python3" : bin;
+        for (int i = !strcmp(argv[0], bin) ? 0 : 1; args[i] && n < 63; i++) argv[n++] = args[i];
+        argv[n] = NULL;
+        execv(argv[0], argv);
+        _exit(127);
+    }
+    int st = 0;
+    while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {}
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+static void read_text(const char *tag, const char *ext, char *buf, size_t n) {
+    char p[512];
+    snprintf(p, sizeof p, "%s/%s.%s", tmp, tag, ext);
+    FILE *f = fopen(p, "r");
+    size_t k = f ? fread(buf, 1, n - 1, f) : 0;
+    buf[k] = '\0';
+    if (f) fclose(f);
+}
+
+static void expect_ok(const char *tag, char *const *args) {
+    int rc = run(tag, args);
+    char err[4096], out[4096];
+    read_text(tag, "err", err, sizeof err);
+    read_text(tag, "out", out, sizeof out);
+    CHECK(rc == 0, "%s: exit %d: %s %s", tag, rc, out, err);
+}
+
+static void expect_error(const char *tag, char *const *args, int status, const char *want) {
+    int rc = run(tag, args);
+    char err[4096];
+    read_text(tag, "err", err, sizeof err);
+    int lines = 0;
+    for (char *p = err; *p; p++) lines += *p == '\n';
+    CHECK(rc == status, "%s: exit %d, expected %d (stderr: %s)", tag, rc, status, err);
+    CHECK(lines == 1 && !strncmp(err, "lmrnn", 5), "%s: stderr is not one 'lmrnn: ...' line: %s", tag, err);
+    CHECK(strstr(err, want) != NULL, "%s: '%s' does not mention '%s'", tag, err, want);
+}
+
+static char *path(const char *name) {
+    static char buf[8][512];
+    static int k;
+    k = (k + 1) % 8;
+    snprintf(buf[k], sizeof buf[k], "%s/%s", tmp, name);
+    return buf[k];
+}
+
+static int exists(const char *p) { return access(p, F_OK) == 0; }
+
+static void test_outputs_load_in_numpy(void) {
+    char d[512];
+    snprintf(d, sizeof d, "%s", path("run"));
+    char *tr[] = {"train", "--battery", "go,dlygo,dm1,dms", "--hidden", "16", "--d", "2", "--batch", "4", "--window",
+                  "60", "--steps", "300", "--eval-every", "300", "--eval-trials", "8", "--seed", "3", "--no-plot",
+                  "--quiet", "--out", d, NULL};
+    expect_ok("train", tr);
+    CHECK(exists(path("run/init.npz")) && exists(path("run/summary.json")), "train writes init.npz and summary.json");
+    char *st[] = {"analyze", "states", d, "--tasks", "dlygo,dms", "--trials", "5", "--out", path("states.npz"), NULL};
+    expect_ok("states", st);
+    char *fp[] = {"analyze", "fixedpoints", d, "--task", "dlygo", "--period", "delay", "--inits", "128",
+                  "--max-iters", "400", "--trials", "16", "--noise", "0.05", "--out", path("fp.npz"), NULL};
+    expect_ok("fixedpoints", fp);
+    CHECK(exists(path("fp.json")) && exists(path("fp.png")), "fixedpoints writes its JSON and figure");
+    char *sm[] = {"analyze", "summary", d, "--trials", "4", "--out", path("summary"), NULL};
+    expect_ok("summary", sm);
+    CHECK(exists(path("summary/summary.json")) && exists(path("summary/summary.png")), "summary files");
+    char script[1100];
+    snprintf(script, sizeof script, "%s/py/check_analysis.py", here);
+    char *py[] = {"PY", script, d, path("states.npz"), path("fp.npz"), path("fp.json"), NULL};
+    int rc = run("python", py);
+    char out[4096];
+    read_text("python", "out", out, sizeof out);
+    CHECK(rc == 0 && !strncmp(out, "ok", 2), "numpy checks: %s", out);
+}
+
+static void test_bad_input(void) {
+    char d[512];
+    snprintf(d, sizeof d, "%s", path("run"));
+    { char *a[] = {"analyze", "states", path("nowhere"), "--out", path("x.npz"), NULL}; expect_error("no_run", a, 1, "nowhere"); }
+    { char *a[] = {"analyze", "states", tmp, "--out", path("x.npz"), NULL}; expect_error("no_ckpt", a, 1, "checkpoint"); }
+    { char *a[] = {"analyze", "states", d, "--tasks", "gogo", "--out", path("x.npz"), NULL}; expect_error("bad_task", a, 2, "gogo"); }
+    { char *a[] = {"analyze", "states", d, "--tasks", "anti", "--out", path("x.npz"), NULL}; expect_error("task_not_in_run", a, 2, "anti"); }
+    { char *a[] = {"analyze", "states", d, "--trials", "0", "--out", path("x.npz"), NULL}; expect_error("zero_trials", a, 2, "--trials"); }
+    { char *a[] = {"analyze", "fixedpoints", d, "--task", "go", "--period", "dealy", "--out", path("x.npz"), NULL}; expect_error("bad_period", a, 2, "dealy"); }
+    { char *a[] = {"analyze", "fixedpoints", d, "--task", "dm1", "--period", "delay", "--out", path("x.npz"), NULL}; expect_error("period_missing", a, 2, "delay"); }
+    { char *a[] = {"analyze", "fixedpoints", d, "--task", "go", "--period", "delay", "--inits", "-3", "--out", path("x.npz"), NULL}; expect_error("neg_inits", a, 2, "--inits"); }
+    { char *a[] = {"analyze", "fixedpoints", d, "--period", "delay", "--out", path("x.npz"), NULL}; expect_error("no_task", a, 2, "--task"); }
+    { char *a[] = {"analyze", "wobble", d, NULL}; expect_error("bad_sub", a, 2, "wobble"); }
+    { char *a[] = {"analyze", "states", d, "--frobnicate", NULL}; expect_error("bad_opt", a, 2, "--frobnicate"); }
+    CHECK(!exists(path("x.npz")), "no output after an error");
+}
+
+int main(int argc, char **argv) {
+    (void)argc;
+    char self[1024];
+    snprintf(self, sizeof self, "%s", argv[0]);
+    snprintf(bin, sizeof bin, "%s/../lmrnn-san", dirname(self));
+    snprintf(self, sizeof self, "%s", __FILE__);
+    snprintf(here, sizeof here, "%s", dirname(self));
+    if (access(bin, X_OK) != 0) {
+        fprintf(stderr, "FAIL: %s not found (make build/lmrnn-san)\n", bin);
+        return 1;
+    }
+    snprintf(tmp, sizeof tmp, "/tmp/lmrnn_analyze_XXXXXX");
+    if (!mkdtemp(tmp)) return 1;
+    RUN(test_outputs_load_in_numpy);
+    RUN(test_bad_input);
+    int rc = CHECK_DONE();
+    if (rc == 0) {
+        char cmd[300];
+        snprintf(cmd, sizeof cmd, "rm -rf %s", tmp);
+        if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", tmp);
+    } else fprintf(stderr, "files kept in %s\n", tmp);
+    return rc;
+}
