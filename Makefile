@@ -77,7 +77,7 @@ test:
 
 # Script tests (tests/test_*.sh) use the release build: the shared library, install, Python package.
 TEST_SH := $(wildcard tests/test_*.sh)
-check: $(TEST_BIN) build/lmrnn build/lmrnn-san build/liblmrnn.so build/lmrnn.pc
+check: $(TEST_BIN) build/lmrnn build/lmrnn-san build/liblmrnn.so build/liblmrnn.a
 	tests/run.sh $(TEST_BIN) $(TEST_SH)
 
 bench: $(BENCH_BIN)
@@ -96,17 +96,10 @@ LMRNN_VERSION := $(shell sed -n 's/^\#define LMRNN_VERSION_\(MAJOR\|MINOR\|PATCH
 build/liblmrnn.so: $(SO_OBJ)
 	$(CC) -shared -fopenmp -Wl,-soname,liblmrnn.so.$(firstword $(subst ., ,$(LMRNN_VERSION))) -Wl,--no-undefined $^ -o $@ $(DEPLIBS)
 
-build/lmrnn.pc: Makefile include/lmrnn.h
-	@mkdir -p build
-	printf '%s\n' 'prefix=$(PREFIX)' 'libdir=$(LIBDIR)' 'includedir=$(INCLUDEDIR)' '' 'Name: lmrnn' \
-	  'Description: connectivity-constrained RNNs on the 20-Cog / Mod-Cog task batteries' \
-	  'Version: $(LMRNN_VERSION)' 'Requires.private: $(PKGS)' 'Cflags: -I$${includedir}' \
-	  'Libs: -L$${libdir} -llmrnn' 'Libs.private: $(BLAS_LIBS) -fopenmp -lm' > $@
-
 .PHONY: lib install install-python
 lib: build/liblmrnn.so build/liblmrnn.a
 
-install: build/lmrnn build/liblmrnn.so build/liblmrnn.a build/lmrnn.pc
+install: build/lmrnn build/liblmrnn.so build/liblmrnn.a
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(PKGCONFIGDIR)
 	install -m 755 build/lmrnn $(DESTDIR)$(BINDIR)/lmrnn
 	install -m 644 include/lmrnn.h $(DESTDIR)$(INCLUDEDIR)/lmrnn.h
@@ -114,7 +107,11 @@ install: build/lmrnn build/liblmrnn.so build/liblmrnn.a build/lmrnn.pc
 	ln -sf liblmrnn.so.$(LMRNN_VERSION) $(DESTDIR)$(LIBDIR)/liblmrnn.so.$(firstword $(subst ., ,$(LMRNN_VERSION)))
 	ln -sf liblmrnn.so.$(LMRNN_VERSION) $(DESTDIR)$(LIBDIR)/liblmrnn.so
 	install -m 644 build/liblmrnn.a $(DESTDIR)$(LIBDIR)/liblmrnn.a
-	install -m 644 build/lmrnn.pc $(DESTDIR)$(PKGCONFIGDIR)/lmrnn.pc
+	printf '%s\n' 'prefix=$(PREFIX)' 'libdir=$(LIBDIR)' 'includedir=$(INCLUDEDIR)' '' 'Name: lmrnn' \
+	  'Description: connectivity-constrained RNNs on the 20-Cog / Mod-Cog task batteries' \
+	  'Version: $(LMRNN_VERSION)' 'Requires.private: $(PKGS)' 'Cflags: -I$${includedir}' \
+	  'Libs: -L$${libdir} -llmrnn' 'Libs.private: $(BLAS_LIBS) -fopenmp -lm' \
+	  > $(DESTDIR)$(PKGCONFIGDIR)/lmrnn.pc
 
 # The Python package (pure Python over liblmrnn.so); it finds the library through _install.py.
 install-python: install
