@@ -3,12 +3,9 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include "lmrnn.h"   /* LMRNN_VERSION_STRING: the one version of the library, the program and config.json */
 #include "train/dale.h"
 #include "util/err.h"
-
-#ifndef LMRNN_VERSION
-#define LMRNN_VERSION "0.1.0"
-#endif
 
 const double lm_train_thresholds[LM_N_THRESHOLDS] = {0.5, 0.8, 0.9};
 
@@ -213,6 +210,6 @@ cJSON *lm_trainer_config_doc(const LmTrainer *t) {
     cJSON *inf = cJSON_AddArrayToObject(doc, "inferred");
     for (size_t i = 0; i < sizeof inferred / sizeof inferred[0]; i++)
         cJSON_AddItemToArray(inf, cJSON_CreateString(inferred[i]));
-    cJSON_AddStringToObject(doc, "version", LMRNN_VERSION);
+    cJSON_AddStringToObject(doc, "version", LMRNN_VERSION_STRING);
     return doc;
 }
