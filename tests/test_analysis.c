@@ -235,7 +235,115 @@ static void test_states_follow_the_update_equation(void) {
     }
 }
 
+/* Three planted clusters in 4-D (centres far apart, small spread): k-means++ and Ward both recover
+ * them exactly, and the silhouette is highest at k = 3. */
+static void test_planted_clusters(void) {
+    enum { n = 60, d = 4 };
+    double X[n * d];
+    int truth[n];
+    const double centre[3][d] = {{0, 0, 0, 0}, {3, 0, 1, 0}, {0, 3, 0, 2}};
+    LmRng rng = lm_rng_derive(9, 1);
+    for (int i = 0; i < n; i++) {
+        truth[i] = (i * 7) % 3;
+        for (int j = 0; j < d; j++) X[i * d + j] = centre[truth[i]][j] + 0.2 * lm_rng_normal(&rng);
+    }
+    for (int method = 0; method < 2; method++) {
+        int lab[n], best_k = 0;
+        double best = -2;
+        for (int k = 2; k <= 8; k++) {
+            if (method == 0) lm_kmeans(X, n, d, k, 20, 5, lab);
+            else lm_ward(X, n, d, k, lab);
+            double sc = lm_silhouette(X, n, d, lab, k);
+            if (sc > best) best = sc, best_k = k;
+        }
+        CHECK(best_k == 3, "method %d: silhouette chose k = %d", method, best_k);
+        if (method == 0) lm_kmeans(X, n, d, 3, 20, 5, lab);
+        else lm_ward(X, n, d, 3, lab);
+        int map[3] = {-1, -1, -1}, ok = 1;   /* one label per planted cluster, one-to-one */
+        for (int i = 0; i < n; i++) {
+            if (map[truth[i]] < 0) map[truth[i]] = lab[i];
+            ok &= map[truth[i]] == lab[i];
+        }
+        CHECK(ok && map[0] != map[1] && map[1] != map[2] && map[0] != map[2], "method %d: clusters not recovered", method);
+        CHECK(best > 0.8, "silhouette %g of well separated clusters", best);
+    }
+    /* silhouette by hand: two pairs at distance 1 inside, 10 apart -> s_i = (b - a) / b */
+    double Y[4] = {0, 1, 10, 11};
+    int l2[4] = {0, 0, 1, 1};
+    double a = 1, b0 = (10 + 11) / 2.0, b1 = (9 + 10) / 2.0;
+    CHECK_CLOSE(lm_silhouette(Y, 4, 1, l2, 2), ((b0 - a) / b0 + (b1 - a) / b1) / 2, 1e-12);
+}
+
+/* The clustering pipeline on a planted task-variance table: units specialised for one of three task
+ * groups; inactive units dropped at the threshold; clusters labelled by their task. */
+static void test_variance_clusters_on_planted_table(void) {
+    enum { N = 30, R = 6 };
+    double tv[N * R];
+    LmRng rng = lm_rng_derive(10, 1);
+    for (int i = 0; i < N; i++)
+        for (int r = 0; r < R; r++) {
+            int g = i % 3, active = i < 27;
+            tv[i * R + r] = active ? (r / 2 == g ? 1.0 : 0.05) * (1 + 0.05 * lm_rng_uniform(&rng)) : 1e-5;
+        }
+    LmVariance v;
+    CHECK(lm_variance_cluster(tv, N, R, 1e-3, LM_CLUSTER_KMEANS, 2, 10, 20, 3, &v) == 0, "%s", lm_err_msg());
+    CHECK(v.n_active == 27, "%d active units", v.n_active);
+    CHECK(v.k == 3, "k = %d", v.k);
+    for (int u = 0; u < v.n_active && v.k == 3; u++) {
+        int g = v.units[u] % 3, t = v.cluster_task[v.labels[u]];
+        CHECK(t / 2 == g, "unit %d (group %d) in a cluster labelled by task %d", v.units[u], g, t);
+        CHECK_CLOSE(v.tvn[u * R + 2 * g] > v.tvn[u * R + 2 * g + 1] ? v.tvn[u * R + 2 * g] : v.tvn[u * R + 2 * g + 1], 1.0, 1e-12);
+    }
+    for (int u = 1; u < v.n_active; u++) CHECK(v.labels[v.order[u - 1]] <= v.labels[v.order[u]], "order sorted by cluster");
+    double ftv[27];
+    int32_t hist[20];
+    lm_ftv(&v, 0, 2, ftv, hist);
+    int total = 0;
+    for (int b = 0; b < 20; b++) total += hist[b];
+    CHECK(total == 27, "histogram counts every active unit");
+    CHECK(hist[19] + hist[18] >= 9 && hist[0] + hist[1] >= 9, "units of task 0 at FTV ~ +1, of task 2 at ~ -1");
+    lm_variance_free(&v);
+}
+
+/* Lesioning units zeroes exactly their columns of W_rec and W_out; nothing else changes (sparse and
+ * dense storage alike). */
+static void test_lesion_changes_only_its_columns(void) {
+    for (int kind = 0; kind < 2; kind++) {
+        LmMaskSpec ms = {.kind = kind ? LM_MASK_LOCAL2D : LM_MASK_FULL, .d = 2};
+        LmMask mask;
+        CHECK(lm_mask_build(&ms, 16, &mask) == 0, "mask");
+        LmModelConfig mc;
+        lm_model_config_default(&mc, 40, 16, 17);
+        mc.rec_init = LM_INIT_GAUSSIAN, mc.rec_gain = 1;
+        LmModel *m = lm_model_new(&mc, &mask);
+        LmRng rng = lm_rng_derive(11, 1);
+        lm_model_init(m, &rng);
+        float before[6][16 * 40], after[6][16 * 40];
+        for (int t = 0; t < 6; t++) lm_model_export_tensor(m, t, before[t]);
+        int units[2] = {3, 9};
+        lm_lesion_apply(m, units, 2);
+        for (int t = 0; t < 6; t++) lm_model_export_tensor(m, t, after[t]);
+        for (int t = 0; t < 6; t++) {
+            LmTensorInfo ti = lm_model_tensor_info(m, t);
+            int rows = (int)ti.shape[0], cols = ti.ndim > 1 ? (int)ti.shape[1] : 1, bad = 0;
+            for (int r = 0; r < rows; r++)
+                for (int c = 0; c < cols; c++) {
+                    float b = before[t][r * cols + c], a = after[t][r * cols + c];
+                    int hit = (t == 2 || t == 4) && (c == 3 || c == 9);
+                    bad += hit ? a != 0 : a != b;
+                }
+            CHECK(bad == 0, "mask %d tensor %s: %d wrong entries", kind, ti.name, bad);
+        }
+        CHECK(before[2][5 * 16 + 3] != 0 || kind, "the lesioned column held weights");
+        lm_model_free(m);
+        lm_mask_free(&mask);
+    }
+}
+
 int main(void) {
+    RUN(test_planted_clusters);
+    RUN(test_variance_clusters_on_planted_table);
+    RUN(test_lesion_changes_only_its_columns);
     RUN(test_diag_jacobian_closed_form);
     RUN(test_jacobian_finite_differences);
     RUN(test_diag_fixed_points);

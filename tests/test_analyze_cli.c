@@ -92,9 +92,22 @@ static void test_outputs_load_in_numpy(void) {
     char *sm[] = {"analyze", "summary", d, "--trials", "4", "--out", path("summary"), NULL};
     expect_ok("summary", sm);
     CHECK(exists(path("summary/summary.json")) && exists(path("summary/summary.png")), "summary files");
+    char *va[] = {"analyze", "variance", d, "--trials", "12", "--kmax", "6", "--restarts", "3", "--active", "1e-6",
+                  "--pairs", "go:dlygo", "--out", path("var"), NULL};
+    expect_ok("variance", va);
+    CHECK(exists(path("var/variance.npz")) && exists(path("var/variance_map.png")) && exists(path("var/ftv.png")),
+          "variance files");
+    char *le[] = {"analyze", "lesion", d, "--clusters", path("var/variance.npz"), "--trials", "8", "--out",
+                  path("les"), NULL};
+    expect_ok("lesion", le);
+    char *lu[] = {"analyze", "lesion", d, "--units", "0-3,7", "--trials", "8", "--no-plot", "--out", path("les2"), NULL};
+    expect_ok("lesion_units", lu);
+    CHECK(exists(path("les/lesion.csv")) && exists(path("les/lesion.png")) && exists(path("les2/lesion.json")),
+          "lesion files");
     char script[1100];
     snprintf(script, sizeof script, "%s/py/check_analysis.py", here);
-    char *py[] = {"PY", script, d, path("states.npz"), path("fp.npz"), path("fp.json"), NULL};
+    char *py[] = {"PY", script, d, path("states.npz"), path("fp.npz"), path("fp.json"), path("var/variance.npz"),
+                  path("les/lesion.json"), NULL};
     int rc = run("python", py);
     char out[4096];
     read_text("python", "out", out, sizeof out);
@@ -114,6 +127,10 @@ static void test_bad_input(void) {
     { char *a[] = {"analyze", "fixedpoints", d, "--task", "go", "--period", "delay", "--inits", "-3", "--out", path("x.npz"), NULL}; expect_error("neg_inits", a, 2, "--inits"); }
     { char *a[] = {"analyze", "fixedpoints", d, "--period", "delay", "--out", path("x.npz"), NULL}; expect_error("no_task", a, 2, "--task"); }
     { char *a[] = {"analyze", "wobble", d, NULL}; expect_error("bad_sub", a, 2, "wobble"); }
+    { char *a[] = {"analyze", "variance", d, "--method", "single", "--out", path("x.npz"), NULL}; expect_error("bad_method", a, 2, "single"); }
+    { char *a[] = {"analyze", "lesion", d, "--units", "99", "--out", path("x.npz"), NULL}; expect_error("bad_unit", a, 2, "--units"); }
+    { char *a[] = {"analyze", "lesion", d, "--clusters", path("fp.npz"), "--out", path("x.npz"), NULL}; expect_error("bad_clusters", a, 1, "units"); }
+    { char *a[] = {"analyze", "summary", d, "--trials", "-1", NULL}; expect_error("neg_trials", a, 2, "--trials"); }
     { char *a[] = {"analyze", "states", d, "--frobnicate", NULL}; expect_error("bad_opt", a, 2, "--frobnicate"); }
     CHECK(!exists(path("x.npz")), "no output after an error");
 }

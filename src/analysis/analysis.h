@@ -161,6 +161,80 @@ int lm_fp_sample_inits(const LmStates *s, int period, const LmFpOptions *o, floa
 int lm_fp_find(const LmMap *f, const float *inits, const LmFpOptions *o, LmFixedPoints *out);
 void lm_fp_free(LmFixedPoints *fp);
 
+/* ---------------------------------------------------------------- variance.c (spec §3) */
+/* Task variance tv[i][r] (N x n_tasks): for each task's trials, the variance of h_i across trials at
+ * each step (over the trials past their initial fixation period and not yet ended at that step, at
+ * least 2), averaged over those steps. */
+void lm_task_variance(const LmStates *s, double *tv);
+
+typedef enum { LM_CLUSTER_KMEANS = 0, LM_CLUSTER_WARD } LmClusterMethod;
+/* k-means with k-means++ seeding: the best of `restarts` runs (lowest inertia); labels[n]. */
+double lm_kmeans(const double *X, int n, int d, int k, int restarts, uint64_t seed, int *labels);
+/* Ward agglomerative clustering cut at k clusters; labels[n]. */
+void lm_ward(const double *X, int n, int d, int k, int *labels);
+/* Mean silhouette score (Euclidean) of a labelling with k clusters (0 if k < 2 or k >= n). */
+double lm_silhouette(const double *X, int n, int d, const int *labels, int k);
+
+typedef struct {
+    int N, n_tasks, n_active;
+    double *tv;             /* [N][n_tasks] */
+    uint8_t *active;        /* [N] summed task variance > threshold */
+    int32_t *units;         /* [n_active] the active units */
+    double *tvn;            /* [n_active][n_tasks] each unit's vector divided by its maximum */
+    int kmin, kmax, k;      /* the k range tried and the chosen k (highest mean silhouette) */
+    double *silhouette;     /* [kmax - kmin + 1] */
+    int32_t *labels;        /* [n_active] cluster of each active unit, clusters ordered by their task */
+    int32_t *cluster_task;  /* [k] the task with the largest summed normalised variance */
+    int32_t *order;         /* [n_active] indices into units, sorted by cluster (then unit) */
+} LmVariance;
+
+/* Active units, normalisation and clustering of tv. 0 or -1 + lm_err_set (fewer than 3 active units). */
+int lm_variance_cluster(const double *tv, int N, int n_tasks, double threshold, LmClusterMethod method, int kmin,
+                        int kmax, int restarts, uint64_t seed, LmVariance *out);
+void lm_variance_free(LmVariance *v);
+/* Fractional task variance (v1 - v2) / (v1 + v2) of tasks r1, r2 over the active units (ftv[n_active]),
+ * and its 20-bin histogram on [-1, 1]. */
+void lm_ftv(const LmVariance *v, int r1, int r2, double *ftv, int32_t hist[20]);
+
+/* variance_report.c: variance.npz (keys in docs/analysis.md) and the figures variance_map.png,
+ * silhouette.png, ftv.png in dir; pairs are task indices. 0 or -1 + lm_err_set. */
+int lm_variance_write(const LmVariance *v, const char *const *task_names, const int32_t (*pairs)[2], int n_pairs,
+                      const char *npz_path);
+int lm_variance_figures(const LmVariance *v, const char *const *task_names, const int32_t (*pairs)[2], int n_pairs,
+                        const char *dir);
+/* The groups x tasks heat map of performance changes delta[g][r]. */
+int lm_lesion_figure(const double *delta, int n_groups, int n_tasks, const char *const *group_names,
+                     const char *const *task_names, const char *path);
+
+/* ---------------------------------------------------------------- lesion.c (spec §3) */
+/* Zero the outgoing weights of the units: columns of W_rec and of W_out. */
+void lm_lesion_apply(LmModel *m, const int *units, int n);
+
+/* ---------------------------------------------------------------- autapse.c (spec §5, C5) */
+/* A diagonal (autapse) relu network is N independent 1-D maps for a constant input: unit i follows
+ * h -> relu(w_eff h + a c_i) (ngym) or h -> (1-a) h + a relu(w h + c_i) (yang), w_eff = 1 - a + a w_ii.
+ * Its fixed points are analytic: with c_i > 0, h* = c_i / (1 - w_ii) if w_ii < 1 (stable iff
+ * |w_eff| < 1), none if w_ii >= 1 (h grows without bound); with c_i <= 0, h* = 0 (stable: relu is
+ * flat there; the slope is 1 - a for yang) and, if w_ii > 1, also h* = -c_i / (w_ii - 1) (unstable);
+ * w_ii = 1 with c_i = 0 is a line of fixed points. Memory units: |w_eff - 1| <= tol (a time constant
+ * of at least 1/tol steps). */
+typedef struct {
+    int N;
+    double *w, *c, *w_eff;      /* [N] */
+    int32_t *n_fixed;           /* [N] 0, 1, 2, or -1 (a line) */
+    double *fixed;              /* [N][2] the fixed points */
+    uint8_t *stable;            /* [N][2] */
+    uint8_t *memory;            /* [N] */
+    int n_memory, n_runaway;    /* memory units; units with no fixed point */
+} LmAutapse;
+/* 0, or -1 + lm_err_set if the network is not diagonal relu. */
+int lm_autapse_analyse(const LmModel *m, const double *c, double tol, LmAutapse *out);
+void lm_autapse_free(LmAutapse *a);
+/* Histogram of w_ii (memory units marked), w_eff against the input term, and the per-task change of
+ * performance when the memory units / as many random units are lesioned. */
+int lm_autapse_figure(const LmAutapse *a, const double *d_memory, const double *d_random, int n_tasks,
+                      const LmBattery *battery, const char *path);
+
 /* ---------------------------------------------------------------- fp_report.c */
 /* What a fixed-point analysis was run on, for its outputs. */
 typedef struct {

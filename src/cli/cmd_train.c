@@ -44,6 +44,7 @@ static void on_signal(int sig) {
 }
 
 #define MAX_PAIRS 128
+#define LM_TRAIN_SUMMARY_MAX_N 512
 
 int lm_cmd_train(int argc, char **argv) {
     static char keys[MAX_PAIRS][64];
@@ -167,7 +168,11 @@ int lm_cmd_train(int argc, char **argv) {
     if (rc != 0) goto fail;
     if (res.reason == LM_STOP_SIGNAL) return 0;
     fflush(stdout);
-    if (lm_analyze_train_summary(cfg.out, !cfg.no_plot, cfg.quiet ? NULL : stdout) != 0)
+    /* The summary reloads the run and keeps 16 trials per task of hidden states: cheap up to N = 512
+     * (under a second, a few MB); larger networks get it from `lmrnn analyze summary`, so that the
+     * memory `train` needs stays the training's own (train/memory.c). */
+    if (cfg.hidden <= LM_TRAIN_SUMMARY_MAX_N &&
+        lm_analyze_train_summary(cfg.out, !cfg.no_plot, cfg.quiet ? NULL : stdout) != 0)
         fprintf(stderr, "lmrnn: warning: training finished but the summary failed: %s\n", lm_err_msg());
     if (cfg.no_plot) return 0;
     LmPlotOptions po;

@@ -1,12 +1,12 @@
 """Independent checks of `lmrnn analyze` outputs with NumPy (run by tests/test_analyze_cli.c).
-usage: check_analysis.py RUN_DIR STATES.npz FIXEDPOINTS.npz FIXEDPOINTS.json
+usage: check_analysis.py RUN_DIR STATES.npz FIXEDPOINTS.npz FIXEDPOINTS.json VARIANCE.npz LESION.json
 Recomputes the network's update F from checkpoint.npz alone, then checks that the states follow it,
 that each reported q equals 1/2 |F(h*) - h*|^2 and that the leading Jacobian eigenvalue matches
 numpy's. Prints 'ok' or the first failure and exits non-zero."""
 import json, sys
 import numpy as np
 
-run, states_path, fp_path, fp_json = sys.argv[1:5]
+run, states_path, fp_path, fp_json, var_path, lesion_json = sys.argv[1:7]
 ck = np.load(run + "/checkpoint.npz")
 W, Win, b = (ck[k].astype(np.float64) for k in ("W_rec", "W_in", "b_in"))
 b = b + ck["b_rec"].astype(np.float64)
@@ -64,4 +64,17 @@ if not np.allclose(fp["q_over_alpha2"], q / a ** 2):
 proj = (P - fp["pc_mean"]) @ fp["pc_axes"].T
 if P.shape[0] and not np.allclose(proj, fp["points_pc"]):
     fail("fixedpoints: PC projection")
+va = np.load(var_path)
+tv, act, units, lab = va["task_variance"], va["active"], va["units"], va["labels"]
+if tv.shape != (W.shape[0], len(str(va["task_names"]).split(";"))) or act.sum() != len(units) or len(lab) != len(units):
+    fail("variance: shapes")
+# task variance of one (unit, task) recomputed from the states' definition is not possible here (other
+# trials), but normalisation is: each active unit's row divided by its maximum
+if not np.allclose(va["normalised"], tv[units] / tv[units].max(axis=1, keepdims=True)):
+    fail("variance: normalisation")
+if lab.max() + 1 != len(va["cluster_task"]) or len(va["silhouette"]) != len(va["k_values"]):
+    fail("variance: clusters")
+les = json.load(open(lesion_json))
+if len(les["groups"]) != len(va["cluster_task"]) or sum(g["units"] for g in les["groups"]) != len(units):
+    fail("lesion: groups")
 print("ok")
