@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "io/npz.h"
+#include "train/search.h"
 #include "util/err.h"
 
 int lm_checkpoint_save(const LmTrainer *t, const char *config_doc, const char *path) {
@@ -54,6 +55,7 @@ int lm_checkpoint_save(const LmTrainer *t, const char *config_doc, const char *p
     if (rc == 0) rc = lm_npz_add(w, "thresholds", LM_DT_I64, 2, sh_thr, t->threshold);
     if (rc == 0) rc = lm_npz_add(w, "loss_acc", LM_DT_F64, 1, sh2, loss_acc);
     if (rc == 0) rc = lm_npz_add(w, "format", LM_DT_I64, 0, NULL, &format);
+    if (rc == 0 && t->search) rc = lm_search_checkpoint_add(t, w);
     if (rc == 0) rc = lm_npz_add_string(w, "config", config_doc);
     if (rc == 0) rc = lm_npz_close(w);
     else lm_npz_discard(w);
@@ -86,6 +88,8 @@ static int load(LmTrainer *t, const char *path, int full) {
     if (!z) return -1;
     int rc = -1;
     LmModel *scratch = NULL;
+    uint8_t *orig_mask = NULL;   /* mask search: the trainer's mask before the stored one replaced it */
+    char orig_desc[160] = "";
     LmTrainConfig stored;
     cJSON *doc = NULL;
     char msg[600];
@@ -132,12 +136,25 @@ static int load(LmTrainer *t, const char *path, int full) {
             fail(path, "%s", "mask holds values other than 0 and 1");
             goto out;
         }
-        if (v != t->mask.m[i]) {
-            snprintf(msg, sizeof msg, "mask differs from the %s mask this configuration builds (entry %lld)",
-                     t->mask.desc, (long long)i);
+        if (t->search ? v && !lm_search_region(t)[i] : v != t->mask.m[i]) {
+            snprintf(msg, sizeof msg, "mask %s the %s mask this configuration builds (entry %lld)",
+                     t->search ? "leaves the region searched," : "differs from", t->mask.desc, (long long)i);
             fail(path, "%s", msg);
             goto out;
         }
+    }
+    if (t->search && memcmp(mask->data, t->mask.m, (size_t)(N * N)) != 0) {
+        /* A mask search changed the mask: rebuild the model on the stored one (undone on error). */
+        orig_mask = lm_malloc((size_t)(N * N));
+        memcpy(orig_mask, t->mask.m, (size_t)(N * N));
+        snprintf(orig_desc, sizeof orig_desc, "%s", t->mask.desc);
+        lm_trainer_set_mask(t, mask->data, "mask search (from the checkpoint)");
+        P = (int64_t)lm_model_n_params(m);
+    }
+    if (t->search && lm_search_checkpoint_read(t, z, 0) != 0) {
+        snprintf(msg, sizeof msg, "%s", lm_err_msg());
+        fail(path, "%s", msg);
+        goto out;
     }
 
     /* Named tensors go into a scratch model: importing checks W_rec against the mask, and the
@@ -210,7 +227,7 @@ static int load(LmTrainer *t, const char *path, int full) {
     int64_t tr = *(const int64_t *)trials->data;
     double wl = *(const double *)wall->data;
     const double *la = lacc->data;
-    if (st < 0 || at != st || tr < 0 || !(wl >= 0) || !isfinite(wl) || !isfinite(la[0]) || !(la[1] >= 0) ||
+    if (st < 0 || (t->search ? at < 0 || at > st : at != st) || tr < 0 || !(wl >= 0) || !isfinite(wl) || !isfinite(la[0]) || !(la[1] >= 0) ||
         la[1] > (double)st) {
         fail(path, "%s", "inconsistent counters (step, adam_t, trials, wall or loss_acc)");
         goto out;
@@ -233,6 +250,7 @@ static int load(LmTrainer *t, const char *path, int full) {
     }
 
     /* Everything is valid: commit. */
+    if (t->search) lm_search_checkpoint_read(t, z, 1);
     memcpy(lm_model_params(m), params->data, (size_t)P * sizeof(float));
     memcpy(t->adam.m, am->data, (size_t)P * sizeof(float));
     memcpy(t->adam.v, av->data, (size_t)P * sizeof(float));
@@ -246,6 +264,8 @@ static int load(LmTrainer *t, const char *path, int full) {
     t->loss_n = (int64_t)la[1];
     rc = 0;
 out:
+    if (rc != 0 && orig_mask) lm_trainer_set_mask(t, orig_mask, orig_desc);
+    free(orig_mask);
     if (scratch) lm_model_free(scratch);
     if (doc) cJSON_Delete(doc);
     lm_npz_free(z);

@@ -2,6 +2,7 @@
  * the resume compatibility check, so an option cannot exist in one of them and be missing in another. */
 #include "train/config.h"
 #include "train/dale.h"
+#include "train/search.h"
 #include <math.h>
 #include <stddef.h>
 #include <stdlib.h>
@@ -12,8 +13,11 @@
 
 typedef enum {
     T_STR, T_BATTERY, T_FIX, T_INT, T_I64, T_U64, T_DBL, T_BOOL, T_MASK, T_RULE, T_ACT, T_INIT, T_PATH,
-    T_LOSS, T_METRIC, T_GRID, T_READOUT
+    T_LOSS, T_METRIC, T_GRID, T_READOUT, T_PRUNE
 } OptType;
+
+static const char *const prune_names[] = {"none", "imp", "set", "rigl", "granet"};
+const char *lm_prune_name(LmPruneMethod p) { return (unsigned)p < 5 ? prune_names[p] : "?"; }
 
 typedef struct {
     const char *name;    /* underscore spelling */
@@ -52,6 +56,20 @@ static const Opt opts[] = {
     {"ei_file", T_STR, OFF(ei_file), 0, 0, 0, 0, "Dale: E/I per unit from a .npy of N values +1/-1"},
     {"dale_readout", T_READOUT, OFF(dale_readout_exc), 0, 0, 0, 0,
      "Dale: read out all units or exc (excitatory only)"},
+    {"prune", T_PRUNE, OFF(prune), 0, 0, 0, 0,
+     "mask search: none, imp (lottery ticket), set, rigl, granet (docs/lottery.md)"},
+    {"prune_density", T_DBL, OFF(prune_density), 0, 1, 0, 0, "mask search: target density in (0, 1]"},
+    {"prune_density_of", T_DBL, OFF(prune_density_of), 0, 1e6, 0, 0,
+     "mask search: target = density of local2d with this d"},
+    {"prune_every", T_I64, OFF(prune_every), 0, 1e12, 0, 0,
+     "mask search: steps between updates (0 = set 1000, rigl/granet 100)"},
+    {"prune_fraction", T_DBL, OFF(prune_fraction), 0, 1, 0, 0,
+     "imp p / set zeta / rigl alpha / granet r0 (0 = 0.2/0.3/0.3/0.5)"},
+    {"prune_end", T_DBL, OFF(prune_end), 0, 1, 0, 0,
+     "mask search: masks fixed after this fraction of steps (0 = set 1, rigl/granet 0.75)"},
+    {"prune_round_steps", T_I64, OFF(prune_round_steps), 0, 1e12, 0, 0,
+     "imp: steps per round (0 = steps / (rounds + 1))"},
+    {"rewind_step", T_I64, OFF(rewind_step), 0, 1e12, 0, 0, "imp: rewind to the weights at this step (0 = init)"},
     {"batch", T_INT, OFF(batch), 1, 4096, 0, 0, "rows per batch"},
     {"window", T_INT, OFF(window), 1, 100000, 0, 0, "steps per window (BPTT length)"},
     {"steps", T_I64, OFF(steps), 1, 1e12, 0, 1, "optimiser steps in total"},
@@ -296,6 +314,12 @@ int lm_train_config_set(LmTrainConfig *c, const char *key, const char *value) {
         return 0;
     case T_GRID:
         return parse_grid(flag, value, &c->grid_nx, &c->grid_ny);
+    case T_PRUNE: {
+        int i = lm_name_lookup("mask search method", value, prune_names, 5);
+        if (i < 0) return wrap_err(flag);
+        c->prune = (LmPruneMethod)i;
+        return 0;
+    }
     case T_READOUT:
         if (!strcmp(value, "all")) c->dale_readout_exc = 0;
         else if (!strcmp(value, "exc")) c->dale_readout_exc = 1;
@@ -406,7 +430,7 @@ int lm_train_config_validate(const LmTrainConfig *c) {
             }
         }
     }
-    if (lm_train_config_validate_dale(c) != 0) return -1;
+    if (lm_train_config_validate_dale(c) != 0 || lm_train_config_validate_search(c) != 0) return -1;
     if (c->density > 0 && c->density > 1) {
         lm_err_set("--density: %g must be at most 1", c->density);
         return -1;
@@ -447,6 +471,7 @@ cJSON *lm_train_config_to_json(const LmTrainConfig *c) {
         case T_LOSS: cJSON_AddStringToObject(o, p->name, c->decision_loss ? "decision" : "all"); break;
         case T_METRIC: cJSON_AddStringToObject(o, p->name, lm_metric_name(c->eval_metric)); break;
         case T_READOUT: cJSON_AddStringToObject(o, p->name, c->dale_readout_exc ? "exc" : "all"); break;
+        case T_PRUNE: cJSON_AddStringToObject(o, p->name, lm_prune_name(c->prune)); break;
         case T_GRID: {
             char t[48] = "auto";
             if (c->grid_nx) snprintf(t, sizeof t, "%dx%d", c->grid_nx, c->grid_ny);
