@@ -3,6 +3,8 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
 #include "util/err.h"
 
 #ifndef LMRNN_VERSION
@@ -51,6 +53,40 @@ int lm_train_build_mask(const LmTrainConfig *c, LmMask *out) {
     return lm_mask_build(&s, c->hidden, out);
 }
 
+double lm_train_memory_estimate(const LmTrainConfig *c, const LmBattery *b) {
+    const double N = c->hidden, B = c->batch, T = c->window, n_in = lm_battery_n_in(b), n_out = LM_N_ACTIONS;
+    const double P = N * n_in + N + N * N + N + n_out * N + n_out;   /* the dense layout, an upper bound */
+    const double f = sizeof(float);
+    /* parameters, gradients, Adam moments; the checkpoint writer's copies of them (tensors + images) */
+    double bytes = 4 * P * f + 3 * P * f;
+    /* masks (trainer, model, checkpoint) and the model's index arrays over them (CSR, CSC, diagonals) */
+    bytes += N * N * (3 + 6 * sizeof(int32_t)) + N * N * f /* a dense W_rec for init and export */;
+    /* one window: activations and their gradients, logits, inputs (dense and compressed) */
+    bytes += T * B * (N * 8 * f + n_out * 2 * f + sizeof(double) + n_in * (f + 2 * f) + 8);
+    /* the stream: per row a cache of at least one window and a trial, saved twice more by a checkpoint
+     * (and once by a pool's start state) */
+    double cache = T + 1e5 / (n_in + 1) / B + T;
+    bytes += 4 * B * (cache * (LM_OBS * f + 7) + sizeof(LmTrial));
+    return bytes + (64 << 20);   /* code, libraries, evaluation buffers */
+}
+
+/* The machine's physical memory (or the address-space limit, if lower). */
+static double memory_available(void) {
+    double phys = (double)sysconf(_SC_PHYS_PAGES) * (double)sysconf(_SC_PAGE_SIZE);
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_AS, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY && (double)rl.rlim_cur < phys)
+        phys = (double)rl.rlim_cur;
+    return phys > 0 ? phys : 1e18;
+}
+
+int lm_train_check_memory(const LmTrainConfig *c, const LmBattery *b) {
+    double need = lm_train_memory_estimate(c, b), have = memory_available();
+    if (need <= have) return 0;
+    lm_err_set("this configuration needs about %.3g GB of memory (hidden %d, batch %d, window %d), more than the "
+               "%.3g GB available", need / 1e9, c->hidden, c->batch, c->window, have / 1e9);
+    return -1;
+}
+
 static double default_gain(LmRecInit init) { return init == LM_INIT_HALF_IDENTITY ? 0.5 : 1.0; }
 
 LmTrainer *lm_trainer_new(const LmTrainConfig *cfg) {
@@ -58,6 +94,7 @@ LmTrainer *lm_trainer_new(const LmTrainConfig *cfg) {
     t->cfg = *cfg;
     for (int i = 0; i < LM_N_THRESHOLDS; i++) t->threshold[i][0] = t->threshold[i][1] = -1;
     if (lm_battery_parse(cfg->battery, &t->battery) != 0 || lm_fix_parse(cfg->fix, &t->fix) != 0) goto fail;
+    if (lm_train_check_memory(cfg, &t->battery) != 0) goto fail;
     if (lm_train_build_mask(cfg, &t->mask) != 0) goto fail;
     t->stream_seed = lm_train_subseed(cfg->seed, LM_SEED_STREAM);
     t->eval_seed = lm_train_subseed(cfg->seed, LM_SEED_EVAL);

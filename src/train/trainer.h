@@ -68,6 +68,13 @@ cJSON *lm_trainer_derived_json(const LmTrainer *t);
  * reading, not the paper's), "version". Caller frees. */
 cJSON *lm_trainer_config_doc(const LmTrainer *t);
 
+/* Bytes a trainer of this configuration (battery b) allocates at most, with a checkpoint being written:
+ * an upper bound computed from the options alone, before anything is allocated. */
+double lm_train_memory_estimate(const LmTrainConfig *cfg, const LmBattery *b);
+/* 0 if that fits the machine's memory (and address-space limit), else -1 with lm_err_set() saying how
+ * much the configuration needs. lm_trainer_new checks this first. */
+int lm_train_check_memory(const LmTrainConfig *cfg, const LmBattery *b);
+
 /* Build the mask the configuration describes (shared with evaluation tools). 0 or -1 + lm_err_set. */
 int lm_train_build_mask(const LmTrainConfig *cfg, LmMask *out);
 /* The sub-seed for a derived purpose (LM_SEED_*). */
