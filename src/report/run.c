@@ -47,7 +47,14 @@ int lm_trained_load(const char *path, LmTrained *out) {
         return -1;
     }
     /* Every array must fit the stored configuration before a trainer of that size is built. */
-    if (lm_checkpoint_check_shapes(out->ckpt, &cfg, 0) != 0) return -1;
+    LmBattery battery;
+    if (lm_battery_parse(cfg.battery, &battery) != 0 || lm_train_check_memory(&cfg, &battery) != 0 ||
+        lm_checkpoint_check_shapes(out->ckpt, &cfg, 0) != 0) {
+        char msg[600];
+        snprintf(msg, sizeof msg, "%s", lm_err_msg());
+        if (strncmp(msg, out->ckpt, strlen(out->ckpt)) != 0) lm_err_set("%s: stored configuration: %s", out->ckpt, msg);
+        return -1;
+    }
     out->trainer = lm_trainer_new(&cfg);
     if (!out->trainer) {
         char msg[512];
