@@ -204,13 +204,13 @@ static void stored_config_is_bounded(void) {
     copy_run("huge", dst, sizeof dst);
     rewrite(ckpt, dst, "config", LM_DT_STR, 0, NULL, huge);
     snprintf(dir, sizeof dir, "%s/huge", tmp);
-    expect_error("huge_eval", (char *[]){"eval", dir, NULL}, 1, "GB of memory");
-    expect_error("huge_plot", (char *[]){"plot", dir, NULL}, 1, "GB of memory");
+    expect_error("huge_eval", (char *[]){"eval", dir, NULL}, 1, "GB");
+    expect_error("huge_plot", (char *[]){"plot", dir, NULL}, 1, "GB");
     free(huge);
     free(cfg);
     /* the same product from flags */
     expect_error("huge_train", (char *[]){"train", "--out", dir, "--force", "--hidden", "16384", "--mask", "full",
-                                          "--batch", "4096", "--window", "100000", "--quiet", NULL}, 1, "GB of memory");
+                                          "--batch", "4096", "--window", "100000", "--quiet", NULL}, 1, "GB");
 
     cfg = stored_config_with("\"mask\":\"local2d\"", "\"mask\":\"file\"");
     char *at = strstr(cfg, "\"mask_file\":\"\"");

@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include "io/npz.h"
 #include "train/checkpoint.h"
+#include "train/memory.h"
 #include "util/err.h"
 
 static int resolve_paths(const char *path, LmTrained *r) {
@@ -47,9 +48,7 @@ int lm_trained_load(const char *path, LmTrained *out) {
         return -1;
     }
     /* Every array must fit the stored configuration before a trainer of that size is built. */
-    LmBattery battery;
-    if (lm_battery_parse(cfg.battery, &battery) != 0 || lm_train_check_memory(&cfg, &battery) != 0 ||
-        lm_checkpoint_check_shapes(out->ckpt, &cfg, 0) != 0) {
+    if (lm_memory_check(&cfg, 1) != 0 || lm_checkpoint_check_shapes(out->ckpt, &cfg, 0) != 0) {
         char msg[600];
         snprintf(msg, sizeof msg, "%s", lm_err_msg());
         if (strncmp(msg, out->ckpt, strlen(out->ckpt)) != 0) lm_err_set("%s: stored configuration: %s", out->ckpt, msg);

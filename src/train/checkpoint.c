@@ -36,6 +36,12 @@ int lm_checkpoint_save(const LmTrainer *t, const char *config_doc, const char *p
     int64_t adam_t = t->adam.t, step = t->step, trials = t->trials, format = LM_CHECKPOINT_FORMAT;
     double wall = t->wall;
     if (rc == 0) rc = lm_npz_add(w, "mask", LM_DT_U8, 2, sh_nn, t->mask.m);
+    int32_t *ei = NULL;   /* Dale's law: +1/-1 per (presynaptic) unit, beside the signed W_rec */
+    if (rc == 0 && lm_model_ei(m)) {
+        ei = lm_malloc((size_t)N * sizeof(int32_t));
+        for (int64_t j = 0; j < N; j++) ei[j] = lm_model_ei(m)[j];
+        rc = lm_npz_add(w, "ei", LM_DT_I32, 1, &N, ei);
+    }
     if (rc == 0) rc = lm_npz_add(w, "params", LM_DT_F32, 1, &P, lm_model_params(m));
     if (rc == 0) rc = lm_npz_add(w, "adam_m", LM_DT_F32, 1, &P, t->adam.m);
     if (rc == 0) rc = lm_npz_add(w, "adam_v", LM_DT_F32, 1, &P, t->adam.v);
@@ -52,6 +58,7 @@ int lm_checkpoint_save(const LmTrainer *t, const char *config_doc, const char *p
     if (rc == 0) rc = lm_npz_close(w);
     else lm_npz_discard(w);
     for (int i = 0; i < LM_N_TENSORS; i++) free(tensors[i]);
+    free(ei);
     free(stream_state);
     return rc;
 }
@@ -258,14 +265,31 @@ static int all_finite(const float *x, size_t n) {
     return 1;
 }
 
+/* Dale's law: the stored E/I assignment is the one the configuration gives. */
+static int check_ei(LmNpz *z, const char *path, const LmModel *m) {
+    if (!lm_model_ei(m)) return 0;
+    int64_t N = lm_model_config(m)->n_hidden;
+    const LmArray *ei = lm_npz_expect(z, "ei", LM_DT_I32, 1, &N);
+    if (!ei) return -1;
+    for (int64_t j = 0; j < N; j++)
+        if (((const int32_t *)ei->data)[j] != lm_model_ei(m)[j]) {
+            char msg[100];
+            snprintf(msg, sizeof msg, "ei[%lld] differs from the E/I assignment of this configuration", (long long)j);
+            return fail(path, "%s", msg);
+        }
+    return 0;
+}
+
 /* The named tensors go into a scratch model (importing checks W_rec against the mask); its parameter
  * block must then equal the stored `params` exactly. Returns `params`' data or NULL. */
 static const float *check_network(LmNpz *z, const char *path, const LmTrainer *t) {
     const LmModel *m = t->model;
     int64_t P = (int64_t)lm_model_n_params(m);
+    if (check_ei(z, path, m)) return NULL;
     LmModel *scratch = lm_model_new(lm_model_config(m), &t->mask);
     if (!scratch) return NULL;
     const float *out = NULL;
+    if (lm_model_ei(m) && lm_model_set_dale(scratch, lm_model_ei(m), lm_model_readout_exc(m)) != 0) goto done;
     for (int i = 0; i < LM_N_TENSORS; i++) {
         LmTensorInfo ti = lm_model_tensor_info(m, i);
         const LmArray *a = lm_npz_expect(z, ti.name, LM_DT_F32, ti.ndim, ti.shape);

@@ -3,13 +3,9 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
-#include <unistd.h>
+#include "lmrnn.h"   /* LMRNN_VERSION_STRING: the one version of the library, the program and config.json */
+#include "train/dale.h"
 #include "util/err.h"
-
-#ifndef LMRNN_VERSION
-#define LMRNN_VERSION "0.1.0"
-#endif
 
 const double lm_train_thresholds[LM_N_THRESHOLDS] = {0.5, 0.8, 0.9};
 
@@ -18,7 +14,7 @@ uint64_t lm_train_subseed(uint64_t seed, uint64_t id) {
     return lm_rng_u64(&r);
 }
 
-int lm_train_build_mask(const LmTrainConfig *c, LmMask *out) {
+int lm_train_mask_spec(const LmTrainConfig *c, LmMaskSpec *out) {
     LmMaskSpec s;
     memset(&s, 0, sizeof s);
     s.kind = c->mask;
@@ -35,56 +31,28 @@ int lm_train_build_mask(const LmTrainConfig *c, LmMask *out) {
             LmMaskSpec ls = s;
             ls.kind = LM_MASK_LOCAL2D;
             ls.d = c->match_density_of;
-            LmMask lm;
-            if (lm_mask_build(&ls, c->hidden, &lm) != 0) {
+            int64_t nnz, nd;
+            if (lm_mask_count(&ls, c->hidden, &nnz, &nd) != 0) {
                 char msg[400];
                 snprintf(msg, sizeof msg, "%s", lm_err_msg());
                 lm_err_set("--match-density-of: %s", msg);
                 return -1;
             }
-            s.density = lm.density;
-            lm_mask_free(&lm);
+            s.density = (double)nnz / ((double)c->hidden * c->hidden);
         } else {
             s.density = c->density;
         }
     } else if (c->mask == LM_MASK_FILE) {
         snprintf(s.file, sizeof s.file, "%s", c->mask_file);
     }
+    *out = s;
+    return 0;
+}
+
+int lm_train_build_mask(const LmTrainConfig *c, LmMask *out) {
+    LmMaskSpec s;
+    if (lm_train_mask_spec(c, &s) != 0) return -1;
     return lm_mask_build(&s, c->hidden, out);
-}
-
-double lm_train_memory_estimate(const LmTrainConfig *c, const LmBattery *b) {
-    const double N = c->hidden, B = c->batch, T = c->window, n_in = lm_battery_n_in(b), n_out = LM_N_ACTIONS;
-    const double P = N * n_in + N + N * N + N + n_out * N + n_out;   /* the dense layout, an upper bound */
-    const double f = sizeof(float);
-    /* parameters, gradients, Adam moments; the checkpoint writer's copies of them (tensors + images) */
-    double bytes = 4 * P * f + 3 * P * f;
-    /* masks (trainer, model, checkpoint) and the model's index arrays over them (CSR, CSC, diagonals) */
-    bytes += N * N * (3 + 6 * sizeof(int32_t)) + N * N * f /* a dense W_rec for init and export */;
-    /* one window: activations and their gradients, logits, inputs (dense and compressed) */
-    bytes += T * B * (N * 8 * f + n_out * 2 * f + sizeof(double) + n_in * (f + 2 * f) + 8);
-    /* the stream: per row a cache of at least one window and a trial, saved twice more by a checkpoint
-     * (and once by a pool's start state) */
-    double cache = T + 1e5 / (n_in + 1) / B + T;
-    bytes += 4 * B * (cache * (LM_OBS * f + 7) + sizeof(LmTrial));
-    return bytes + (64 << 20);   /* code, libraries, evaluation buffers */
-}
-
-/* The machine's physical memory (or the address-space limit, if lower). */
-static double memory_available(void) {
-    double phys = (double)sysconf(_SC_PHYS_PAGES) * (double)sysconf(_SC_PAGE_SIZE);
-    struct rlimit rl;
-    if (getrlimit(RLIMIT_AS, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY && (double)rl.rlim_cur < phys)
-        phys = (double)rl.rlim_cur;
-    return phys > 0 ? phys : 1e18;
-}
-
-int lm_train_check_memory(const LmTrainConfig *c, const LmBattery *b) {
-    double need = lm_train_memory_estimate(c, b), have = memory_available();
-    if (need <= have) return 0;
-    lm_err_set("this configuration needs about %.3g GB of memory (hidden %d, batch %d, window %d), more than the "
-               "%.3g GB available", need / 1e9, c->hidden, c->batch, c->window, have / 1e9);
-    return -1;
 }
 
 static double default_gain(LmRecInit init) { return init == LM_INIT_HALF_IDENTITY ? 0.5 : 1.0; }
@@ -94,7 +62,6 @@ LmTrainer *lm_trainer_new(const LmTrainConfig *cfg) {
     t->cfg = *cfg;
     for (int i = 0; i < LM_N_THRESHOLDS; i++) t->threshold[i][0] = t->threshold[i][1] = -1;
     if (lm_battery_parse(cfg->battery, &t->battery) != 0 || lm_fix_parse(cfg->fix, &t->fix) != 0) goto fail;
-    if (lm_train_check_memory(cfg, &t->battery) != 0) goto fail;
     if (lm_train_build_mask(cfg, &t->mask) != 0) goto fail;
     t->stream_seed = lm_train_subseed(cfg->seed, LM_SEED_STREAM);
     t->eval_seed = lm_train_subseed(cfg->seed, LM_SEED_EVAL);
@@ -118,6 +85,13 @@ LmTrainer *lm_trainer_new(const LmTrainConfig *cfg) {
     mc.path = cfg->path;
     t->model = lm_model_new(&mc, &t->mask);
     if (!t->model) goto fail;
+    if (cfg->dale) {   /* before the init: Dale's law draws the balanced W_rec */
+        int8_t *ei = lm_malloc((size_t)cfg->hidden);
+        int rc = lm_train_build_ei(cfg, lm_train_subseed(cfg->seed, LM_SEED_EI), ei);
+        if (rc == 0) rc = lm_model_set_dale(t->model, ei, cfg->dale_readout_exc);
+        free(ei);
+        if (rc != 0) goto fail;
+    }
     LmRng init = lm_rng_derive(cfg->seed, LM_SEED_INIT);
     lm_model_init(t->model, &init);
     lm_adam_init(&t->adam, t->model, cfg->lr);
@@ -213,6 +187,11 @@ cJSON *lm_trainer_derived_json(const LmTrainer *t) {
     cJSON_AddStringToObject(d, "recurrent_path", lm_model_is_sparse(t->model) ? "sparse" : "dense");
     cJSON_AddNumberToObject(d, "init_gain", mc->rec_gain);
     cJSON_AddNumberToObject(d, "n_params", (double)lm_model_n_params(t->model));
+    if (lm_model_ei(t->model)) {
+        int n_exc = 0;
+        for (int j = 0; j < mc->n_hidden; j++) n_exc += lm_model_ei(t->model)[j] > 0;
+        cJSON_AddNumberToObject(d, "n_excitatory", n_exc);
+    }
     cJSON_AddNumberToObject(d, "cache_len", lm_stream_cache_len(t->stream));
     if (t->pool_start) cJSON_AddNumberToObject(d, "pool_trials", (double)t->pool_trials);
     cJSON *seeds = cJSON_AddObjectToObject(d, "seeds");
@@ -231,6 +210,6 @@ cJSON *lm_trainer_config_doc(const LmTrainer *t) {
     cJSON *inf = cJSON_AddArrayToObject(doc, "inferred");
     for (size_t i = 0; i < sizeof inferred / sizeof inferred[0]; i++)
         cJSON_AddItemToArray(inf, cJSON_CreateString(inferred[i]));
-    cJSON_AddStringToObject(doc, "version", LMRNN_VERSION);
+    cJSON_AddStringToObject(doc, "version", LMRNN_VERSION_STRING);
     return doc;
 }

@@ -14,7 +14,7 @@
 #include "train/config.h"
 
 enum { LM_SEED_INIT = 1, LM_SEED_STREAM = 2, LM_SEED_NOISE = 3, LM_SEED_EVAL = 4, LM_SEED_MASK = 5,
-       LM_SEED_EVAL_NOISE = 6 };
+       LM_SEED_EVAL_NOISE = 6, LM_SEED_EI = 7 };
 
 /* Thresholds of mean evaluation performance whose first crossing is recorded. */
 #define LM_N_THRESHOLDS 3
@@ -68,15 +68,10 @@ cJSON *lm_trainer_derived_json(const LmTrainer *t);
  * reading, not the paper's), "version". Caller frees. */
 cJSON *lm_trainer_config_doc(const LmTrainer *t);
 
-/* Bytes a trainer of this configuration (battery b) allocates at most, with a checkpoint being written:
- * an upper bound computed from the options alone, before anything is allocated. */
-double lm_train_memory_estimate(const LmTrainConfig *cfg, const LmBattery *b);
-/* 0 if that fits the machine's memory (and address-space limit), else -1 with lm_err_set() saying how
- * much the configuration needs. lm_trainer_new checks this first. */
-int lm_train_check_memory(const LmTrainConfig *cfg, const LmBattery *b);
-
 /* Build the mask the configuration describes (shared with evaluation tools). 0 or -1 + lm_err_set. */
 int lm_train_build_mask(const LmTrainConfig *cfg, LmMask *out);
+/* The mask specification behind it (for lm_mask_count). 0 or -1 + lm_err_set. */
+int lm_train_mask_spec(const LmTrainConfig *cfg, LmMaskSpec *out);
 /* The sub-seed for a derived purpose (LM_SEED_*). */
 uint64_t lm_train_subseed(uint64_t seed, uint64_t id);
 
