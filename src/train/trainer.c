@@ -4,10 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "util/err.h"
-
-#ifndef LMRNN_VERSION
-#define LMRNN_VERSION "0.1.0"
-#endif
+#include "util/version.h"
 
 const double lm_train_thresholds[LM_N_THRESHOLDS] = {0.5, 0.8, 0.9};
 
