@@ -6,6 +6,7 @@
 #include <string.h>
 #include "cli/commands.h"
 #include "report/figures.h"
+#include "train/memory.h"
 #include "train/train.h"
 #include "util/err.h"
 
@@ -23,6 +24,8 @@ static const char train_usage[] =
     "                   target-*, time-limit, checkpoint-every, log-every, no-plot, quiet). With the same\n"
     "                   --threads the final weights are bit-identical to an uninterrupted run.\n"
     "  --force          start over in a DIR that already holds a run (its files are replaced)\n"
+    "  --dry-run        print the memory the run needs (and what is available) and exit; a run that\n"
+    "                   does not fit is refused before its first step (docs/performance.md)\n"
     "\n"
     "Ctrl-C or SIGTERM: the current step finishes, a checkpoint is saved, exit status 0 (a second Ctrl-C\n"
     "kills at once). A non-finite loss stops with exit status 1 and keeps the last checkpoint.\n"
@@ -45,7 +48,7 @@ static void on_signal(int sig) {
 /* The options of the command itself; the training options are the run configuration's table. */
 typedef struct {
     const char *config, *resume;
-    int force;
+    int force, dry_run;
 } TrainCommand;
 
 #define CMD(name, type, field, help) \
@@ -54,6 +57,7 @@ static const LmOption command_opts[] = {
     CMD("config", LM_OPT_STRING, config, "options from a JSON file"),
     CMD("resume", LM_OPT_STRING, resume, "continue a run directory"),
     CMD("force", LM_OPT_BOOL, force, "start over in a directory that holds a run"),
+    CMD("dry_run", LM_OPT_BOOL, dry_run, "print the memory the run needs and exit"),
 };
 static const LmOptTable command_table = {"train", command_opts, LM_OPTS_COUNT(command_opts)};
 
@@ -109,6 +113,12 @@ int lm_cmd_train(int argc, char **argv) {
     if (status != LM_EXIT_OK) return lm_opts_fail("train", status);
     const char *resume = cmd.resume;
     int force = cmd.force;
+    if (cmd.dry_run) {
+        LmMemoryEstimate est;
+        if (lm_memory_estimate(&cfg, resume != NULL, &est) != 0) goto fail;
+        lm_memory_print(stdout, &cfg, &est);
+        return LM_EXIT_OK;
+    }
 
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);

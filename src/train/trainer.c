@@ -13,7 +13,7 @@ uint64_t lm_train_subseed(uint64_t seed, uint64_t id) {
     return lm_rng_u64(&r);
 }
 
-int lm_train_build_mask(const LmTrainConfig *c, LmMask *out) {
+int lm_train_mask_spec(const LmTrainConfig *c, LmMaskSpec *out) {
     LmMaskSpec s;
     memset(&s, 0, sizeof s);
     s.kind = c->mask;
@@ -30,21 +30,27 @@ int lm_train_build_mask(const LmTrainConfig *c, LmMask *out) {
             LmMaskSpec ls = s;
             ls.kind = LM_MASK_LOCAL2D;
             ls.d = c->match_density_of;
-            LmMask lm;
-            if (lm_mask_build(&ls, c->hidden, &lm) != 0) {
+            int64_t nnz, nd;
+            if (lm_mask_count(&ls, c->hidden, &nnz, &nd) != 0) {
                 char msg[400];
                 snprintf(msg, sizeof msg, "%s", lm_err_msg());
                 lm_err_set("--match-density-of: %s", msg);
                 return -1;
             }
-            s.density = lm.density;
-            lm_mask_free(&lm);
+            s.density = (double)nnz / ((double)c->hidden * c->hidden);
         } else {
             s.density = c->density;
         }
     } else if (c->mask == LM_MASK_FILE) {
         snprintf(s.file, sizeof s.file, "%s", c->mask_file);
     }
+    *out = s;
+    return 0;
+}
+
+int lm_train_build_mask(const LmTrainConfig *c, LmMask *out) {
+    LmMaskSpec s;
+    if (lm_train_mask_spec(c, &s) != 0) return -1;
     return lm_mask_build(&s, c->hidden, out);
 }
 
