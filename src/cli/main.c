@@ -3,7 +3,7 @@
 #include <string.h>
 #include "cli/commands.h"
 #include "util/options.h"
-#include "util/version.h"
+#include "lmrnn.h"   /* LMRNN_VERSION_STRING: the one version of the library, the program and config.json */
 
 static const char usage[] =
     "usage: lmrnn COMMAND [options]\n"
@@ -24,7 +24,7 @@ int main(int argc, char **argv) {
         return argc < 2 ? LM_EXIT_USAGE : LM_EXIT_OK;
     }
     if (!strcmp(argv[1], "--version")) {
-        printf("lmrnn %s\n", LMRNN_VERSION);
+        printf("lmrnn %s\n", LMRNN_VERSION_STRING);
         return LM_EXIT_OK;
     }
     const char *cmd = argv[1];

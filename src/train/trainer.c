@@ -3,8 +3,8 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include "lmrnn.h"   /* LMRNN_VERSION_STRING: the one version of the library, the program and config.json */
 #include "util/err.h"
-#include "util/version.h"
 
 const double lm_train_thresholds[LM_N_THRESHOLDS] = {0.5, 0.8, 0.9};
 
@@ -197,6 +197,6 @@ cJSON *lm_trainer_config_doc(const LmTrainer *t) {
     cJSON *inf = cJSON_AddArrayToObject(doc, "inferred");
     for (size_t i = 0; i < sizeof inferred / sizeof inferred[0]; i++)
         cJSON_AddItemToArray(inf, cJSON_CreateString(inferred[i]));
-    cJSON_AddStringToObject(doc, "version", LMRNN_VERSION);
+    cJSON_AddStringToObject(doc, "version", LMRNN_VERSION_STRING);
     return doc;
 }
