@@ -1,6 +1,7 @@
 /* Run configuration: one table drives flag parsing, config-file loading, config.json output, --help and
  * the resume compatibility check, so an option cannot exist in one of them and be missing in another. */
 #include "train/config.h"
+#include "train/dale.h"
 #include <math.h>
 #include <stddef.h>
 #include <stdlib.h>
@@ -91,6 +92,7 @@ static void fmt_grid(const void *obj, char *buf, size_t n) {
 static const char *const path_names[] = {"auto", "dense", "sparse", NULL};
 static const int path_values[] = {LM_PATH_AUTO, LM_PATH_DENSE, LM_PATH_SPARSE};
 static const char *const loss_names[] = {"all", "decision", NULL};
+static const char *const readout_names[] = {"all", "exc", NULL};
 
 #define SCHEDULE 1u /* LmOption.user: the option does not change the trained weights */
 #define OFF(f) offsetof(LmTrainConfig, f)
@@ -123,6 +125,10 @@ static const LmOption opts[] = {
     CUSTOM("init", init, "half_identity", 0, "W_rec init: half_identity (0.5 I), randortho, gaussian"),
     NUM("init_gain", LM_OPT_DOUBLE, init_gain, 0, 1e3, 0, "0", 0, "W_rec init scale (0 = the init's default)"),
     ENUM("path", path, path_names, path_values, "auto", "recurrent kernel: auto, dense, sparse"),
+    BOOL("dale", dale, 0, "Dale's law: each unit excitatory or inhibitory (docs/dale.md)"),
+    NUM("frac_exc", LM_OPT_DOUBLE, frac_exc, 0, 1, 0, "0.8", 0, "Dale: fraction of excitatory units (seeded assignment)"),
+    STR("ei_file", ei_file, "", 0, "Dale: E/I per unit from a .npy of N values +1/-1"),
+    ENUM("dale_readout", dale_readout_exc, readout_names, NULL, "all", "Dale: read out all units or exc (excitatory only)"),
     NUM("batch", LM_OPT_INT, batch, 1, 4096, 0, "4", 0, "rows per batch"),
     NUM("window", LM_OPT_INT, window, 1, 100000, 0, "350", 0, "steps per window (BPTT length)"),
     NUM("steps", LM_OPT_INT64, steps, 1, 1e12, 0, "40000", SCHEDULE, "optimiser steps in total"),
@@ -244,6 +250,7 @@ int lm_train_config_validate(const LmTrainConfig *c) {
             }
         }
     }
+    if (lm_train_config_validate_dale(c) != 0) return -1;
     if (c->density > 0 && c->density > 1) {
         lm_err_set("--density: %g must be at most 1", c->density);
         return -1;
