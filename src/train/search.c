@@ -409,7 +409,7 @@ int lm_search_checkpoint_add(const LmTrainer *t, LmNpzWriter *w) {
     return rc;
 }
 
-int lm_search_checkpoint_read(LmTrainer *t, const LmNpz *z, int commit) {
+int lm_search_checkpoint_read(LmTrainer *t, LmNpz *z, int commit) {
     LmSearch *s = t->search;
     int64_t three = 3;
     const LmArray *a = lm_npz_expect(z, "search_state", LM_DT_I64, 1, &three);

@@ -38,6 +38,6 @@ int lm_search_load_history(LmTrainer *t, const char *path);
  * f32 (dense tensors W_in..b_out concatenated) once saved. */
 int lm_search_checkpoint_add(const LmTrainer *t, LmNpzWriter *w);
 /* Validate those members of z; commit them only if `commit`. 0 or -1 + lm_err_set. */
-int lm_search_checkpoint_read(LmTrainer *t, const LmNpz *z, int commit);
+int lm_search_checkpoint_read(LmTrainer *t, LmNpz *z, int commit);
 
 #endif
