@@ -7,12 +7,13 @@
 #include <string.h>
 #include <sys/stat.h>
 #include "analysis/analysis.h"
-#include "cli/args.h"
 #include "cli/commands.h"
 #include "io/json.h"
 #include "io/npz.h"
 #include "report/run.h"
 #include "util/err.h"
+#include "util/number.h"
+#include "util/options.h"
 #include "util/rng.h"
 
 enum { SUB_STATES = 1, SUB_SUMMARY = 2, SUB_FIXEDPOINTS = 4, SUB_VARIANCE = 8, SUB_LESION = 16, SUB_AUTAPSE = 32,
@@ -20,71 +21,60 @@ enum { SUB_STATES = 1, SUB_SUMMARY = 2, SUB_FIXEDPOINTS = 4, SUB_VARIANCE = 8, S
 
 typedef struct {
     const char *out, *tasks, *task, *period, *units, *clusters, *pairs, *method, *optimizer;
-    long trials, inits, max_iters, threads, input_trial, kmin, kmax, restarts, patience;
+    int trials, inits, max_iters, threads, input_trial, kmin, kmax, restarts, patience;
     double noise, tol_q, tol_dq, tol_unique, lr, outlier, active, lr_decay, memory_tol;
     uint64_t seed;
     int have_seed, no_plot;
 } Opts;
 
-typedef enum { O_STR, O_LONG, O_DBL, O_U64, O_SWITCH } OptKind;
-typedef struct {
-    const char *name;
-    OptKind kind;
-    size_t off;
-    double min, max;
-    int subs;
-    const char *help;
-} OptDef;
-
-#define OFF(f) offsetof(Opts, f)
-static const OptDef opt_table[] = {
-    {"--out", O_STR, OFF(out), 0, 0, SUB_ALL, "output file (states, fixedpoints: .npz) or directory"},
-    {"--tasks", O_STR, OFF(tasks), 0, 0, SUB_STATES | SUB_SUMMARY | SUB_VARIANCE | SUB_LESION,
-     "comma-separated tasks of the run's battery, or all (default all)"},
-    {"--trials", O_LONG, OFF(trials), 1, 100000, SUB_ALL,
-     "held-out trials per task (default: states 16, summary 16, fixedpoints 64, variance 64, lesion 64)"},
-    {"--seed", O_U64, OFF(seed), 0, 0, SUB_ALL,
-     "trial seed (default: the run's held-out evaluation seed); fixedpoints: also the init draw"},
-    {"--threads", O_LONG, OFF(threads), 1, 1024, SUB_ALL, "threads (default 1); results do not depend on it"},
-    {"--no-plot", O_SWITCH, OFF(no_plot), 0, 0, SUB_SUMMARY | SUB_FIXEDPOINTS | SUB_VARIANCE | SUB_LESION | SUB_AUTAPSE,
-     "do not draw figures"},
-    {"--task", O_STR, OFF(task), 0, 0, SUB_FIXEDPOINTS | SUB_AUTAPSE,
-     "the task whose input (and trajectories) are used (required)"},
-    {"--period", O_STR, OFF(period), 0, 0, SUB_FIXEDPOINTS | SUB_AUTAPSE,
-     "period of the task: fixation, stimulus, delay, decision, stim1, stim2, sample, test (required)"},
-    {"--memory-tol", O_DBL, OFF(memory_tol), 0, 10, SUB_AUTAPSE,
-     "memory unit: |w_eff - 1| <= this, a time constant of at least 1/tol steps (default 0.05)"},
-    {"--input-trial", O_LONG, OFF(input_trial), 0, 100000, SUB_FIXEDPOINTS | SUB_AUTAPSE,
-     "the constant input u is the input at the period's first step in this trial (default 0)"},
-    {"--inits", O_LONG, OFF(inits), 1, 1000000, SUB_FIXEDPOINTS, "initial states (default 1024)"},
-    {"--noise", O_DBL, OFF(noise), 0, 1e6, SUB_FIXEDPOINTS,
-     "std of the Gaussian noise added to the initial states (default 0.5; 0.05 as Driscoll et al.)"},
-    {"--optimizer", O_STR, OFF(optimizer), 0, 0, SUB_FIXEDPOINTS, "adam (default)"},
-    {"--lr", O_DBL, OFF(lr), 1e-12, 1e6, SUB_FIXEDPOINTS, "Adam's initial learning rate (default 1)"},
-    {"--lr-decay", O_DBL, OFF(lr_decay), 1e-6, 1, SUB_FIXEDPOINTS,
-     "rate factor on a plateau (default 0.95)"},
-    {"--patience", O_LONG, OFF(patience), 1, 1000000, SUB_FIXEDPOINTS,
-     "iterations without improvement of the mean q that make a plateau (default 5)"},
-    {"--max-iters", O_LONG, OFF(max_iters), 1, 100000000, SUB_FIXEDPOINTS, "iterations at most (default 5000)"},
-    {"--tol-q", O_DBL, OFF(tol_q), 0, 1e6, SUB_FIXEDPOINTS, "stop a state when q < tol-q (default 1e-12)"},
-    {"--tol-dq", O_DBL, OFF(tol_dq), 0, 1e6, SUB_FIXEDPOINTS,
-     "stop a state when |dq| per iteration < tol-dq x learning rate (default 1e-20)"},
-    {"--tol-unique", O_DBL, OFF(tol_unique), 0, 1e6, SUB_FIXEDPOINTS,
-     "points closer than this (2-norm) are one point (default 1e-3)"},
-    {"--outlier", O_DBL, OFF(outlier), 0, 1e12, SUB_FIXEDPOINTS,
-     "drop points farther from the inits' centroid than this x their mean distance (default 10; 0 = keep)"},
-    {"--active", O_DBL, OFF(active), 0, 1e6, SUB_VARIANCE,
-     "active unit: summed task variance above this (default 1e-3; 1e-6 as neurogym's port)"},
-    {"--method", O_STR, OFF(method), 0, 0, SUB_VARIANCE, "kmeans (default, k = 2..29) or ward (k = 2..19)"},
-    {"--kmin", O_LONG, OFF(kmin), 2, 1000, SUB_VARIANCE, "smallest k (default 2)"},
-    {"--kmax", O_LONG, OFF(kmax), 2, 1000, SUB_VARIANCE, "largest k (default 29 kmeans, 19 ward)"},
-    {"--restarts", O_LONG, OFF(restarts), 1, 10000, SUB_VARIANCE, "k-means++ restarts per k (default 20)"},
-    {"--pairs", O_STR, OFF(pairs), 0, 0, SUB_VARIANCE,
-     "task pairs for fractional task variance, a:b,c:d (default: the Yang pairs present)"},
-    {"--clusters", O_STR, OFF(clusters), 0, 0, SUB_LESION, "variance.npz of `analyze variance`: lesion each cluster"},
-    {"--units", O_STR, OFF(units), 0, 0, SUB_LESION, "lesion this unit list instead (e.g. 3,17,40-45)"},
+/* One table for every subcommand; `user` says which subcommands take the option. */
+#define STR(name, field, subs, help) {name, LM_OPT_STRING, offsetof(Opts, field), 0, 0, 0, 0, NULL, help, NULL, NULL, NULL, NULL, subs}
+#define NUM(name, type, field, lo, hi, def, subs, help) \
+    {name, type, offsetof(Opts, field), 0, lo, hi, 0, def, help, NULL, NULL, NULL, NULL, subs}
+#define S_FSV (SUB_STATES | SUB_SUMMARY | SUB_VARIANCE | SUB_LESION)
+#define S_PLOT (SUB_SUMMARY | SUB_FIXEDPOINTS | SUB_VARIANCE | SUB_LESION | SUB_AUTAPSE)
+static const LmOption all_opts[] = {
+    STR("out", out, SUB_ALL, "output file (states, fixedpoints: .npz) or directory"),
+    STR("tasks", tasks, S_FSV, "comma-separated tasks of the run's battery, or all (default all)"),
+    NUM("trials", LM_OPT_INT, trials, 1, 100000, NULL, SUB_ALL,
+        "held-out trials per task (default: states, summary 16; fixedpoints, variance, lesion, autapse 64)"),
+    NUM("seed", LM_OPT_UINT64, seed, 0, 0, NULL, SUB_ALL,
+        "trial seed (default: the run's held-out evaluation seed); fixedpoints: also the init draw"),
+    NUM("threads", LM_OPT_INT, threads, 1, 1024, "1", SUB_ALL, "threads; results do not depend on it"),
+    NUM("no_plot", LM_OPT_BOOL, no_plot, 0, 0, NULL, S_PLOT, "do not draw figures"),
+    STR("task", task, SUB_FIXEDPOINTS | SUB_AUTAPSE, "the task whose input (and trajectories) are used (required)"),
+    STR("period", period, SUB_FIXEDPOINTS | SUB_AUTAPSE,
+        "period of the task: fixation, stimulus, delay, decision, stim1, stim2, sample, test (required)"),
+    NUM("input_trial", LM_OPT_INT, input_trial, 0, 100000, "0", SUB_FIXEDPOINTS | SUB_AUTAPSE,
+        "the constant input u is the input at the period's first step in this trial"),
+    NUM("memory_tol", LM_OPT_DOUBLE, memory_tol, 0, 10, "0.05", SUB_AUTAPSE,
+        "memory unit: |w_eff - 1| <= this (a time constant of at least 1/tol steps)"),
+    NUM("inits", LM_OPT_INT, inits, 1, 1000000, "1024", SUB_FIXEDPOINTS, "initial states"),
+    NUM("noise", LM_OPT_DOUBLE, noise, 0, 1e6, "0.5", SUB_FIXEDPOINTS,
+        "std of the Gaussian noise added to the initial states (0.05 as Driscoll et al.)"),
+    STR("optimizer", optimizer, SUB_FIXEDPOINTS, "adam (default; the only one offered)"),
+    NUM("lr", LM_OPT_DOUBLE, lr, 1e-12, 1e6, "1", SUB_FIXEDPOINTS, "Adam's initial learning rate"),
+    NUM("lr_decay", LM_OPT_DOUBLE, lr_decay, 1e-6, 1, "0.95", SUB_FIXEDPOINTS, "adaptive rate factor"),
+    NUM("patience", LM_OPT_INT, patience, 1, 1000000, "5", SUB_FIXEDPOINTS,
+        "iterations per rate change (FixedPointFinder's adaptive rate)"),
+    NUM("max_iters", LM_OPT_INT, max_iters, 1, 100000000, "5000", SUB_FIXEDPOINTS, "iterations at most"),
+    NUM("tol_q", LM_OPT_DOUBLE, tol_q, 0, 1e6, "1e-12", SUB_FIXEDPOINTS, "stop a state when q < tol-q"),
+    NUM("tol_dq", LM_OPT_DOUBLE, tol_dq, 0, 1e6, "1e-20", SUB_FIXEDPOINTS,
+        "stop a state when |dq| per iteration < tol-dq x learning rate"),
+    NUM("tol_unique", LM_OPT_DOUBLE, tol_unique, 0, 1e6, "1e-3", SUB_FIXEDPOINTS,
+        "points closer than this (2-norm) are one point"),
+    NUM("outlier", LM_OPT_DOUBLE, outlier, 0, 1e12, "10", SUB_FIXEDPOINTS,
+        "drop points farther from the inits' centroid than this x their mean distance (0 = keep all)"),
+    NUM("active", LM_OPT_DOUBLE, active, 0, 1e6, "1e-3", SUB_VARIANCE,
+        "active unit: summed task variance above this (1e-6 as neurogym's port)"),
+    STR("method", method, SUB_VARIANCE, "kmeans (default, k = 2..29) or ward (k = 2..19)"),
+    NUM("kmin", LM_OPT_INT, kmin, 2, 1000, "2", SUB_VARIANCE, "smallest k"),
+    NUM("kmax", LM_OPT_INT, kmax, 2, 1000, NULL, SUB_VARIANCE, "largest k (default 29 kmeans, 19 ward)"),
+    NUM("restarts", LM_OPT_INT, restarts, 1, 10000, "20", SUB_VARIANCE, "k-means++ restarts per k"),
+    STR("pairs", pairs, SUB_VARIANCE, "task pairs for fractional task variance, a:b,c:d (default: Yang's pairs present)"),
+    STR("clusters", clusters, SUB_LESION, "variance.npz of `analyze variance`: lesion each cluster"),
+    STR("units", units, SUB_LESION, "lesion this unit list instead (e.g. 3,17,40-45)"),
 };
-#define N_OPTS (int)(sizeof opt_table / sizeof opt_table[0])
 
 static const struct { const char *name; int bit; const char *what; } subs[] = {
     {"states", SUB_STATES, "hidden-state trajectories of held-out trials (noise off) -> .npz"},
@@ -96,81 +86,26 @@ static const struct { const char *name; int bit; const char *what; } subs[] = {
 };
 #define N_SUBS (int)(sizeof subs / sizeof subs[0])
 
-static void usage(FILE *f, int sub) {
-    if (!sub) {
-        fputs("usage: lmrnn analyze SUBCOMMAND RUN [options]   (RUN: a run directory or checkpoint)\n\n", f);
-        for (int s = 0; s < N_SUBS; s++) fprintf(f, "  %-12s %s\n", subs[s].name, subs[s].what);
-        fputs("\nRun `lmrnn analyze SUBCOMMAND --help` for its options; definitions in docs/analysis.md.\n", f);
-        return;
-    }
-    for (int s = 0; s < N_SUBS; s++)
-        if (subs[s].bit == sub) fprintf(f, "usage: lmrnn analyze %s RUN [options]\n%s\n\noptions:\n", subs[s].name,
-                                        subs[s].what);
-    for (int i = 0; i < N_OPTS; i++)
-        if (opt_table[i].subs & sub)
-            fprintf(f, "  %-14s %s %s\n", opt_table[i].name, opt_table[i].kind == O_SWITCH ? "  " : "X ",
-                    opt_table[i].help);
+/* The options of one subcommand as a table of their own. */
+static LmOptTable sub_table(int sub, const char *name, LmOption *buf, char *command, size_t n) {
+    int k = 0;
+    for (int i = 0; i < LM_OPTS_COUNT(all_opts); i++)
+        if (all_opts[i].user & (unsigned)sub) buf[k++] = all_opts[i];
+    snprintf(command, n, "analyze %s", name);
+    return (LmOptTable){command, buf, k};
+}
+
+static void usage(FILE *f) {
+    fputs("usage: lmrnn analyze SUBCOMMAND RUN [options]   (RUN: a run directory or checkpoint)\n\n", f);
+    for (int s = 0; s < N_SUBS; s++) fprintf(f, "  %-12s %s\n", subs[s].name, subs[s].what);
+    fputs("\nRun `lmrnn analyze SUBCOMMAND --help` for its options; definitions in docs/analysis.md.\n", f);
 }
 
 static void opts_default(Opts *o) {
     memset(o, 0, sizeof *o);
-    o->threads = 1;
-    o->inits = 1024, o->noise = 0.5, o->lr = 1.0, o->lr_decay = 0.95, o->patience = 5, o->max_iters = 5000;
-    o->tol_q = 1e-12, o->tol_dq = 1e-20, o->tol_unique = 1e-3, o->outlier = 10;
-    o->active = 1e-3, o->restarts = 20, o->kmin = 2, o->memory_tol = 0.05;
-    o->trials = -1, o->kmax = -1, o->input_trial = 0;
-}
-
-/* Parse argv into o; *run = the positional RUN. 0, or the exit status (2) after printing the error. */
-static int parse(int argc, char **argv, int sub, const char *sub_name, Opts *o, const char **run, int *help) {
-    LmArgs a = lm_args(argc, argv, 0);
-    *run = NULL;
-    *help = 0;
-    while (lm_args_more(&a)) {
-        const char *arg = lm_args_peek(&a), *v = NULL;
-        if (!strcmp(arg, "--help") || !strcmp(arg, "-h")) {
-            *help = 1;
-            return 0;
-        }
-        int matched = 0;
-        for (int i = 0; i < N_OPTS && !matched; i++) {
-            const OptDef *d = &opt_table[i];
-            if (!(d->subs & sub)) continue;
-            char *field = (char *)o + d->off;
-            if (d->kind == O_SWITCH) {
-                if ((matched = lm_arg_switch(&a, d->name))) *(int *)field = 1;
-                continue;
-            }
-            if (!(matched = lm_arg_value(&a, d->name, &v)) || a.failed) continue;
-            int rc = 0;
-            if (d->kind == O_STR) *(const char **)field = v;
-            else if (d->kind == O_LONG) rc = lm_parse_long(d->name, v, (long)d->min, (long)d->max, (long *)field);
-            else if (d->kind == O_DBL) rc = lm_parse_double(d->name, v, d->min, d->max, (double *)field);
-            else rc = lm_parse_u64(d->name, v, (uint64_t *)field), o->have_seed = 1;
-            if (rc) a.failed = 1;
-        }
-        if (matched) continue;
-        if (arg[0] == '-' && arg[1] != '\0') {
-            fprintf(stderr, "lmrnn: analyze %s: unknown option '%s' (see lmrnn analyze %s --help)\n", sub_name, arg,
-                    sub_name);
-            return 2;
-        }
-        if (*run) {
-            fprintf(stderr, "lmrnn: analyze %s: unexpected argument '%s' (one RUN expected)\n", sub_name, arg);
-            return 2;
-        }
-        *run = arg;
-        a.i++;
-    }
-    if (a.failed) {
-        fprintf(stderr, "lmrnn: analyze %s: %s\n", sub_name, lm_err_msg());
-        return 2;
-    }
-    if (!*run) {
-        fprintf(stderr, "lmrnn: analyze %s: a run directory or checkpoint is required (see --help)\n", sub_name);
-        return 2;
-    }
-    return 0;
+    LmOptTable all = {"analyze", all_opts, LM_OPTS_COUNT(all_opts)};
+    lm_opts_defaults(&all, o);
+    o->trials = -1, o->kmax = -1;
 }
 
 /* ---------------------------------------------------------------- shared steps */
@@ -346,13 +281,13 @@ static int run_fixedpoints(LmTrained *run, const Opts *o) {
     LmStates s;
     int trials = o->trials > 0 ? (int)o->trials : 64;
     if (o->input_trial >= trials) {
-        lm_err_set("fixedpoints: --input-trial %ld needs --trials above it (got %d)", o->input_trial, trials);
+        lm_err_set("fixedpoints: --input-trial %d needs --trials above it (got %d)", o->input_trial, trials);
         return 2;
     }
     if (lm_states_collect(&net, pos, 1, trials, &s) != 0) return 1;
     const int32_t *b = s.bounds + ((size_t)o->input_trial * LM_N_PERIOD_NAMES + period) * 2;
     if (b[0] < 0 || b[1] <= b[0]) {
-        lm_err_set("fixedpoints: task '%s' has no '%s' period in trial %ld (its periods: see lmrnn tasks list)",
+        lm_err_set("fixedpoints: task '%s' has no '%s' period in trial %d (its periods: see lmrnn tasks list)",
                    run->battery->name[pos[0]], o->period, o->input_trial);
         lm_states_free(&s);
         return 2;
@@ -570,7 +505,7 @@ static int run_variance(LmTrained *run, const Opts *o) {
     }
     int kmax = o->kmax > 0 ? (int)o->kmax : method == LM_CLUSTER_WARD ? 19 : 29;
     if (kmax < o->kmin) {
-        lm_err_set("variance: --kmax %d is below --kmin %ld", kmax, o->kmin);
+        lm_err_set("variance: --kmax %d is below --kmin %d", kmax, o->kmin);
         return 2;
     }
     int pos[LM_MAX_BATTERY], n;
@@ -791,8 +726,8 @@ static int run_lesion(LmTrained *run, const Opts *o) {
 /* ---------------------------------------------------------------- dispatch */
 int lm_cmd_analyze(int argc, char **argv) {
     if (argc < 1 || !strcmp(argv[0], "--help") || !strcmp(argv[0], "-h")) {
-        usage(argc < 1 ? stderr : stdout, 0);
-        return argc < 1 ? 2 : 0;
+        usage(argc < 1 ? stderr : stdout);
+        return argc < 1 ? LM_EXIT_USAGE : LM_EXIT_OK;
     }
     int sub = 0;
     for (int s = 0; s < N_SUBS; s++)
@@ -800,18 +735,28 @@ int lm_cmd_analyze(int argc, char **argv) {
     if (!sub) {
         fprintf(stderr, "lmrnn: analyze: unknown subcommand '%s' (expected states, summary, fixedpoints, variance, "
                         "lesion or autapse)\n", argv[0]);
-        return 2;
+        return LM_EXIT_USAGE;
     }
+    LmOption buf[LM_OPTS_COUNT(all_opts)];
+    char command[64];
+    LmOptTable table = sub_table(sub, argv[0], buf, command, sizeof command);
     Opts o;
     opts_default(&o);
-    const char *path;
-    int help;
-    int rc = parse(argc - 1, argv + 1, sub, argv[0], &o, &path, &help);
-    if (help) {
-        usage(stdout, sub);
-        return 0;
+    LmOptScan scan;
+    if (lm_opts_parse(&table, &o, argc - 1, argv + 1, 1, &scan) != 0) return lm_opts_fail(command, LM_EXIT_USAGE);
+    if (scan.help) {
+        for (int s = 0; s < N_SUBS; s++)
+            if (subs[s].bit == sub) printf("usage: lmrnn analyze %s RUN [options]\n%s\n\noptions:\n", subs[s].name, subs[s].what);
+        lm_opts_print_help(stdout, &table);
+        return LM_EXIT_OK;
     }
-    if (rc) return rc;
+    if (scan.n_pos != 1) {
+        fprintf(stderr, "lmrnn: %s: a run directory or checkpoint is required (see --help)\n", command);
+        return LM_EXIT_USAGE;
+    }
+    o.have_seed = lm_opts_given(&scan, "seed");
+    const char *path = scan.pos[0];
+    int rc;
     lm_set_threads((int)o.threads);
     LmTrained run;
     if (lm_trained_load(path, &run) != 0) {

@@ -12,8 +12,13 @@
 #include "eval/eval.h"
 #include "model/model.h"
 #include "tasks/battery.h"
+#include "util/options.h"
 
 #define LM_PATH_MAX 1024
+
+/* Mask search methods (docs/lottery.md). */
+typedef enum { LM_PRUNE_NONE = 0, LM_PRUNE_IMP, LM_PRUNE_SET, LM_PRUNE_RIGL, LM_PRUNE_GRANET } LmPruneMethod;
+const char *lm_prune_name(LmPruneMethod p);
 
 typedef struct {
     /* data */
@@ -41,6 +46,15 @@ typedef struct {
     double frac_exc;            /* 0.8: excitatory fraction of a seeded assignment */
     char ei_file[512];          /* "" = seeded; else a .npy of N values +1/-1 */
     int dale_readout_exc;       /* 0 = read out every unit ("all"), 1 = excitatory units only ("exc") */
+    /* mask search (docs/lottery.md): the configured mask is the region searched */
+    LmPruneMethod prune;        /* none */
+    double prune_density;       /* target density; 0 = not given */
+    double prune_density_of;    /* target = the density of local2d with this d on the grid; 0 = not given */
+    int64_t prune_every;        /* steps between mask updates; 0 = the method's default */
+    double prune_fraction;      /* IMP p, SET zeta, RigL alpha, GraNet r0; 0 = the method's default */
+    double prune_end;           /* fraction of the steps after which masks stay fixed; 0 = default */
+    int64_t prune_round_steps;  /* IMP: steps per round; 0 = steps / (rounds + 1) */
+    int64_t rewind_step;        /* IMP: rewind to the weights at this step (0 = initialisation) */
     /* optimisation */
     int batch;                  /* 4 */
     int window;                 /* 350 */
@@ -69,6 +83,8 @@ typedef struct {
 } LmTrainConfig;
 
 void lm_train_config_default(LmTrainConfig *c);
+/* The options table behind every function below (for commands and plans that parse train options). */
+const LmOptTable *lm_train_config_table(void);
 
 /* Set one option from text. `key` is the option name with or without leading dashes, '-' or '_'
  * inside; switches take "true"/"false" (or "1"/"0"). Returns 0; -1 with lm_err_set() naming the option
