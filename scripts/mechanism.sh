@@ -7,12 +7,14 @@
 #     points, memory units, lesion of the memory units vs as many random units) and `analyze fixedpoints`.
 # C6: per modcog82 run, `analyze fixedpoints` in the delay of dlygo, the delay of dlygointr (int) and
 #     the decision period of dlygoseqr (seq): slow-point count, dimensionality and |lambda_1|.
-# The tables are assembled from the JSON outputs with /usr/bin/python3 (standard library only).
+# Existing outputs are kept (re-running continues). The tables are assembled from the JSON outputs with /usr/bin/python3 (standard library only).
 set -euo pipefail
 runs=${1:?usage: mechanism.sh RUNS_DIR OUT_DIR}
 out=${2:?usage: mechanism.sh RUNS_DIR OUT_DIR}
 lmrnn=${LMRNN:-build/lmrnn}
-inits=${INITS:-512}
+inits=${INITS:-512}            # C5 fixed points (yang20 diag runs)
+inits6=${INITS6:-256}          # C6 fixed points (modcog82 runs, 9 analyses per seed)
+iters6=${MAX_ITERS6:-2000}
 mkdir -p "$out"
 t0=$(date +%s)
 for r in "$runs"/yang20-diag-s*; do
@@ -20,8 +22,10 @@ for r in "$runs"/yang20-diag-s*; do
     id=$(basename "$r")
     for tp in dlygo:delay dms:delay; do
         t=${tp%%:*}; p=${tp##*:}
-        "$lmrnn" analyze autapse "$r" --task "$t" --period "$p" --out "$out/$id/autapse_$t" >/dev/null
-        "$lmrnn" analyze fixedpoints "$r" --task "$t" --period "$p" --inits "$inits" --out "$out/$id/fp_${t}_$p.npz" >/dev/null
+        [ -f "$out/$id/autapse_$t/autapse.json" ] ||
+            "$lmrnn" analyze autapse "$r" --task "$t" --period "$p" --out "$out/$id/autapse_$t" >/dev/null
+        [ -f "$out/$id/fp_${t}_$p.json" ] ||
+            "$lmrnn" analyze fixedpoints "$r" --task "$t" --period "$p" --inits "$inits" --out "$out/$id/fp_${t}_$p.npz" >/dev/null
     done
 done
 for r in "$runs"/modcog82-*-s*; do
@@ -29,7 +33,9 @@ for r in "$runs"/modcog82-*-s*; do
     id=$(basename "$r")
     for tp in dlygo:delay dlygointr:delay dlygoseqr:decision; do
         t=${tp%%:*}; p=${tp##*:}
-        "$lmrnn" analyze fixedpoints "$r" --task "$t" --period "$p" --inits "$inits" --out "$out/$id/fp_${t}_$p.npz" >/dev/null
+        [ -f "$out/$id/fp_${t}_$p.json" ] ||
+            "$lmrnn" analyze fixedpoints "$r" --task "$t" --period "$p" --inits "$inits6" --max-iters "$iters6" \
+                --out "$out/$id/fp_${t}_$p.npz" >/dev/null
     done
 done
 echo "analyses: $(( $(date +%s) - t0 )) s wall" >&2
