@@ -12,6 +12,7 @@
 #include "eval/eval.h"
 #include "model/model.h"
 #include "tasks/battery.h"
+#include "util/options.h"
 
 #define LM_PATH_MAX 1024
 
@@ -36,6 +37,11 @@ typedef struct {
     LmRecInit init;             /* half-identity */
     double init_gain;           /* 0 = the init's own default (0.5 for half-identity) */
     LmRecPath path;             /* auto */
+    /* Dale's law (docs/dale.md) */
+    int dale;                   /* 0 */
+    double frac_exc;            /* 0.8: excitatory fraction of a seeded assignment */
+    char ei_file[512];          /* "" = seeded; else a .npy of N values +1/-1 */
+    int dale_readout_exc;       /* 0 = read out every unit ("all"), 1 = excitatory units only ("exc") */
     /* optimisation */
     int batch;                  /* 4 */
     int window;                 /* 350 */
@@ -64,6 +70,8 @@ typedef struct {
 } LmTrainConfig;
 
 void lm_train_config_default(LmTrainConfig *c);
+/* The options table behind every function below (for commands and plans that parse train options). */
+const LmOptTable *lm_train_config_table(void);
 
 /* Set one option from text. `key` is the option name with or without leading dashes, '-' or '_'
  * inside; switches take "true"/"false" (or "1"/"0"). Returns 0; -1 with lm_err_set() naming the option
