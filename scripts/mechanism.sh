@@ -20,6 +20,7 @@ t0=$(date +%s)
 for r in "$runs"/yang20-diag-s*; do
     [ -f "$r/checkpoint.npz" ] || continue
     id=$(basename "$r")
+    mkdir -p "$out/$id"
     for tp in dlygo:delay dms:delay; do
         t=${tp%%:*}; p=${tp##*:}
         [ -f "$out/$id/autapse_$t/autapse.json" ] ||
@@ -31,6 +32,7 @@ done
 for r in "$runs"/modcog82-*-s*; do
     [ -f "$r/checkpoint.npz" ] || continue
     id=$(basename "$r")
+    mkdir -p "$out/$id"
     for tp in dlygo:delay dlygointr:delay dlygoseqr:decision; do
         t=${tp%%:*}; p=${tp##*:}
         [ -f "$out/$id/fp_${t}_$p.json" ] ||
