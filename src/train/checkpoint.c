@@ -15,16 +15,32 @@ int lm_checkpoint_save(const LmTrainer *t, const char *config_doc, const char *p
     int rc = 0;
     /* Buffers must stay alive until lm_npz_close. */
     float *tensors[LM_N_TENSORS] = {0};
+    int64_t N = t->mask.n;
+    const int dense_keys = N <= LM_CHECKPOINT_DENSE_MAX;
     for (int i = 0; i < LM_N_TENSORS && rc == 0; i++) {
         LmTensorInfo ti = lm_model_tensor_info(m, i);
+        if (!strcmp(ti.name, "W_rec") && !dense_keys) continue;
         size_t n = 1;
         for (int k = 0; k < ti.ndim; k++) n *= (size_t)ti.shape[k];
         tensors[i] = lm_malloc(n * sizeof(float));
         lm_model_export_tensor(m, i, tensors[i]);
         rc = lm_npz_add(w, ti.name, LM_DT_F32, ti.ndim, ti.shape, tensors[i]);
     }
-    int64_t N = t->mask.n;
-    int64_t sh_nn[2] = {N, N};
+    /* W_rec compressed as SciPy's CSR: its structure is the mask's, explicit zeros included */
+    int64_t nnz = t->mask.nnz, n1 = N + 1, sh_nn[2] = {N, N};
+    float *rec = lm_malloc((size_t)(nnz ? nnz : 1) * sizeof(float));
+    lm_model_export_rec_values(m, rec);
+    if (rc == 0) rc = lm_npz_add(w, "W_rec_data", LM_DT_F32, 1, &nnz, rec);
+    if (rc == 0) rc = lm_npz_add(w, "W_rec_indices", LM_DT_I32, 1, &nnz, t->mask.col_idx);
+    if (rc == 0) rc = lm_npz_add(w, "W_rec_indptr", LM_DT_I32, 1, &n1, t->mask.row_ptr);
+    int64_t two = 2;
+    if (rc == 0) rc = lm_npz_add(w, "W_rec_shape", LM_DT_I64, 1, &two, sh_nn);
+    uint8_t *dense_mask = NULL;
+    if (dense_keys) {
+        dense_mask = lm_malloc((size_t)(N * N));
+        lm_mask_to_dense(&t->mask, dense_mask);
+        if (rc == 0) rc = lm_npz_add(w, "mask", LM_DT_U8, 2, sh_nn, dense_mask);
+    }
     int64_t P = (int64_t)lm_model_n_params(m);
     int64_t S = (int64_t)lm_stream_state_size(t->stream);
     uint8_t *stream_state = lm_malloc((size_t)S);
@@ -35,7 +51,6 @@ int lm_checkpoint_save(const LmTrainer *t, const char *config_doc, const char *p
     double loss_acc[2] = {t->loss_sum, (double)t->loss_n};
     int64_t adam_t = t->adam.t, step = t->step, trials = t->trials, format = LM_CHECKPOINT_FORMAT;
     double wall = t->wall;
-    if (rc == 0) rc = lm_npz_add(w, "mask", LM_DT_U8, 2, sh_nn, t->mask.m);
     if (rc == 0) rc = lm_npz_add(w, "params", LM_DT_F32, 1, &P, lm_model_params(m));
     if (rc == 0) rc = lm_npz_add(w, "adam_m", LM_DT_F32, 1, &P, t->adam.m);
     if (rc == 0) rc = lm_npz_add(w, "adam_v", LM_DT_F32, 1, &P, t->adam.v);
@@ -52,6 +67,8 @@ int lm_checkpoint_save(const LmTrainer *t, const char *config_doc, const char *p
     if (rc == 0) rc = lm_npz_close(w);
     else lm_npz_discard(w);
     for (int i = 0; i < LM_N_TENSORS; i++) free(tensors[i]);
+    free(rec);
+    free(dense_mask);
     free(stream_state);
     return rc;
 }
@@ -71,6 +88,20 @@ static const LmArray *scalar(const LmNpz *z, const char *name, LmDtype dt) {
 static int all_finite(const float *x, size_t n) {
     for (size_t i = 0; i < n; i++)
         if (!isfinite(x[i])) return 0;
+    return 1;
+}
+
+/* The dense [n][n] matrix is the CSR (mask structure, values) expanded: equal on the mask, 0 elsewhere. */
+static int rec_matches_dense(int n, const LmMask *mask, const float *vals, const float *dense) {
+    for (int i = 0; i < n; i++) {
+        const float *row = dense + (size_t)i * n;
+        int32_t p = mask->row_ptr[i], end = mask->row_ptr[i + 1];
+        for (int j = 0; j < n; j++) {
+            int on = p < end && mask->col_idx[p] == j;
+            if (on ? memcmp(&row[j], &vals[p], sizeof(float)) != 0 : row[j] != 0.0f) return 0;
+            p += on;
+        }
+    }
     return 1;
 }
 
@@ -112,23 +143,52 @@ static int load(LmTrainer *t, const char *path, int full) {
 
     const LmArray *fmt = scalar(z, "format", LM_DT_I64);
     if (!fmt) goto out;
-    if (*(const int64_t *)fmt->data != LM_CHECKPOINT_FORMAT) {
+    const int64_t format = *(const int64_t *)fmt->data;
+    if (format != LM_CHECKPOINT_FORMAT && format != LM_CHECKPOINT_FORMAT_DENSE) {
         snprintf(msg, sizeof msg, "%lld", (long long)*(const int64_t *)fmt->data);
         fail(path, "unsupported checkpoint format %s", msg);
         goto out;
     }
-    const LmArray *mask = lm_npz_expect(z, "mask", LM_DT_U8, 2, sh_nn);
-    if (!mask) goto out;
-    for (int64_t i = 0; i < N * N; i++) {
-        uint8_t v = ((const uint8_t *)mask->data)[i];
-        if (v > 1) {
+    /* The mask: dense in format 1 (and small format-2 files), else the structure of W_rec's CSR. */
+    if (format == LM_CHECKPOINT_FORMAT_DENSE || lm_npz_find(z, "mask")) {
+        const LmArray *mask = lm_npz_expect(z, "mask", LM_DT_U8, 2, sh_nn);
+        if (!mask) goto out;
+        LmMask stored_mask;
+        if (lm_mask_from_array((int)N, mask->data, "stored", &stored_mask) != 0) {
             fail(path, "%s", "mask holds values other than 0 and 1");
             goto out;
         }
-        if (v != t->mask.m[i]) {
-            snprintf(msg, sizeof msg, "mask differs from the %s mask this configuration builds (entry %lld)",
-                     t->mask.desc, (long long)i);
-            fail(path, "%s", msg);
+        int same = lm_mask_equal(&stored_mask, &t->mask);
+        lm_mask_free(&stored_mask);
+        if (!same) {
+            fail(path, "mask differs from the %s mask this configuration builds", t->mask.desc);
+            goto out;
+        }
+    }
+    const LmArray *rec_data = NULL;
+    if (format == LM_CHECKPOINT_FORMAT) {
+        int64_t nnz = t->mask.nnz, n1 = N + 1, two = 2;
+        const LmArray *shape = lm_npz_expect(z, "W_rec_shape", LM_DT_I64, 1, &two);
+        const LmArray *indptr = shape ? lm_npz_expect(z, "W_rec_indptr", LM_DT_I32, 1, &n1) : NULL;
+        if (!indptr) goto out;
+        const int64_t *sh = shape->data;
+        if (sh[0] != N || sh[1] != N) {
+            fail(path, "%s", "W_rec_shape is not [N, N] of this configuration");
+            goto out;
+        }
+        if (memcmp(indptr->data, t->mask.row_ptr, (size_t)n1 * sizeof(int32_t)) != 0) {
+            fail(path, "W_rec_indptr differs from the %s mask this configuration builds", t->mask.desc);
+            goto out;
+        }
+        const LmArray *indices = lm_npz_expect(z, "W_rec_indices", LM_DT_I32, 1, &nnz);
+        rec_data = indices ? lm_npz_expect(z, "W_rec_data", LM_DT_F32, 1, &nnz) : NULL;
+        if (!rec_data) goto out;
+        if (memcmp(indices->data, t->mask.col_idx, (size_t)nnz * sizeof(int32_t)) != 0) {
+            fail(path, "W_rec_indices differs from the %s mask this configuration builds", t->mask.desc);
+            goto out;
+        }
+        if (!all_finite(rec_data->data, rec_data->count)) {
+            fail(path, "%s", "W_rec_data holds non-finite values");
             goto out;
         }
     }
@@ -139,11 +199,23 @@ static int load(LmTrainer *t, const char *path, int full) {
     if (!scratch) goto out;
     for (int i = 0; i < LM_N_TENSORS; i++) {
         LmTensorInfo ti = lm_model_tensor_info(m, i);
+        int is_rec = !strcmp(ti.name, "W_rec");
+        if (is_rec && rec_data) {   /* compressed; a dense copy, if stored, must agree with it */
+            lm_model_import_rec_values(scratch, rec_data->data);
+            if (!lm_npz_find(z, "W_rec")) continue;
+        }
         const LmArray *a = lm_npz_expect(z, ti.name, LM_DT_F32, ti.ndim, ti.shape);
         if (!a) goto out;
         if (!all_finite(a->data, a->count)) {
             fail(path, "%s holds non-finite values", ti.name);
             goto out;
+        }
+        if (is_rec && rec_data) {
+            if (!rec_matches_dense(t->mask.n, &t->mask, rec_data->data, a->data)) {
+                fail(path, "%s", "W_rec (dense) disagrees with W_rec_data");
+                goto out;
+            }
+            continue;
         }
         if (lm_model_import_tensor(scratch, i, a->data) != 0) {
             snprintf(msg, sizeof msg, "%s: %s (weights and mask disagree)", ti.name, lm_err_msg());

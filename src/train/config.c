@@ -38,7 +38,7 @@ static const Opt opts[] = {
     {"grid", T_GRID, 0, 0, 0, 0, 0, "local2d sheet NXxNY (auto = square)"},
     {"periodic", T_BOOL, OFF(periodic), 0, 0, 0, 0, "local masks: torus distances"},
     {"mask_file", T_STR, OFF(mask_file), 0, 0, 0, 0, "file mask: a 0/1 .npy of shape [N, N]"},
-    {"hidden", T_INT, OFF(hidden), 1, 16384, 0, 0, "number of recurrent units N"},
+    {"hidden", T_INT, OFF(hidden), 1, 4194304, 0, 0, "number of recurrent units N (bounded by the memory estimate)"},
     {"rule", T_RULE, OFF(rule), 0, 0, 0, 0, "update rule: ngym or yang"},
     {"act", T_ACT, OFF(act), 0, 0, 0, 0, "activation: relu, softplus, tanh"},
     {"alpha", T_DBL, OFF(alpha), 0, 1, 1, 0, "dt/tau"},
