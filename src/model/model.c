@@ -136,6 +136,7 @@ void lm_model_free(LmModel *m) {
     free(m->dia_noff);
     free(m->dia_pos);
     free(m->dia_tpos);
+    free(m->ei);
     free(m);
 }
 
@@ -193,7 +194,12 @@ void lm_model_init(LmModel *m, LmRng *rng) {
     fill_uniform(lm_p(m, T_W_IN), (size_t)n * c->n_in, b_in, rng);
     fill_uniform(lm_p(m, T_B_IN), (size_t)n, b_in, rng);
     float *row = lm_malloc((size_t)n * sizeof(float));
-    switch (c->rec_init) {
+    if (m->ei) {   /* Dale's law: the balanced init replaces rec_init */
+        for (int i = 0; i < n; i++) {
+            lm_dale_init_rec_row(m, rng, i, row);
+            set_rec_row(m, i, row);
+        }
+    } else switch (c->rec_init) {
     case LM_INIT_HALF_IDENTITY: {   /* the diagonal only: O(nnz), no row of zeros written per unit */
         float *rec = lm_p(m, T_W_REC);
         memset(rec, 0, (size_t)m->n_rec * sizeof(float));
@@ -228,6 +234,7 @@ void lm_model_init(LmModel *m, LmRng *rng) {
     fill_uniform(lm_p(m, T_B_REC), (size_t)n, b_hid, rng);
     fill_uniform(lm_p(m, T_W_OUT), (size_t)c->n_out * n, b_hid, rng);
     fill_uniform(lm_p(m, T_B_OUT), (size_t)c->n_out, b_hid, rng);
+    lm_dale_to_effective(m, NULL);   /* Dale: inhibitory readout columns 0 (W_rec is already signed) */
 }
 
 static const char *const tensor_names[LM_N_TENSORS] = {"W_in", "b_in", "W_rec", "b_rec", "W_out", "b_out"};
@@ -276,10 +283,24 @@ int lm_model_import_tensor(LmModel *m, int i, const float *in) {
                                m->mask.desc);
                     return -1;
                 }
+                if (m->ei && row[j] * m->ei[j] < 0) {
+                    lm_err_set("W_rec[%d][%d] = %g has the wrong sign for %s unit %d (Dale's law)", r, j,
+                               (double)row[j], m->ei[j] > 0 ? "excitatory" : "inhibitory", j);
+                    return -1;
+                }
             }
             set_rec_row(m, r, row);
         }
         return 0;
+    }
+    if (i == T_W_OUT && lm_model_readout_exc(m)) {
+        int n = m->cfg.n_hidden;
+        for (size_t k = 0; k < (size_t)m->cfg.n_out * n; k++)
+            if (m->ei[k % n] < 0 && in[k] != 0.0f) {
+                lm_err_set("W_out[%zu][%zu] = %g reads inhibitory unit %zu (excitatory-only readout)", k / n,
+                           k % n, (double)in[k], k % n);
+                return -1;
+            }
     }
     memcpy(lm_p(m, i), in, (m->off[i + 1] - m->off[i]) * sizeof(float));
     return 0;
@@ -300,15 +321,25 @@ static void rec_values(const LmModel *m, const float *block, float *vals) {
 
 void lm_model_export_rec_values(const LmModel *m, float *vals) { rec_values(m, m->params, vals); }
 
-void lm_model_import_rec_values(LmModel *m, const float *vals) {
+int lm_model_import_rec_values(LmModel *m, const float *vals) {
+    if (m->ei)
+        for (int i = 0; i < m->cfg.n_hidden; i++)
+            for (int32_t p = m->mask.row_ptr[i]; p < m->mask.row_ptr[i + 1]; p++)
+                if (vals[p] * m->ei[m->mask.col_idx[p]] < 0) {
+                    lm_err_set("W_rec[%d][%d] = %g has the wrong sign for %s unit %d (Dale's law)", i,
+                               m->mask.col_idx[p], (double)vals[p],
+                               m->ei[m->mask.col_idx[p]] > 0 ? "excitatory" : "inhibitory", m->mask.col_idx[p]);
+                    return -1;
+                }
     float *rec = lm_p(m, T_W_REC);
     if (m->sparse) {
         memcpy(rec, vals, (size_t)m->n_rec * sizeof(float));
-        return;
+        return 0;
     }
     int n = m->cfg.n_hidden;
     memset(rec, 0, (size_t)n * n * sizeof(float));
     for (int i = 0; i < n; i++)
         for (int32_t p = m->mask.row_ptr[i]; p < m->mask.row_ptr[i + 1]; p++)
             rec[(size_t)i * n + m->mask.col_idx[p]] = vals[p];
+    return 0;
 }

@@ -417,6 +417,12 @@ static int fig_weights(Out *o, const LmTrained *run, int fi) {
     if (!f) { free(w); free(vals); return -1; }
     char title[200], what[100];
     snprintf(what, sizeof what, "W_rec at step %lld", (long long)run->step);
+    if (lm_model_ei(run->model)) {   /* Dale's law: a column's sign is its presynaptic unit's E/I type */
+        int ne = 0;
+        for (int j = 0; j < N; j++) ne += lm_model_ei(run->model)[j] > 0;
+        snprintf(what, sizeof what, "W_rec at step %lld, Dale: %d E (columns > 0), %d I (< 0)",
+                 (long long)run->step, ne, N - ne);
+    }
     matrix_title(title, sizeof title, what, N, k);
     lm_fig_panel(f, 0, 0, k, 0, k, title, "pre-synaptic unit j", "post-synaptic unit i");
     lm_fig_equal_aspect(f);
