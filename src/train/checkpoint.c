@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "io/npz.h"
+#include "train/search.h"
 #include "util/err.h"
 
 int lm_checkpoint_save(const LmTrainer *t, const char *config_doc, const char *path) {
@@ -16,7 +17,7 @@ int lm_checkpoint_save(const LmTrainer *t, const char *config_doc, const char *p
     /* Buffers must stay alive until lm_npz_close. */
     float *tensors[LM_N_TENSORS] = {0};
     int64_t N = t->mask.n;
-    const int dense_keys = N <= LM_CHECKPOINT_DENSE_MAX;
+    const int dense_keys = N <= LM_CHECKPOINT_DENSE_MAX || t->search;   /* a mask search works on dense masks */
     for (int i = 0; i < LM_N_TENSORS && rc == 0; i++) {
         LmTensorInfo ti = lm_model_tensor_info(m, i);
         if (!strcmp(ti.name, "W_rec") && !dense_keys) continue;
@@ -57,6 +58,7 @@ int lm_checkpoint_save(const LmTrainer *t, const char *config_doc, const char *p
         for (int64_t j = 0; j < N; j++) ei[j] = lm_model_ei(m)[j];
         rc = lm_npz_add(w, "ei", LM_DT_I32, 1, &N, ei);
     }
+    if (rc == 0 && t->search) rc = lm_search_checkpoint_add(t, w);
     if (rc == 0) rc = lm_npz_add(w, "params", LM_DT_F32, 1, &P, lm_model_params(m));
     if (rc == 0) rc = lm_npz_add(w, "adam_m", LM_DT_F32, 1, &P, t->adam.m);
     if (rc == 0) rc = lm_npz_add(w, "adam_v", LM_DT_F32, 1, &P, t->adam.v);
@@ -219,9 +221,9 @@ static Dims dims_of_config(const LmTrainConfig *cfg, const LmBattery *b) {
 
 static Dims dims_of_trainer(const LmTrainer *t) {
     Dims d = dims_of_config(&t->cfg, &t->battery);
-    d.P = (int64_t)lm_model_n_params(t->model);
+    d.P = t->search ? -1 : (int64_t)lm_model_n_params(t->model);   /* a search may have changed the mask */
     d.S = (int64_t)lm_stream_state_size(t->stream);
-    d.nnz = t->mask.nnz;
+    d.nnz = t->search ? -1 : t->mask.nnz;
     return d;
 }
 
@@ -281,23 +283,34 @@ static int check_format(LmNpz *z, const char *path) {
     return fail(path, "unsupported checkpoint format %s", v);
 }
 
-/* The mask: dense in format 1 (and in small format-2 files), else the structure of W_rec's CSR; both
- * must be the mask the configuration builds. Format 2 also has W_rec_data checked for finite values. */
+/* The dense mask (format 1, small format-2 files, mask searches) is the mask the configuration builds,
+ * or under a mask search lies inside the searched region. */
 static int check_mask(LmNpz *z, const char *path, const LmTrainer *t) {
     int64_t N = t->mask.n, sh[2] = {N, N};
-    int64_t format = stored_format(z);
-    if (format == LM_CHECKPOINT_FORMAT_DENSE || lm_npz_info(z, "mask")) {
-        const LmArray *mask = lm_npz_expect(z, "mask", LM_DT_U8, 2, sh);
-        if (!mask) return -1;
-        LmMask stored;
-        if (lm_mask_from_array((int)N, mask->data, "stored", &stored) != 0)
-            return fail(path, "%s", "mask holds values other than 0 and 1");
-        int same = lm_mask_equal(&stored, &t->mask);
-        lm_mask_free(&stored);
-        if (!same) return fail(path, "mask differs from the %s mask this configuration builds", t->mask.desc);
+    if (stored_format(z) != LM_CHECKPOINT_FORMAT_DENSE && !lm_npz_info(z, "mask")) return 0;
+    const LmArray *mask = lm_npz_expect(z, "mask", LM_DT_U8, 2, sh);
+    if (!mask) return -1;
+    const uint8_t *m = mask->data;
+    uint8_t *want = lm_malloc((size_t)(N * N));
+    lm_mask_to_dense(&t->mask, want);
+    const uint8_t *region = t->search ? lm_search_region(t) : want;
+    int rc = 0;
+    for (int64_t i = 0; i < N * N && rc == 0; i++) {
+        if (m[i] > 1) rc = fail(path, "%s", "mask holds values other than 0 and 1");
+        else if (t->search ? m[i] && !region[i] : m[i] != want[i]) {
+            char msg[300];
+            snprintf(msg, sizeof msg, "mask %s the %s mask this configuration builds (entry %lld)",
+                     t->search ? "leaves the region searched by" : "differs from", t->mask.desc, (long long)i);
+            rc = fail(path, "%s", msg);
+        }
     }
-    if (format != LM_CHECKPOINT_FORMAT) return 0;
-    int64_t nnz = t->mask.nnz, n1 = N + 1, two = 2;
+    free(want);
+    return rc;
+}
+
+/* Format 2: W_rec's CSR structure is the trainer's mask (after a search's mask is applied). */
+static int check_rec_structure(LmNpz *z, const char *path, const LmTrainer *t) {
+    int64_t N = t->mask.n, nnz = t->mask.nnz, n1 = N + 1, two = 2;
     const LmArray *shape = lm_npz_expect(z, "W_rec_shape", LM_DT_I64, 1, &two);
     if (!shape) return -1;
     if (((const int64_t *)shape->data)[0] != N || ((const int64_t *)shape->data)[1] != N)
@@ -362,6 +375,7 @@ static const float *check_network(LmNpz *z, const char *path, const LmTrainer *t
     const LmArray *rec = NULL;   /* format 2: W_rec's values in mask order */
     if (stored_format(z) == LM_CHECKPOINT_FORMAT) {
         int64_t nnz = t->mask.nnz;
+        if (check_rec_structure(z, path, t)) goto done;
         if (!(rec = lm_npz_expect(z, "W_rec_data", LM_DT_F32, 1, &nnz))) goto done;
         if (!all_finite(rec->data, rec->count)) {
             fail(path, "%s", "W_rec_data holds non-finite values");
@@ -431,7 +445,7 @@ static int check_adam(LmNpz *z, const char *path, int64_t P, TrainState *s) {
 }
 
 /* step, adam_t, trials, wall and loss_acc: in range and consistent with each other. */
-static int check_counters(LmNpz *z, const char *path, TrainState *s) {
+static int check_counters(LmNpz *z, const char *path, int search, TrainState *s) {
     const int64_t *at = scalar_i64(z, "adam_t"), *st = at ? scalar_i64(z, "step") : NULL;
     const int64_t *tr = st ? scalar_i64(z, "trials") : NULL;
     const LmArray *wall = tr ? lm_npz_expect(z, "wall", LM_DT_F64, 0, NULL) : NULL;
@@ -440,7 +454,8 @@ static int check_counters(LmNpz *z, const char *path, TrainState *s) {
     double wl = *(const double *)wall->data;
     const double *la = lacc->data;
     /* loss_acc[1] counts steps: an integer in [0, step] (checked before it is converted) */
-    if (*st < 0 || *at != *st || *tr < 0 || !(wl >= 0) || !isfinite(wl) || !isfinite(la[0]) || !(la[1] >= 0) ||
+    /* a search's IMP rounds start a fresh optimiser: adam_t <= step */
+    if (*st < 0 || (search ? *at < 0 || *at > *st : *at != *st) || *tr < 0 || !(wl >= 0) || !isfinite(wl) || !isfinite(la[0]) || !(la[1] >= 0) ||
         la[1] > (double)*st || la[1] != floor(la[1]))
         return fail(path, "%s", "inconsistent counters (step, adam_t, trials, wall or loss_acc)");
     s->adam_t = *at;
@@ -486,7 +501,7 @@ static int check_generators(LmNpz *z, const char *path, const LmTrainer *t, Trai
 
 static int check_train_state(LmNpz *z, const char *path, const LmTrainer *t, TrainState *s) {
     int64_t P = (int64_t)lm_model_n_params(t->model);
-    if (check_adam(z, path, P, s) || check_counters(z, path, s) || check_thresholds(z, path, s)) return -1;
+    if (check_adam(z, path, P, s) || check_counters(z, path, t->search != NULL, s) || check_thresholds(z, path, s)) return -1;
     return check_generators(z, path, t, s);
 }
 
@@ -505,15 +520,41 @@ static void commit(LmTrainer *t, const float *params, const TrainState *s) {
     t->loss_n = s->loss_n;
 }
 
+/* Mask search: the stored mask replaces the configuration's start mask before the network is checked
+ * (the one exception to "nothing changes before commit": *orig keeps the old mask to undo it). */
+static int apply_search_mask(LmNpz *z, const char *path, LmTrainer *t, uint8_t **orig) {
+    size_t nn = (size_t)t->mask.n * t->mask.n;
+    const LmArray *mask = t->search ? lm_npz_find(z, "mask") : NULL;
+    if (!mask) return 0;
+    *orig = lm_malloc(nn);
+    lm_mask_to_dense(&t->mask, *orig);
+    if (!memcmp(mask->data, *orig, nn)) {
+        free(*orig);
+        *orig = NULL;
+        return 0;
+    }
+    lm_trainer_set_mask(t, mask->data, "mask search (from the checkpoint)");
+    if (lm_search_checkpoint_read(t, z, 0) != 0) return fail_with(path, "search state");
+    return 0;
+}
+
 static int load(LmTrainer *t, const char *path, int full) {
     LmNpz *z = lm_npz_read(path);
     if (!z) return -1;
     int rc = -1;
     Dims d = dims_of_trainer(t);
     const float *params = NULL;
+    uint8_t *orig_mask = NULL;
+    char orig_desc[160];
+    snprintf(orig_desc, sizeof orig_desc, "%s", t->mask.desc);
     if (check_keys(z, path, &d, full) || check_config(z, path, t, full) || check_format(z, path) ||
-        check_mask(z, path, t) || !(params = check_network(z, path, t)))
+        check_mask(z, path, t) || apply_search_mask(z, path, t, &orig_mask) ||
+        !(params = check_network(z, path, t)))
         goto out;
+    if (t->search && full && lm_search_checkpoint_read(t, z, 0) != 0) {
+        fail_with(path, "search state");
+        goto out;
+    }
     if (!full) {
         /* Weights only (evaluation, plots): the optimiser and stream state are not needed. */
         const int64_t *st = scalar_i64(z, "step");
@@ -536,8 +577,11 @@ static int load(LmTrainer *t, const char *path, int full) {
         goto out;
     }
     commit(t, params, &s);
+    if (t->search) lm_search_checkpoint_read(t, z, 1);
     rc = 0;
 out:
+    if (rc != 0 && orig_mask) lm_trainer_set_mask(t, orig_mask, orig_desc);
+    free(orig_mask);
     lm_npz_free(z);
     return rc;
 }
