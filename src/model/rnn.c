@@ -186,7 +186,7 @@ INLINE void forward_units(LmActivation act, int yang, float a, float leak, float
     }
 }
 
-static void forward_loop(void *vc, int tid, int nth, LmBarrier *bar) {
+LM_CLONES static void forward_loop(void *vc, int tid, int nth, LmBarrier *bar) {
     Ctx *c = vc;
     LmModel *m = c->m;
     LmWork *w = c->w;
@@ -355,7 +355,7 @@ INLINE void backward_units(LmActivation act, int yang, float a, float leak, floa
     }
 }
 
-static void backward_loop(void *vc, int tid, int nth, LmBarrier *bar) {
+LM_CLONES static void backward_loop(void *vc, int tid, int nth, LmBarrier *bar) {
     Ctx *c = vc;
     LmModel *m = c->m;
     LmWork *w = c->w;
