@@ -18,8 +18,8 @@ int lm_autapse_analyse(const LmModel *m, const double *c, double tol, LmAutapse 
     const LmMask *mask = lm_model_mask(m);
     int N = cfg->n_hidden;
     for (int i = 0; i < N; i++)
-        for (int j = 0; j < N; j++)
-            if (i != j && mask->m[(size_t)i * N + j]) {
+        for (int32_t p = mask->row_ptr[i]; p < mask->row_ptr[i + 1]; p++)
+            if (mask->col_idx[p] != i) {
                 lm_err_set("autapse: the mask (%s) is not diagonal", mask->desc);
                 return -1;
             }

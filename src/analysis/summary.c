@@ -92,8 +92,8 @@ static void distance_bins(const float *W, const LmMask *mask, const LmSheet *g, 
     memset(o->bin_pos, 0, sizeof o->bin_pos);
     o->n_bins = 0;
     for (int i = 0; i < N; i++)
-        for (int j = 0; j < N; j++) {
-            if (!mask->m[(size_t)i * N + j]) continue;
+        for (int32_t p = mask->row_ptr[i]; p < mask->row_ptr[i + 1]; p++) {
+            int j = mask->col_idx[p];
             int b = (int)lround(lm_sheet_distance(g, i, j));
             if (b >= LM_SUMMARY_MAX_BINS) b = LM_SUMMARY_MAX_BINS - 1;
             double w = W[(size_t)i * N + j];

@@ -45,8 +45,8 @@ static const LmOption all_opts[] = {
     STR("task", task, SUB_FIXEDPOINTS | SUB_AUTAPSE, "the task whose input (and trajectories) are used (required)"),
     STR("period", period, SUB_FIXEDPOINTS | SUB_AUTAPSE,
         "period of the task: fixation, stimulus, delay, decision, stim1, stim2, sample, test (required)"),
-    NUM("input_trial", LM_OPT_INT, input_trial, 0, 100000, "0", SUB_FIXEDPOINTS | SUB_AUTAPSE,
-        "the constant input u is the input at the period's first step in this trial"),
+    NUM("input_trial", LM_OPT_INT, input_trial, 0, 100000, NULL, SUB_FIXEDPOINTS | SUB_AUTAPSE,
+        "u is the input at the period's first step in this trial (default: the first trial that has the period)"),
     NUM("memory_tol", LM_OPT_DOUBLE, memory_tol, 0, 10, "0.05", SUB_AUTAPSE,
         "memory unit: |w_eff - 1| <= this (a time constant of at least 1/tol steps)"),
     NUM("inits", LM_OPT_INT, inits, 1, 1000000, "1024", SUB_FIXEDPOINTS, "initial states"),
@@ -105,7 +105,19 @@ static void opts_default(Opts *o) {
     memset(o, 0, sizeof *o);
     LmOptTable all = {"analyze", all_opts, LM_OPTS_COUNT(all_opts)};
     lm_opts_defaults(&all, o);
-    o->trials = -1, o->kmax = -1;
+    o->trials = -1, o->kmax = -1, o->input_trial = -1;
+}
+
+/* The trial whose input at the period's start is u: --input-trial, or the first trial with a non-empty
+ * period (delays can be 0 steps long). -1 + lm_err_set if there is none. */
+static int input_trial_of(const LmStates *s, int period, int asked, const char *task, const char *pname) {
+    for (int k = asked >= 0 ? asked : 0; k < s->K && k <= (asked >= 0 ? asked : s->K - 1); k++) {
+        const int32_t *b = s->bounds + ((size_t)k * LM_N_PERIOD_NAMES + period) * 2;
+        if (b[0] >= 0 && b[1] > b[0]) return k;
+    }
+    if (asked >= 0) lm_err_set("task '%s' has no '%s' period in trial %d (its periods: see lmrnn tasks list)", task, pname, asked);
+    else lm_err_set("task '%s' has no '%s' period in any of its %d trials (its periods: see lmrnn tasks list)", task, pname, s->K);
+    return -1;
 }
 
 /* ---------------------------------------------------------------- shared steps */
@@ -285,16 +297,15 @@ static int run_fixedpoints(LmTrained *run, const Opts *o) {
         return 2;
     }
     if (lm_states_collect(&net, pos, 1, trials, &s) != 0) return 1;
-    const int32_t *b = s.bounds + ((size_t)o->input_trial * LM_N_PERIOD_NAMES + period) * 2;
-    if (b[0] < 0 || b[1] <= b[0]) {
-        lm_err_set("fixedpoints: task '%s' has no '%s' period in trial %d (its periods: see lmrnn tasks list)",
-                   run->battery->name[pos[0]], o->period, o->input_trial);
+    int it = input_trial_of(&s, period, o->input_trial, run->battery->name[pos[0]], o->period);
+    if (it < 0) {
         lm_states_free(&s);
         return 2;
     }
+    const int32_t *b = s.bounds + ((size_t)it * LM_N_PERIOD_NAMES + period) * 2;
     const LmModelConfig *mc = lm_model_config(run->model);
     int N = mc->n_hidden;
-    const float *u = s.x + ((size_t)o->input_trial * s.T + b[0]) * s.n_in;
+    const float *u = s.x + ((size_t)it * s.T + b[0]) * s.n_in;
     float *W = lm_malloc((size_t)N * N * sizeof(float));
     double *c = lm_malloc((size_t)N * sizeof(double));
     lm_model_export_tensor(run->model, 2, W);
@@ -373,16 +384,17 @@ static int run_autapse(LmTrained *run, const Opts *o) {
     }
     LmNet net = net_of(run, o);
     LmStates s;
-    if (lm_states_collect(&net, pos, 1, (int)o->input_trial + 1, &s) != 0) return 1;
-    const int32_t *b = s.bounds + ((size_t)o->input_trial * LM_N_PERIOD_NAMES + period) * 2;
-    if (b[0] < 0 || b[1] <= b[0]) {
-        lm_err_set("autapse: task '%s' has no '%s' period", run->battery->name[pos[0]], o->period);
+    int trials_in = o->input_trial >= 0 ? o->input_trial + 1 : 64;
+    if (lm_states_collect(&net, pos, 1, trials_in, &s) != 0) return 1;
+    int it = input_trial_of(&s, period, o->input_trial, run->battery->name[pos[0]], o->period);
+    if (it < 0) {
         lm_states_free(&s);
         return 2;
     }
+    const int32_t *b = s.bounds + ((size_t)it * LM_N_PERIOD_NAMES + period) * 2;
     int N = s.N, R = run->battery->n, trials = o->trials > 0 ? (int)o->trials : 64;
     double *c = lm_malloc((size_t)N * sizeof(double));
-    lm_map_input(run->model, s.x + ((size_t)o->input_trial * s.T + b[0]) * s.n_in, c);
+    lm_map_input(run->model, s.x + ((size_t)it * s.T + b[0]) * s.n_in, c);
     lm_states_free(&s);
     LmAutapse au;
     int rc = lm_autapse_analyse(run->model, c, o->memory_tol, &au);
