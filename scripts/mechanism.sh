@@ -57,6 +57,16 @@ for d in sorted(glob.glob(out + "/yang20-diag-s*")):
         print(f"| {os.path.basename(d)} | {t} {p} | {a['memory_units']} | {a['units_without_fixed_point']} | "
               f"{l['memory_units_mean_change']:+.3f} | {l['random_units_mean_change']:+.3f} | {f['points']} ({f['stable']}) | "
               f"{le.get('median', float('nan')):.3f} | {le.get('within_0.05_of_1', 0)} |")
+runs = [json.load(open(p)) for p in sorted(glob.glob(out + "/yang20-diag-s*/autapse_dlygo/autapse.json"))]
+if runs:
+    tasks = list(runs[0]["lesion"]["memory_units_change"].keys())
+    print(f"\nPer task, mean over the {len(runs)} yang20 diag runs (memory units: abs(w_eff - 1) <= 0.05):\n")
+    print("| task | lesion memory units | lesion as many random units |")
+    print("|---|---|---|")
+    for t in tasks:
+        m = sum(r["lesion"]["memory_units_change"][t] for r in runs) / len(runs)
+        c = sum(r["lesion"]["random_units_change"][t] for r in runs) / len(runs)
+        print(f"| {t} | {m:+.3f} | {c:+.3f} |")
 print("\n### C6: slow points on modcog82\n")
 print("| run | task / period | slow points (stable) | slow-point PR | median abs(lambda_1) | within 0.05 of 1 | median q | iterations | seconds |")
 print("|---|---|---|---|---|---|---|---|---|")
