@@ -443,7 +443,7 @@ LM_CLONES static void backward_loop(void *vc, int tid, int nth, LmBarrier *bar) 
         else
             memset(gw + (size_t)i0 * N, 0, (size_t)(i1 - i0) * N * sizeof(float));
         if (m->mask.nnz < (int64_t)N * N) {
-            const uint8_t *mk = m->mask.m;
+            const uint8_t *mk = m->dense_mask;
             for (size_t k = (size_t)i0 * N; k < (size_t)i1 * N; k++)
                 if (!mk[k]) gw[k] = 0.0f;
         }
