@@ -65,7 +65,7 @@ void lm_dale_init_rec(const LmModel *m, LmRng *rng, float *w) {
 #define FOR_REC(m, VAL, J, BODY)                                                                    \
     do {                                                                                            \
         int n_ = (m)->cfg.n_hidden;                                                                 \
-        if ((m)->sparse) {                                                                          \
+        if (lm_rec_compressed(m)) {                                                                    \
             for (int64_t p_ = 0; p_ < (m)->n_rec; p_++) {                                           \
                 int64_t VAL = p_;                                                                   \
                 int J = (m)->col_idx[p_];                                                           \

@@ -86,7 +86,7 @@ static void build_sparse_structure(LmModel *m) {
     for (int k = 0; k < 2 * n - 1; k++)
         if (slot[k] == 0) slot[k] = nd++;
     if (is_banded(n, m->n_rec, nd)) {
-        m->dia = 1;
+        m->layout = LM_LAYOUT_BAND;
         m->n_diag = nd;
         m->dia_off = lm_malloc((size_t)nd * sizeof(int32_t));
         m->dia_noff = lm_malloc((size_t)nd * sizeof(int32_t));
@@ -117,8 +117,10 @@ LmModel *lm_model_new(const LmModelConfig *cfg, const LmMask *mask) {
     m->mask.m = lm_malloc((size_t)mask->n * mask->n);
     memcpy(m->mask.m, mask->m, (size_t)mask->n * mask->n);
     int n = cfg->n_hidden;
-    m->sparse = strcmp(lm_model_layout_for(cfg->path, n, mask->nnz, lm_mask_n_diag(mask)), "dense") != 0;
-    m->n_rec = m->sparse ? mask->nnz : (int64_t)n * n;
+    /* CSR unless the structure below finds few enough diagonals for the band layout */
+    int dense = strcmp(lm_model_layout_for(cfg->path, n, mask->nnz, lm_mask_n_diag(mask)), "dense") == 0;
+    m->layout = dense ? LM_LAYOUT_DENSE : LM_LAYOUT_CSR;
+    m->n_rec = dense ? (int64_t)n * n : mask->nnz;
     size_t sizes[LM_N_TENSORS] = {(size_t)n * cfg->n_in, (size_t)n, (size_t)m->n_rec, (size_t)n,
                                   (size_t)cfg->n_out * n, (size_t)cfg->n_out};
     m->off[0] = 0;
@@ -126,7 +128,7 @@ LmModel *lm_model_new(const LmModelConfig *cfg, const LmMask *mask) {
     m->n_params = m->off[LM_N_TENSORS];
     m->params = lm_calloc(m->n_params, sizeof(float));
     m->grads = lm_calloc(m->n_params, sizeof(float));
-    if (m->sparse) build_sparse_structure(m);
+    if (!dense) build_sparse_structure(m);
     return m;
 }
 
@@ -150,8 +152,11 @@ void lm_model_free(LmModel *m) {
 
 const LmModelConfig *lm_model_config(const LmModel *m) { return &m->cfg; }
 const LmMask *lm_model_mask(const LmModel *m) { return &m->mask; }
-int lm_model_is_sparse(const LmModel *m) { return m->sparse; }
-const char *lm_model_rec_layout(const LmModel *m) { return !m->sparse ? "dense" : m->dia ? "band" : "csr"; }
+int lm_model_is_sparse(const LmModel *m) { return lm_rec_compressed(m); }
+const char *lm_model_rec_layout(const LmModel *m) {
+    static const char *const names[] = {"dense", "band", "csr"};
+    return names[m->layout];
+}
 size_t lm_model_n_params(const LmModel *m) { return m->n_params; }
 float *lm_model_params(LmModel *m) { return m->params; }
 float *lm_model_grads(LmModel *m) { return m->grads; }
@@ -184,7 +189,7 @@ static void fill_uniform(float *p, size_t n, double bound, LmRng *rng) {
 static void set_rec_dense(LmModel *m, const float *w) {
     int n = m->cfg.n_hidden;
     float *rec = lm_p(m, T_W_REC);
-    if (m->sparse) {
+    if (lm_rec_compressed(m)) {
         for (int i = 0; i < n; i++)
             for (int32_t p = m->row_ptr[i]; p < m->row_ptr[i + 1]; p++)
                 rec[p] = w[(size_t)i * n + m->col_idx[p]];
@@ -245,7 +250,7 @@ LmTensorInfo lm_model_tensor_info(const LmModel *m, int i) {
 
 static void export_block(const LmModel *m, const float *block, int i, float *out) {
     LM_ASSERT(i >= 0 && i < LM_N_TENSORS);
-    if (i == T_W_REC && m->sparse) {
+    if (i == T_W_REC && lm_rec_compressed(m)) {
         int n = m->cfg.n_hidden;
         const float *rec = block + m->off[T_W_REC];
         memset(out, 0, (size_t)n * n * sizeof(float));
