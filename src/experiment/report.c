@@ -9,7 +9,6 @@
 #include "plot/plot.h"
 #include "util/err.h"
 
-static const char *group_label[LM_N_GROUPS] = {"base", "int", "seq", "int+seq"};
 
 /* ---------------------------------------------------------------- per-run quantities */
 typedef enum {
@@ -218,7 +217,7 @@ static void draw_autapse_groups(LmFigure *f, const LmExpResults *r, const void *
                 val[n] = s.mean;
                 err[n] = s.n > 1 ? s.std : 0;
                 col[n] = !strcmp(run->mask, "diag") ? 0 : !strcmp(run->mask, "local2d") ? 1 : 2;
-                snprintf(lab[n], sizeof lab[n], "%s: %s", group_label[g], run->label);
+                snprintf(lab[n], sizeof lab[n], "%s: %s", lm_group_label(g), run->label);
                 labels[n] = lab[n];
                 n++;
             }
@@ -273,7 +272,7 @@ static void autapse_tables(FILE *md, const LmExpResults *r) {
         fputc('\n', md);
         for (int t = 0; t < ref->n_tasks; t++) {
             int g = ref->task_group[t];
-            fprintf(md, "| %s | %s |", ref->task[t], g >= 0 ? group_label[g] : "?");
+            fprintf(md, "| %s | %s |", ref->task[t], g >= 0 ? lm_group_label(g) : "?");
             for (int k = 0; k < nc; k++) {
                 const LmCondition *cd = &r->cond[cols[k]];
                 double v[64];

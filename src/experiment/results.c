@@ -47,13 +47,6 @@ double lm_run_read_eval_mean(const char *run_dir) {
     return m;
 }
 
-int lm_group_index(const char *name) {
-    static const char *names[] = {"base", "int", "seq", "int+seq", "intseq"};
-    for (int i = 0; i < 5; i++)
-        if (!strcmp(name, names[i])) return i < 4 ? i : 3;
-    return -1;
-}
-
 /* ---------------------------------------------------------------- one run */
 
 typedef struct {
@@ -97,7 +90,7 @@ static int log_cb(const cJSON *rec, void *ctx) {
         const cJSON *g;
         if (cJSON_IsObject(groups))
             cJSON_ArrayForEach(g, groups) {
-                int k = g->string ? lm_group_index(g->string) : -1;
+                int k = g->string ? lm_group_parse(g->string) : -1;
                 if (k >= 0 && cJSON_IsNumber(g)) r->group[i][k] = g->valuedouble;
             }
     } else if (!strcmp(kind, "threshold")) {
@@ -157,7 +150,7 @@ static int load_eval(const char *path, LmRunResult *r) {
             int i = r->n_tasks++;
             snprintf(r->task[i], sizeof r->task[i], "%s", name->valuestring);
             r->task_perf[i] = perf_value(cJSON_GetObjectItemCaseSensitive(t, "perf"));
-            int g = cJSON_IsString(group) ? lm_group_index(group->valuestring) : -1;
+            int g = cJSON_IsString(group) ? lm_group_parse(group->valuestring) : -1;
             if (g < 0) {
                 int id = lm_task_lookup(name->valuestring);
                 g = id >= 0 ? (int)lm_task_group(id) : -1;

@@ -3,11 +3,11 @@
 #define LMRNN_EXP_RESULTS_H
 #include <cjson/cJSON.h>
 #include "experiment/plan.h"
+#include "tasks/battery.h"
 #include "train/log.h"
 
 #define LM_N_THRESH 3
 extern const double lm_thresholds[LM_N_THRESH];   /* 0.5, 0.8, 0.9 */
-#define LM_N_GROUPS 4                              /* base, int, seq, int+seq (battery.h order) */
 
 /* out = dir + "/" + name; aborts if the path does not fit (the CLI limits DIR to LM_EXP_MAX_DIR). */
 #define LM_EXP_MAX_DIR 3000
@@ -49,8 +49,6 @@ typedef struct {
 int lm_run_load(const char *run_dir, const LmExpRun *run, LmRunResult *out);
 void lm_run_result_free(LmRunResult *r);
 
-/* Group index of a task group name ("base", "int", "seq", "int+seq" or "intseq"); -1 if unknown. */
-int lm_group_index(const char *name);
 
 /* Statistics over seeds of the finite values among v[0..n). */
 typedef struct {

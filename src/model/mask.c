@@ -3,7 +3,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "io/npz.h"
 #include "model/model.h"
 #include "util/err.h"
 
@@ -258,12 +257,8 @@ int lm_mask_count(const LmMaskSpec *spec, int n, int64_t *nnz, int64_t *n_diag) 
         return 0;
     case LM_MASK_FILE: break;
     }
-    LmMask m;   /* a file mask: its count is in the file, which is read anyway */
-    if (lm_mask_build(spec, n, &m) != 0) return -1;
-    *nnz = m.nnz;
-    *n_diag = lm_mask_n_diag(&m);
-    lm_mask_free(&m);
-    return 0;
+    lm_err_set("mask: a file mask is counted with lm_train_mask_count (train/mask_file.h)");
+    return -1;
 }
 
 static int build_random(const LmMaskSpec *s, int n, LmMask *out) {
@@ -284,47 +279,6 @@ static int build_random(const LmMaskSpec *s, int n, LmMask *out) {
     snprintf(desc, sizeof desc, "random p=%.4g seed=%llu", p, (unsigned long long)s->seed);
     finish(out, n, m, p, desc);
     return 0;
-}
-
-/* A 0/1 matrix from a .npy file; float, integer or uint8/bool data accepted, values exactly 0 or 1. */
-static int build_file(const LmMaskSpec *s, int n, LmMask *out) {
-    LmArray a;
-    if (lm_npy_read(s->file, &a)) return -1;
-    int rc = -1;
-    if (a.ndim != 2 || a.shape[0] != n || a.shape[1] != n) {
-        lm_err_set("mask file %s: expected shape [%d, %d], found %d-d array%s%lld x %lld", s->file, n, n,
-                   a.ndim, a.ndim == 2 ? " " : "", a.ndim >= 1 ? (long long)a.shape[0] : 0LL,
-                   a.ndim >= 2 ? (long long)a.shape[1] : 0LL);
-        goto done;
-    }
-    uint8_t *m = lm_malloc((size_t)n * n);
-    for (size_t k = 0; k < (size_t)n * n; k++) {
-        double v;
-        switch (a.dtype) {
-        case LM_DT_F32: v = ((const float *)a.data)[k]; break;
-        case LM_DT_F64: v = ((const double *)a.data)[k]; break;
-        case LM_DT_I32: v = ((const int32_t *)a.data)[k]; break;
-        case LM_DT_I64: v = (double)((const int64_t *)a.data)[k]; break;
-        case LM_DT_U8: v = ((const uint8_t *)a.data)[k]; break;
-        default:
-            lm_err_set("mask file %s: dtype %s is not a numeric 0/1 matrix", s->file, lm_dtype_name(a.dtype));
-            free(m);
-            goto done;
-        }
-        if (v != 0 && v != 1) {
-            lm_err_set("mask file %s: entry [%zu][%zu] = %g is not 0 or 1", s->file, k / n, k % n, v);
-            free(m);
-            goto done;
-        }
-        m[k] = v == 1;
-    }
-    char desc[128];
-    snprintf(desc, sizeof desc, "file %.100s", s->file);
-    finish(out, n, m, 0, desc);
-    rc = 0;
-done:
-    lm_array_free(&a);
-    return rc;
 }
 
 int lm_mask_build(const LmMaskSpec *spec, int n, LmMask *out) {
@@ -349,7 +303,11 @@ int lm_mask_build(const LmMaskSpec *spec, int n, LmMask *out) {
     case LM_MASK_LOCAL2D:
     case LM_MASK_LOCAL1D: return build_local(spec, n, out);
     case LM_MASK_RANDOM: return build_random(spec, n, out);
-    case LM_MASK_FILE: return build_file(spec, n, out);
+    case LM_MASK_FILE: break;
+    }
+    if (spec->kind == LM_MASK_FILE) {   /* the model does not read files: see train/mask_file.h */
+        lm_err_set("mask: a file mask is read with lm_mask_file_read (train/mask_file.h), not built from a spec");
+        return -1;
     }
     lm_err_set("mask: unknown kind %d", (int)spec->kind);
     return -1;

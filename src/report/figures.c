@@ -2,7 +2,6 @@
 #include "report/figures.h"
 #include <errno.h>
 #include <math.h>
-#include <plplot.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,7 +10,7 @@
 #include "io/json.h"
 #include "io/npz.h"
 #include "plot/plot.h"
-#include "report/eval_report.h"
+#include "eval/table.h"
 #include "report/run.h"
 #include "util/err.h"
 
@@ -83,7 +82,7 @@ static int read_log(const char *dir, RunLog *log) {
             push(&log->eval_mean, jnum(r, "mean"));
             push(&log->eval_loss, jnum(r, "loss"));
             const cJSON *g = cJSON_GetObjectItemCaseSensitive(r, "groups");
-            for (int k = 0; k < 4; k++) push(&log->eval_group[k], jnum(g, lm_group_keys[k]));
+            for (int k = 0; k < 4; k++) push(&log->eval_group[k], jnum(g, lm_group_name(k)));
             const cJSON *m = cJSON_GetObjectItemCaseSensitive(r, "metric");
             if (cJSON_IsString(m)) snprintf(log->metric, sizeof log->metric, "%s", m->valuestring);
         }
@@ -168,11 +167,10 @@ static int fig_perf(Out *o, const RunLog *log, int fi) {
     int ns = 0;
     ys[ns] = log->eval_mean.v;
     labels[ns++] = "mean";
-    static const char *const gl[4] = {"base", "int", "seq", "int+seq"};
     for (int g = 0; g < 4; g++)
         if (isfinite(series_max(&log->eval_group[g]))) {
             ys[ns] = log->eval_group[g].v;
-            labels[ns++] = gl[g];
+            labels[ns++] = lm_group_label(g);
         }
     if (ns == 2) ns = 1;   /* a single-group battery: the group curve is the mean */
     double xmax = n ? log->eval_step.v[n - 1] : 1;
@@ -291,29 +289,22 @@ static int fig_tasks(Out *o, const TaskTable *t, int fi) {
     /* Headroom above 1 for the family names and the group legend. */
     lm_fig_panel(f, 0, -0.7, n - 0.3, 0, n_groups > 1 ? 1.1 + 0.07 * n_groups : 1.1, title, NULL, ylabel);
     lm_fig_bars(f, n, vals, NULL, labels, colour);
-    /* Wilson intervals are asymmetric, which lm_fig_bars' symmetric error bars cannot show: draw them
-     * with PLplot directly, in the panel lm_fig_bars has just set up (its stream is the current one). */
-    plcol0(1);
-    plwidth(1.3);
+    /* Wilson intervals are asymmetric, which lm_fig_bars' symmetric error bars cannot show. */
+    double *ix = lm_malloc(sizeof(double) * (size_t)(n ? n : 1) * 3), *ilo = ix + n, *ihi = ilo + n;
     for (int i = 0; i < n; i++) {
-        int k = order[i];
-        if (!isfinite(t->lo[k]) || !isfinite(t->hi[k])) continue;
-        PLFLT xv = i, lo = t->lo[k], hi = t->hi[k];
-        PLFLT cx[2] = {i - 0.18, i + 0.18}, cl[2] = {lo, lo}, ch[2] = {hi, hi};
-        PLFLT vx[2] = {xv, xv}, vy[2] = {lo, hi};
-        plline(2, vx, vy);
-        plline(2, cx, cl);
-        plline(2, cx, ch);
+        ix[i] = i;
+        ilo[i] = t->lo[order[i]];
+        ihi[i] = t->hi[order[i]];
     }
-    plwidth(1.0);
+    lm_fig_intervals(f, n, ix, ilo, ihi, 0.18);
+    free(ix);
     /* Legend of the group colours: empty series carry the labels (bars use series colours 0..3, and
      * a series' colour is its index among the panel's series, so absent groups get an unlabelled one). */
     if (n_groups > 1) {
         double nanv[1] = {NAN}, zero[1] = {0};
         const double *empty[4] = {nanv, nanv, nanv, nanv};
-        static const char *const glab[4] = {"base", "int", "seq", "int+seq"};
         const char *lab[4];
-        for (int g = 0; g < 4; g++) lab[g] = present[g] ? glab[g] : NULL;
+        for (int g = 0; g < 4; g++) lab[g] = present[g] ? lm_group_label(g) : NULL;
         lm_fig_lines(f, 4, 1, zero, empty, lab);
     }
     /* Family separators and names. */

@@ -1,4 +1,4 @@
-#include "report/eval_report.h"
+#include "eval/table.h"
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -6,7 +6,6 @@
 #include "io/npz.h"
 #include "util/err.h"
 
-const char *const lm_group_keys[4] = {"base", "int", "seq", "intseq"};
 
 /* NaN (a group absent from the battery) becomes null: JSON has no NaN. */
 static void add_number(cJSON *o, const char *key, double v) {
@@ -23,7 +22,7 @@ cJSON *lm_eval_json(const LmEvalResult *r, const LmBattery *b, LmMetric metric) 
     cJSON_AddNumberToObject(doc, "trials_per_task", tpt);
     cJSON_AddStringToObject(doc, "battery", b->spec);
     cJSON *groups = cJSON_AddObjectToObject(doc, "groups");
-    for (int g = 0; g < 4; g++) add_number(groups, lm_group_keys[g], lm_eval_group_mean(r, b, (LmGroup)g, metric));
+    for (int g = 0; g < 4; g++) add_number(groups, lm_group_name(g), lm_eval_group_mean(r, b, (LmGroup)g, metric));
     cJSON *metrics = cJSON_AddObjectToObject(doc, "metrics");
     for (int m = 0; m < LM_N_METRICS; m++) add_number(metrics, lm_metric_name((LmMetric)m), lm_eval_mean(r, (LmMetric)m));
     cJSON *tasks = cJSON_AddArrayToObject(doc, "tasks");
@@ -34,7 +33,7 @@ cJSON *lm_eval_json(const LmEvalResult *r, const LmBattery *b, LmMetric metric) 
         lm_task_modifiers(b->id[k], mods, sizeof mods);
         cJSON_AddStringToObject(t, "name", b->name[k]);
         cJSON_AddStringToObject(t, "family", lm_family_name(def->family));
-        cJSON_AddStringToObject(t, "group", lm_group_keys[lm_task_group(b->id[k])]);
+        cJSON_AddStringToObject(t, "group", lm_group_name(lm_task_group(b->id[k])));
         cJSON_AddStringToObject(t, "modifiers", mods);
         cJSON_AddNumberToObject(t, "n", r->n_trials[k]);
         cJSON_AddNumberToObject(t, "correct", r->correct[k][metric]);
@@ -93,7 +92,7 @@ void lm_eval_print(FILE *f, const LmEvalResult *r, const LmBattery *b, LmMetric 
         double lo, hi;
         lm_wilson_interval(r->correct[k][metric], r->n_trials[k], &lo, &hi);
         fprintf(f, "%-18s %-6s %-7s %6d %7d %6.3f  [%.3f, %.3f]\n", b->name[k],
-                lm_family_name(lm_task_def(b->id[k])->family), lm_group_keys[lm_task_group(b->id[k])],
+                lm_family_name(lm_task_def(b->id[k])->family), lm_group_name(lm_task_group(b->id[k])),
                 r->n_trials[k], r->correct[k][metric], lm_eval_task_perf(r, k, metric), lo, hi);
     }
     fprintf(f, "\nmetric %s, %d tasks: mean %.3f, min %.3f\n", lm_metric_name(metric), r->n_tasks,
@@ -101,8 +100,8 @@ void lm_eval_print(FILE *f, const LmEvalResult *r, const LmBattery *b, LmMetric 
     fprintf(f, "group means:");
     for (int g = 0; g < 4; g++) {
         double v = lm_eval_group_mean(r, b, (LmGroup)g, metric);
-        if (isfinite(v)) fprintf(f, "  %s %.3f", lm_group_keys[g], v);
-        else fprintf(f, "  %s -", lm_group_keys[g]);
+        if (isfinite(v)) fprintf(f, "  %s %.3f", lm_group_name(g), v);
+        else fprintf(f, "  %s -", lm_group_name(g));
     }
     fputc('\n', f);
 }

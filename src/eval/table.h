@@ -1,12 +1,9 @@
 /* The per-task evaluation table: on screen, eval.json and eval.csv (docs/run-directory.md). */
-#ifndef LMRNN_EVAL_REPORT_H
-#define LMRNN_EVAL_REPORT_H
+#ifndef LMRNN_EVAL_TABLE_H
+#define LMRNN_EVAL_TABLE_H
 #include <stdio.h>
 #include <cjson/cJSON.h>
 #include "eval/eval.h"
-
-/* JSON keys of the four task groups, in LmGroup order. */
-extern const char *const lm_group_keys[4];
 
 /* The eval.json document: {"metric", "mean", "min", "trials_per_task", "groups":{base,int,seq,intseq}
  * (null for a group the battery lacks), "metrics":{every metric's mean}, "tasks":[{"name","family",
