@@ -6,7 +6,8 @@
 
 int lm_mask_file_read(const char *path, int n, LmMask *out) {
     LmArray a;
-    if (lm_npy_read(path, &a)) return -1;
+    /* at most float64 [n, n] plus a header: a larger file (or /dev/zero) is refused unread */
+    if (lm_npy_read_max(path, (size_t)n * n * 8 + 65536, &a)) return -1;
     int rc = -1;
     uint8_t *m = NULL;
     if (a.ndim != 2 || a.shape[0] != n || a.shape[1] != n) {
