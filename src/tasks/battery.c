@@ -75,10 +75,8 @@ int lm_battery_parse(const char *spec, LmBattery *out) {
             return -1;
         }
         for (int k = 0; k < out->n; k++)
-            if (out->id[k] == id) {   /* one rule input per task: a repeat would be a second, untrained one */
-                lm_err_set("battery '%.60s' names task '%s' twice%s%s%s", spec, lm_task_def(id)->name,
-                           strcmp(out->name[k], tok) ? " (as '" : "", strcmp(out->name[k], tok) ? out->name[k] : "",
-                           strcmp(out->name[k], tok) ? "')" : "");
+            if (!strcmp(out->name[k], tok)) {   /* one rule input per name: a repeat would be an untrained one */
+                lm_err_set("battery '%.60s' names task '%s' twice", spec, tok);
                 return -1;
             }
         if (out->n >= LM_MAX_BATTERY) {
