@@ -1,5 +1,7 @@
 #include "eval/table.h"
+#include <errno.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "io/json.h"
@@ -104,4 +106,52 @@ void lm_eval_print(FILE *f, const LmEvalResult *r, const LmBattery *b, LmMetric 
         else fprintf(f, "  %s -", lm_group_name(g));
     }
     fputc('\n', f);
+}
+
+static double number_or_nan(const cJSON *o, const char *k) {
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+    return cJSON_IsNumber(v) ? v->valuedouble : NAN;
+}
+
+int lm_eval_file_read(const char *path, LmEvalFile *out) {
+    memset(out, 0, sizeof *out);
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        if (errno == ENOENT) return 1;
+        lm_err_set("%s: %s", path, strerror(errno));
+        return -1;
+    }
+    fclose(f);
+    cJSON *doc = lm_json_read(path);
+    if (!doc) return -1;
+    int rc = 0;
+    const cJSON *m = cJSON_GetObjectItemCaseSensitive(doc, "metric");
+    snprintf(out->metric, sizeof out->metric, "%s", cJSON_IsString(m) ? m->valuestring : "?");
+    double trials = number_or_nan(doc, "trials_per_task");
+    out->trials = trials >= 0 && trials < 1e9 ? (int)trials : 0;
+    out->mean = number_or_nan(doc, "mean");
+    const cJSON *tasks = cJSON_GetObjectItemCaseSensitive(doc, "tasks"), *it;
+    if (!cJSON_IsArray(tasks)) {
+        lm_err_set("%s: no \"tasks\" array (not an evaluation table)", path);
+        rc = -1;
+    } else {
+        cJSON_ArrayForEach(it, tasks) {
+            const cJSON *nm = cJSON_GetObjectItemCaseSensitive(it, "name");
+            int id = cJSON_IsString(nm) ? lm_task_lookup(nm->valuestring) : -1;
+            if (id < 0 || out->n >= LM_MAX_BATTERY) {
+                lm_err_set("%s: task entry %d has no known task name", path, out->n);
+                rc = -1;
+                break;
+            }
+            int k = out->n++;
+            snprintf(out->task[k].name, sizeof out->task[k].name, "%s", nm->valuestring);
+            out->task[k].id = id;
+            out->task[k].group = (int)lm_task_group(id);
+            out->task[k].perf = number_or_nan(it, "perf");
+            out->task[k].ci_low = number_or_nan(it, "ci_low");
+            out->task[k].ci_high = number_or_nan(it, "ci_high");
+        }
+    }
+    cJSON_Delete(doc);
+    return rc;
 }

@@ -42,12 +42,12 @@ typedef struct {
     long steps_done, trials_done;
     double wall_done;
     double auc;                 /* mean of the eval curve over steps (trapezoid / span), NaN if < 2 points */
-} LmRunResult;
+} LmExpRunResult;
 
 /* Load whatever the run directory holds (a missing directory gives an empty result, not an error). 0, or
  * -1 with lm_err_set() on a file that exists but is corrupt. */
-int lm_run_load(const char *run_dir, const LmExpRun *run, LmRunResult *out);
-void lm_run_result_free(LmRunResult *r);
+int lm_run_load(const char *run_dir, const LmExpRun *run, LmExpRunResult *out);
+void lm_run_result_free(LmExpRunResult *r);
 
 
 /* Statistics over seeds of the finite values among v[0..n). */
@@ -69,7 +69,7 @@ void lm_exp_conditions_free(LmCondition *c, int n);
 /* Everything the report needs: the plan, every run's results, the conditions. */
 typedef struct {
     LmExpPlan plan;
-    LmRunResult *res;      /* plan.n */
+    LmExpRunResult *res;      /* plan.n */
     int n_cond;
     LmCondition *cond;
 } LmExpResults;
