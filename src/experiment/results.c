@@ -64,7 +64,8 @@ static void add_record(LmExpRunResult *r, int *cap, const LmLogRecord *rec) {
         for (int g = 0; g < LM_N_GROUPS; g++) r->group[i][g] = rec->group[g];
     } else if (!strcmp(rec->kind, "threshold")) {
         for (int k = 0; k < LM_N_THRESH; k++)
-            if (fabs(rec->threshold - lm_thresholds[k]) < 1e-9 && r->thr_step[k] < 0) {
+            /* the last record: an IMP search restarts its thresholds with each round (docs/lottery.md) */
+            if (fabs(rec->threshold - lm_thresholds[k]) < 1e-9) {
                 r->thr_step[k] = step;
                 r->thr_trials[k] = trials;
                 r->thr_wall[k] = wall;

@@ -20,6 +20,9 @@
  * a barrier per step would cost more than the step at N = 256). Sums across threads are added in thread
  * order, so results depend on the thread count only through OpenBLAS's blocking.
  *
+ * The thread loops are compiled for several instruction sets (LM_CLONES); every stage below is inlined
+ * into them so that it is too.
+ *
  * W_rec is stored in one of three layouts (LmRecLayout), each with its own recurrent product, its own
  * copy of the rows the product reads, and its own gradient: dense (an N x N matrix, multiplied through
  * its transpose), band (the CSR values spread over the few diagonals of a local mask) and CSR (general
@@ -215,7 +218,7 @@ typedef struct {
     int b0, b1, nb;         /* my batch rows */
 } Lane;
 
-static Lane lane_begin(const Ctx *c, int tid, int nth) {
+INLINE Lane lane_begin(const Ctx *c, int tid, int nth) {
     Lane L;
     L.c = c, L.m = c->m, L.w = c->w, L.tid = tid, L.nth = nth;
     L.N = c->w->N, L.T = c->T, L.B = c->B, L.TB = c->T * c->B, L.n_in = c->m->cfg.n_in, L.n_out = c->m->cfg.n_out;
@@ -233,18 +236,18 @@ static Lane lane_begin(const Ctx *c, int tid, int nth) {
 /* ------------------------------------------------------------------ recurrent product, per layout */
 
 /* Band: row b of the padded, double-buffered copy for step t. */
-static inline float *band_row(const Lane *L, int t, int b) {
+INLINE float *band_row(const Lane *L, int t, int b) {
     return L->w->xpad + (size_t)(t & 1) * L->B * L->ldx + (size_t)b * L->ldx;
 }
 
 /* Before the time loop, my part of W_rec in the form the forward product reads. */
-static void rec_prepare_forward(const Lane *L) {
+INLINE void rec_prepare_forward(const Lane *L) {
     if (L->m->layout == LM_LAYOUT_DENSE)   /* wt[k][i] = W[i][k], rows k of mine */
         lm_k_transpose(L->N, L->W, L->N, L->w->wt, L->N, L->i0, L->i1);
 }
 
 /* out[b][i] = sum_j W[i][j] h_{t-1}[b][j] for my rows: [nb][N] x W^T. `hp` = h_{t-1} [B][N]. */
-static void rec_product_forward(const Lane *L, int t, const float *hp, float *out) {
+INLINE void rec_product_forward(const Lane *L, int t, const float *hp, float *out) {
     const LmModel *m = L->m;
     LmWork *w = L->w;
     const int N = L->N;
@@ -261,7 +264,7 @@ static void rec_product_forward(const Lane *L, int t, const float *hp, float *ou
 }
 
 /* Keep row b of h_t where the next step's product reads it. */
-static void rec_stash_forward(const Lane *L, int t, int b, const float *h) {
+INLINE void rec_stash_forward(const Lane *L, int t, int b, const float *h) {
     switch (L->m->layout) {
     case LM_LAYOUT_DENSE: break;   /* read in place from w->h */
     case LM_LAYOUT_BAND: memcpy(band_row(L, t, b) + L->m->pad, h, (size_t)L->N * sizeof(float)); break;
@@ -272,7 +275,7 @@ static void rec_stash_forward(const Lane *L, int t, int b, const float *h) {
 }
 
 /* out[b][j] = sum_i W[i][j] ds_t[b][i] for my rows: [nb][N] x W. */
-static void rec_product_backward(const Lane *L, int t, float *out) {
+INLINE void rec_product_backward(const Lane *L, int t, float *out) {
     const LmModel *m = L->m;
     LmWork *w = L->w;
     const int N = L->N;
@@ -291,7 +294,7 @@ static void rec_product_backward(const Lane *L, int t, float *out) {
 }
 
 /* Keep row b of ds_t where the previous step's product reads it. */
-static void rec_stash_backward(const Lane *L, int t, int b, const float *d) {
+INLINE void rec_stash_backward(const Lane *L, int t, int b, const float *d) {
     switch (L->m->layout) {
     case LM_LAYOUT_DENSE: break;   /* read in place from w->d */
     case LM_LAYOUT_BAND: memcpy(band_row(L, t, b) + L->m->pad, d, (size_t)L->N * sizeof(float)); break;
@@ -303,7 +306,7 @@ static void rec_stash_backward(const Lane *L, int t, int b, const float *d) {
 
 /* dW_rec[mine] = ds[1:][mine]^T H[:-1]: [mine][R] x [R][N] (R = (T-1)*B pairs (ds_t, h_{t-1}), t >= 1:
  * h_0 = 0 contributes nothing), then masked. */
-static void rec_grad_dense(const Lane *L, float *gw, int R) {
+INLINE void rec_grad_dense(const Lane *L, float *gw, int R) {
     const LmModel *m = L->m;
     const int N = L->N, i0 = L->i0, i1 = L->i1;
     if (i1 <= i0) return;
@@ -313,7 +316,7 @@ static void rec_grad_dense(const Lane *L, float *gw, int R) {
     else
         memset(gw + (size_t)i0 * N, 0, (size_t)(i1 - i0) * N * sizeof(float));
     if (m->mask.nnz < (int64_t)N * N) {
-        const uint8_t *mk = m->mask.m;
+        const uint8_t *mk = m->dense_mask;
         for (size_t k = (size_t)i0 * N; k < (size_t)i1 * N; k++)
             if (!mk[k]) gw[k] = 0.0f;
     }
@@ -321,7 +324,7 @@ static void rec_grad_dense(const Lane *L, float *gw, int R) {
 
 /* The same per diagonal, in blocks of rows of ds and h that stay in L1 across all the diagonals; then
  * gathered back into CSR order. */
-static void rec_grad_band(const Lane *L, float *gw, int R) {
+INLINE void rec_grad_band(const Lane *L, float *gw, int R) {
     const LmModel *m = L->m;
     LmWork *w = L->w;
     const int N = L->N, i0 = L->i0, i1 = L->i1;
@@ -334,7 +337,7 @@ static void rec_grad_band(const Lane *L, float *gw, int R) {
 }
 
 /* Each non-zero (i, j): the dot of ds[.][i] and h[.][j] over the R rows, both transposed. */
-static void rec_grad_csr(const Lane *L, float *gw, int R) {
+INLINE void rec_grad_csr(const Lane *L, float *gw, int R) {
     const LmModel *m = L->m;
     const LmWork *w = L->w;
     const int TB = L->TB, B = L->B;
@@ -343,7 +346,7 @@ static void rec_grad_csr(const Lane *L, float *gw, int R) {
             gw[p] = R > 0 ? lm_k_dot(w->dt + (size_t)i * TB + B, w->ht + (size_t)m->col_idx[p] * TB, R) : 0.0f;
 }
 
-static void rec_grad(const Lane *L) {
+INLINE void rec_grad(const Lane *L) {
     float *gw = lm_g(L->m, T_W_REC);
     const int R = (L->T - 1) * L->B;
     switch (L->m->layout) {
@@ -365,7 +368,7 @@ static void band_fill(const LmModel *m, LmWork *w) {
 /* ------------------------------------------------------------------ input stage */
 
 /* pre[.][mine] = X W_in[mine]^T: [TB][n_in] x [n_in][mine], from X's non-zeros when X is sparse. */
-static void input_forward(const Lane *L) {
+INLINE void input_forward(const Lane *L) {
     const LmModel *m = L->m;
     LmWork *w = L->w;
     const int N = L->N, n_in = L->n_in, i0 = L->i0, i1 = L->i1;
@@ -380,7 +383,7 @@ static void input_forward(const Lane *L) {
 
 /* dW_in[mine] = ds[.][mine]^T X: [mine][TB] x [TB][n_in]; from X's non-zeros when X is sparse (into
  * dW_in^T [n_in][mine], then transposed). */
-static void input_backward(const Lane *L) {
+INLINE void input_backward(const Lane *L) {
     LmModel *m = L->m;
     LmWork *w = L->w;
     const int N = L->N, n_in = L->n_in, i0 = L->i0, i1 = L->i1;
@@ -415,7 +418,7 @@ INLINE void forward_units(LmActivation act, int yang, float a, float leak, float
 }
 
 /* h_t for my batch rows, t = 0 .. T-1: [nb][N] per step. */
-static void recurrence_forward(const Lane *L) {
+INLINE void recurrence_forward(const Lane *L) {
     LmWork *w = L->w;
     const int N = L->N, B = L->B;
     for (int t = 0; t < L->T && L->nb > 0; t++) {
@@ -463,7 +466,7 @@ INLINE void backward_units(LmActivation act, int yang, float a, float leak, floa
 }
 
 /* ds_t for my batch rows, t = T-1 .. 0: [nb][N] per step; my rows' bias gradient sums into bsum [N]. */
-static void recurrence_backward(const Lane *L, double *bsum) {
+INLINE void recurrence_backward(const Lane *L, double *bsum) {
     LmModel *m = L->m;
     LmWork *w = L->w;
     const int N = L->N, B = L->B, n_out = L->n_out, b0 = L->b0;
@@ -497,7 +500,7 @@ static void recurrence_backward(const Lane *L, double *bsum) {
 }
 
 /* db_in = db_rec = the threads' partial sums of ds, added in thread order; my units. */
-static void bias_backward(const Lane *L) {
+INLINE void bias_backward(const Lane *L) {
     const double *bpart = L->c->bpart;
     float *gbi = lm_g(L->m, T_B_IN), *gbr = lm_g(L->m, T_B_REC);
     for (int i = L->i0; i < L->i1; i++) {
@@ -511,7 +514,7 @@ static void bias_backward(const Lane *L) {
 
 /* logits[my rows] = H W_out^T + b_out: [rows][N] x [N][n_out]; with labels, the softmax (kept for
  * backward) and each row's cross-entropy in double. */
-static void readout_forward(const Lane *L) {
+INLINE void readout_forward(const Lane *L) {
     LmWork *w = L->w;
     const int N = L->N, n_out = L->n_out;
     const int32_t *labels = L->c->labels;
@@ -538,7 +541,7 @@ static void readout_forward(const Lane *L) {
 
 /* dW_out[.][mine] = dlogits^T H[.][mine]: [n_out][TB] x [TB][mine]. (The readout's gradient into h is
  * taken step by step in recurrence_backward, where it is needed.) */
-static void readout_backward(const Lane *L) {
+INLINE void readout_backward(const Lane *L) {
     LmWork *w = L->w;
     if (L->i1 > L->i0)
         cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, L->n_out, L->i1 - L->i0, L->TB, 1.0f, w->probs, L->n_out,
@@ -547,7 +550,7 @@ static void readout_backward(const Lane *L) {
 
 /* ------------------------------------------------------------------ the thread loops */
 
-static void forward_loop(void *vc, int tid, int nth, LmBarrier *bar) {
+LM_CLONES static void forward_loop(void *vc, int tid, int nth, LmBarrier *bar) {
     const Lane L = lane_begin(vc, tid, nth);
     input_forward(&L);
     rec_prepare_forward(&L);
@@ -557,7 +560,7 @@ static void forward_loop(void *vc, int tid, int nth, LmBarrier *bar) {
     readout_forward(&L);
 }
 
-static void backward_loop(void *vc, int tid, int nth, LmBarrier *bar) {
+LM_CLONES static void backward_loop(void *vc, int tid, int nth, LmBarrier *bar) {
     const Lane L = lane_begin(vc, tid, nth);
     readout_backward(&L);
     recurrence_backward(&L, L.c->bpart + (size_t)tid * L.N);
