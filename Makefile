@@ -1,6 +1,7 @@
 # lmrnn build. `make` builds the optimised tool build/lmrnn; `make test` builds every test under
 # AddressSanitizer + UndefinedBehaviorSanitizer and runs the suite; `make bench` builds the benchmarks.
-# Every src/<concept>/*.c is part of the library; src/cli/main.c is the program's entry point.
+# Every src/<concept>/*.c is part of the library except src/cli/, the command line, which is linked into
+# the program (and into the tests that run its commands). scripts/check-layers.sh enforces the layers.
 CC      ?= cc
 PKGS    := libcjson libzip plplot
 BLAS_CFLAGS := -I/usr/include/x86_64-linux-gnu/openblas-pthread
@@ -24,13 +25,15 @@ endif
 RELFLAGS := $(BASEFLAGS) $(OPT) $(DISPATCHFLAGS) -g -fPIC -fvisibility=hidden
 SANFLAGS := $(BASEFLAGS) -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
-LIB_SRC  := $(filter-out src/cli/main.c,$(wildcard src/*/*.c))
-MAIN_SRC := src/cli/main.c
+LIB_SRC  := $(filter-out src/cli/%,$(wildcard src/*/*.c))
+CLI_SRC  := $(wildcard src/cli/*.c)
 TEST_SRC := $(wildcard tests/test_*.c)
 BENCH_SRC := $(wildcard bench/*.c)
 
 REL_OBJ  := $(patsubst src/%.c,build/rel/%.o,$(LIB_SRC))
 SAN_OBJ  := $(patsubst src/%.c,build/san/%.o,$(LIB_SRC))
+CLI_REL_OBJ := $(patsubst src/%.c,build/rel/%.o,$(CLI_SRC))
+CLI_SAN_OBJ := $(patsubst src/%.c,build/san/%.o,$(CLI_SRC))
 TEST_BIN := $(patsubst tests/%.c,build/tests/%,$(TEST_SRC))
 BENCH_BIN := $(patsubst bench/%.c,build/bench/%,$(BENCH_SRC))
 
@@ -84,16 +87,20 @@ build/liblmrnn.a: $(REL_OBJ)
 build/liblmrnn-san.a: $(SAN_OBJ)
 	rm -f $@ && ar rcs $@ $^
 
-build/lmrnn: build/rel/cli/main.o build/liblmrnn.a
+build/lmrnn: $(CLI_REL_OBJ) build/liblmrnn.a
 	$(CC) $(RELFLAGS) $^ -o $@ $(DEPLIBS)
 
 # The sanitizer build of the tool itself, used by the end-to-end smoke test.
-build/lmrnn-san: build/san/cli/main.o build/liblmrnn-san.a
+build/lmrnn-san: $(CLI_SAN_OBJ) build/liblmrnn-san.a
 	$(CC) $(SANFLAGS) $^ -o $@ $(DEPLIBS)
 
-build/tests/%: tests/%.c build/liblmrnn-san.a tests/check.h
+# Tests may call the commands (lm_cmd_*): the command line's objects come first, then the library.
+build/cli-san.a: $(filter-out build/san/cli/main.o,$(CLI_SAN_OBJ))
+	rm -f $@ && ar rcs $@ $^
+
+build/tests/%: tests/%.c build/cli-san.a build/liblmrnn-san.a tests/check.h
 	@mkdir -p $(dir $@)
-	$(CC) $(SANFLAGS) -Itests $< build/liblmrnn-san.a -o $@ $(DEPLIBS)
+	$(CC) $(SANFLAGS) -Itests $< build/cli-san.a build/liblmrnn-san.a -o $@ $(DEPLIBS)
 
 build/bench/%: bench/%.c build/liblmrnn.a
 	@mkdir -p $(dir $@)
@@ -112,6 +119,7 @@ test:
 # Script tests (tests/test_*.sh) use the release build: the shared library, install, Python package.
 TEST_SH := $(wildcard tests/test_*.sh)
 check: $(TEST_BIN) build/lmrnn build/lmrnn-san build/liblmrnn.so build/liblmrnn.a
+	scripts/check-layers.sh
 	tests/run.sh $(TEST_BIN) $(TEST_SH)
 
 bench: $(BENCH_BIN)
@@ -124,7 +132,7 @@ INCLUDEDIR ?= $(PREFIX)/include
 PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
 PYTHONDIR ?= $(PREFIX)/lib/python3/dist-packages
 # The command line is a client of the library, not part of it.
-SO_OBJ := $(filter-out build/rel/cli/%,$(REL_OBJ))
+SO_OBJ := $(REL_OBJ)
 LMRNN_VERSION := $(shell sed -n 's/^\#define LMRNN_VERSION_\(MAJOR\|MINOR\|PATCH\) \([0-9]*\)/\2/p' include/lmrnn.h | paste -sd.)
 
 build/liblmrnn.so: $(SO_OBJ)
@@ -156,4 +164,4 @@ install-python: install
 clean:
 	rm -rf build
 
--include $(REL_OBJ:.o=.d) $(SAN_OBJ:.o=.d)
+-include $(REL_OBJ:.o=.d) $(SAN_OBJ:.o=.d) $(CLI_REL_OBJ:.o=.d) $(CLI_SAN_OBJ:.o=.d)

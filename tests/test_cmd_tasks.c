@@ -130,6 +130,44 @@ static void bad_input_exit_codes(void) {
     CHECK(run("--help") == 0);
 }
 
+/* Standard output of one command, captured through a file. */
+static int run_capture(const char *line, char *out, size_t n) {
+    char path[256];
+    snprintf(path, sizeof path, "%s/stdout.txt", dir);
+    fflush(stdout);
+    int saved = dup(1);
+    FILE *f = fopen(path, "w");
+    dup2(fileno(f), 1);
+    int rc = run(line);
+    fflush(stdout);
+    dup2(saved, 1);
+    close(saved);
+    fclose(f);
+    f = fopen(path, "r");
+    size_t k = f ? fread(out, 1, n - 1, f) : 0;
+    out[k] = '\0';
+    if (f) fclose(f);
+    return rc;
+}
+
+static void list_names_its_battery(void) {
+    static char out[1 << 16];
+    CHECK(run_capture("list --battery yang20 --fix Q1", out, sizeof out) == 0);
+    CHECK(!strncmp(out, "# battery yang20: 20 tasks, fix Q1", 34), "%.80s", out);
+    CHECK(run_capture("list", out, sizeof out) == 0);
+    CHECK(!strncmp(out, "# battery modcog126: 126 tasks, fix none", 40), "%.80s", out);
+}
+
+static void battery_naming_a_task_twice_is_refused(void) {
+    LmBattery b;
+    CHECK(lm_battery_parse("go,dm1,go", &b) != 0 && strstr(lm_err_msg(), "names task 'go' twice"), "%s", lm_err_msg());
+    CHECK(lm_battery_parse("dlygointseq,dms,dlygointseq", &b) != 0 && strstr(lm_err_msg(), "'dlygointseq' twice"));
+    CHECK(lm_battery_parse("dlygointseq,dlygointrseqr", &b) == 0 && b.n == 2,
+          "a reference name and the name it aliases are two rule inputs (tests/test_tasks.c)");
+    CHECK(lm_battery_parse("go,dm1,dms", &b) == 0 && b.n == 3);
+    CHECK(run("list --battery go,go") == 2);
+}
+
 static void show_writes_a_figure(void) {
     char cmd[1200], path[512];
     snprintf(path, sizeof path, "%s/go.png", dir);
@@ -148,6 +186,8 @@ int main(void) {
     RUN(batch_round_trip);
     RUN(bad_input_exit_codes);
     RUN(show_writes_a_figure);
+    RUN(list_names_its_battery);
+    RUN(battery_naming_a_task_twice_is_refused);
     char rm[600];
     snprintf(rm, sizeof rm, "rm -rf %s", dir);
     CHECK(system(rm) == 0);

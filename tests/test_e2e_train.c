@@ -217,6 +217,27 @@ static void test_cli_bad_input(void) {
     { char *a[] = {"plot", ref, "--threads", "many", NULL}; expect_error("plot_value", a, 2, "--threads"); }
     { char *a[] = {"tasks", "list", "--battery", "nosuch", NULL}; expect_error("tasks_value", a, 2, "nosuch"); }
     { char *a[] = {"experiment", "autapse", "--seeds", "0", "--plan", NULL}; expect_error("exp_value", a, 2, "--seeds"); }
+    {   /* a mask without a single connection is refused */
+        float zeros[16 * 16] = {0};
+        int64_t shape[2] = {16, 16};
+        char *mf = dirpath("zero_mask.npy");
+        CHECK(lm_npy_write(mf, LM_DT_F32, 2, shape, zeros) == 0);
+        char *a[] = {"train", "--battery", "go", "--hidden", "16", "--steps", "5", "--no-plot", "--mask", "file",
+                     "--mask-file", mf, "--out", d, NULL};
+        expect_error("zero_mask", a, 1, "no connections");
+    }
+    {   /* warnings, not silence: more threads than cores, --d with a mask that has no distance */
+        char *a[] = {"train", "--hidden", "16", "--threads", "1024", "--mask", "diag", "--d", "2", "--dry-run",
+                     "--out", d, NULL}, err[2000];
+        CHECK(run("warnings", a) == 0);
+        read_text("warnings", "err", err, sizeof err);
+        CHECK(strstr(err, "warning: --threads 1024 is more than"), "%s", err);
+        CHECK(strstr(err, "warning: --d is used only by local masks; --mask diag ignores it"), "%s", err);
+        char *b[] = {"train", "--hidden", "16", "--mask", "local2d", "--d", "2", "--dry-run", "--out", d, NULL};
+        CHECK(run("no_warnings", b) == 0);
+        read_text("no_warnings", "err", err, sizeof err);
+        CHECK(!strstr(err, "warning"), "%s", err);
+    }
     {
         char *a[] = {"--version", NULL}, out[200];
         CHECK(run("version", a) == 0);

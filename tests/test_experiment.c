@@ -332,7 +332,7 @@ static void test_results_and_report(void) {
     LmExpResults r;
     CHECK(lm_exp_results_load(dir, &r) == 0);
     CHECK(r.n_cond == 2 && r.cond[0].n == 2 && r.cond[1].n == 2);
-    const LmRunResult *r0 = &r.res[0];
+    const LmExpRunResult *r0 = &r.res[0];
     CHECK(r0->done && r0->has_log && r0->has_eval && r0->n_eval == 4);
     CHECK(r0->thr_step[0] == 100 && r0->thr_step[1] == 200 && r0->thr_step[2] == 300);
     CHECK(r0->thr_trials[1] == 2000 && r0->thr_wall[1] == 100);

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "check.h"
+#include "train/mask_file.h"
 #include "io/npz.h"
 #include "model/model.h"
 #include "util/err.h"
@@ -129,6 +130,27 @@ static void random_diag_full(void) {
     lm_mask_free(&a);
 }
 
+/* File masks are read by the training layer (the model does not read files). */
+static LmMask file_ok(LmMaskSpec s, int n) {
+    LmMask m;
+    int rc = lm_mask_file_read(s.file, n, &m);
+    CHECK(rc == 0, "%s", lm_err_msg());
+    return m;
+}
+
+static int file_fails(LmMaskSpec s, int n, const char *needle) {
+    LmMask m;
+    if (lm_mask_file_read(s.file, n, &m) == 0) {
+        lm_mask_free(&m);
+        return 0;
+    }
+    if (!strstr(lm_err_msg(), needle)) {
+        fprintf(stderr, "  error '%s' does not mention '%s'\n", lm_err_msg(), needle);
+        return 0;
+    }
+    return 1;
+}
+
 static void file_masks(void) {
     char dir[] = "/tmp/lmrnn_mask_XXXXXX";
     CHECK(mkdtemp(dir) != NULL);
@@ -141,7 +163,7 @@ static void file_masks(void) {
     CHECK(lm_npy_write(path, LM_DT_F32, 2, shape, f) == 0, "%s", lm_err_msg());
     LmMaskSpec s = {.kind = LM_MASK_FILE};
     snprintf(s.file, sizeof s.file, "%s", path);
-    LmMask m = build_ok(s, 4);
+    LmMask m = file_ok(s, 4);
     CHECK(m.nnz == 8 && lm_mask_has(&m, 0, 1) && lm_mask_has(&m, 3, 0) && !lm_mask_has(&m, 1, 0));
     lm_mask_free(&m);
     /* uint8 and int64 */
@@ -149,7 +171,7 @@ static void file_masks(void) {
     snprintf(path, sizeof path, "%s/ok_u8.npy", dir);
     CHECK(lm_npy_write(path, LM_DT_U8, 2, shape, u) == 0);
     snprintf(s.file, sizeof s.file, "%s", path);
-    m = build_ok(s, 4);
+    m = file_ok(s, 4);
     CHECK(m.nnz == 7);
     lm_mask_free(&m);
     int64_t l[16] = {0};
@@ -157,7 +179,7 @@ static void file_masks(void) {
     snprintf(path, sizeof path, "%s/ok_i64.npy", dir);
     CHECK(lm_npy_write(path, LM_DT_I64, 2, shape, l) == 0);
     snprintf(s.file, sizeof s.file, "%s", path);
-    m = build_ok(s, 4);
+    m = file_ok(s, 4);
     CHECK(m.nnz == 1 && lm_mask_has(&m, 1, 1));
     lm_mask_free(&m);
     /* not 0/1 */
@@ -165,17 +187,19 @@ static void file_masks(void) {
     snprintf(path, sizeof path, "%s/bad_val.npy", dir);
     CHECK(lm_npy_write(path, LM_DT_F32, 2, shape, f) == 0);
     snprintf(s.file, sizeof s.file, "%s", path);
-    CHECK(build_fails(s, 4, "[1][2] = 0.5 is not 0 or 1"));
+    CHECK(file_fails(s, 4, "[1][2] = 0.5 is not 0 or 1"));
     /* wrong shape */
-    CHECK(build_fails(s, 5, "expected shape [5, 5]"));
+    CHECK(file_fails(s, 5, "expected shape [5, 5]"));
     int64_t shape1[1] = {16};
     snprintf(path, sizeof path, "%s/bad_dim.npy", dir);
     CHECK(lm_npy_write(path, LM_DT_U8, 1, shape1, u) == 0);
     snprintf(s.file, sizeof s.file, "%s", path);
-    CHECK(build_fails(s, 4, "expected shape [4, 4]"));
+    CHECK(file_fails(s, 4, "expected shape [4, 4]"));
     /* missing file: the io layer's message names the path */
     snprintf(s.file, sizeof s.file, "%s/none.npy", dir);
-    CHECK(build_fails(s, 4, "none.npy"));
+    CHECK(file_fails(s, 4, "none.npy"));
+    /* the model itself refuses to read a file */
+    CHECK(build_fails(s, 4, "lm_mask_file_read"));
     const char *names[] = {"ok_f32", "ok_u8", "ok_i64", "bad_val", "bad_dim"};
     for (int i = 0; i < 5; i++) {
         snprintf(path, sizeof path, "%s/%s.npy", dir, names[i]);

@@ -14,7 +14,7 @@
 #include "eval/eval.h"
 #include "io/json.h"
 #include "io/npz.h"
-#include "report/eval_report.h"
+#include "eval/table.h"
 #include "report/figures.h"
 #include "report/run.h"
 #include "train/checkpoint.h"

@@ -6,7 +6,7 @@
 #include "cli/commands.h"
 #include "eval/eval.h"
 #include "io/npz.h"
-#include "report/eval_report.h"
+#include "eval/table.h"
 #include "report/run.h"
 #include "util/err.h"
 #include "util/options.h"
@@ -111,6 +111,7 @@ int lm_cmd_eval(int argc, char **argv) {
         return lm_opts_fail("eval", LM_EXIT_USAGE);
     }
     lm_set_threads((int)threads);
+    lm_opts_warn_threads("eval", threads);
 
     LmTrained run;
     if (lm_trained_load(path, &run) != 0) goto fail;

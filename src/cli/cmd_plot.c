@@ -103,6 +103,7 @@ int lm_cmd_plot(int argc, char **argv) {
     o.formats = pc.formats;
     o.eval_trials = pc.eval_trials;
     lm_set_threads(pc.threads);
+    lm_opts_warn_threads("plot", pc.threads);
     if (lm_plot_run(dir, &o) != 0) return lm_opts_fail("plot", LM_EXIT_FAILED);
     return LM_EXIT_OK;
 }

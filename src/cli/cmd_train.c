@@ -110,11 +110,18 @@ int lm_cmd_train(int argc, char **argv) {
         if ((cmd.config && lm_train_config_load_file(&cfg, cmd.config) != 0) || lm_opts_apply(t, &cfg, scan) != 0)
             status = LM_EXIT_USAGE;
     }
-    free(scan);
     if (status == LM_EXIT_OK && lm_train_config_validate(&cfg) != 0) status = LM_EXIT_USAGE;
-    if (status != LM_EXIT_OK) return lm_opts_fail("train", status);
+    if (status != LM_EXIT_OK) {
+        free(scan);
+        return lm_opts_fail("train", status);
+    }
     const char *resume = cmd.resume;
     int force = cmd.force;
+    lm_opts_warn_threads("train", cfg.threads);
+    if (!resume && lm_opts_given(scan, "d") && cfg.mask != LM_MASK_LOCAL2D && cfg.mask != LM_MASK_LOCAL1D)
+        fprintf(stderr, "lmrnn: train: warning: --d is used only by local masks; --mask %s ignores it\n",
+                lm_mask_kind_name(cfg.mask));
+    free(scan);
     if (cmd.dry_run) {
         LmMemoryEstimate est;
         if (lm_memory_estimate(&cfg, resume != NULL, &est) != 0) goto fail;

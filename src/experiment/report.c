@@ -10,7 +10,6 @@
 #include "plot/plot.h"
 #include "util/err.h"
 
-static const char *group_label[LM_N_GROUPS] = {"base", "int", "seq", "int+seq"};
 
 /* ---------------------------------------------------------------- per-run quantities */
 typedef enum {
@@ -22,7 +21,7 @@ typedef enum {
     Q_COUNT = Q_GROUP + LM_N_GROUPS
 } Quantity;
 
-static double run_value(const LmRunResult *r, int q) {
+static double run_value(const LmExpRunResult *r, int q) {
     if (q == Q_FINAL) return r->final_mean;
     if (q == Q_AUC) return r->auc;
     if (q == Q_WALL) return r->has_log ? r->wall_done : NAN;
@@ -73,9 +72,9 @@ typedef struct {
 
 static Curve mean_curve(const LmExpResults *r, const LmCondition *c, int group /* -1 = mean */) {
     Curve cv = {0, NULL, NULL};
-    const LmRunResult *longest = NULL;
+    const LmExpRunResult *longest = NULL;
     for (int i = 0; i < c->n; i++) {
-        const LmRunResult *rr = &r->res[c->idx[i]];
+        const LmExpRunResult *rr = &r->res[c->idx[i]];
         if (!longest || rr->n_eval > longest->n_eval) longest = rr;
     }
     if (!longest || !longest->n_eval) return cv;
@@ -87,7 +86,7 @@ static Curve mean_curve(const LmExpResults *r, const LmCondition *c, int group /
         double sum = 0;
         int cnt = 0;
         for (int i = 0; i < c->n; i++) {
-            const LmRunResult *rr = &r->res[c->idx[i]];
+            const LmExpRunResult *rr = &r->res[c->idx[i]];
             if (k < rr->n_eval && rr->step[k] == longest->step[k]) {
                 double v = group < 0 ? rr->mean[k] : rr->group[k][group];
                 if (isfinite(v)) {
@@ -219,7 +218,7 @@ static void draw_autapse_groups(LmFigure *f, const LmExpResults *r, const void *
                 val[n] = s.mean;
                 err[n] = s.n > 1 ? s.std : 0;
                 col[n] = !strcmp(run->mask, "diag") ? 0 : !strcmp(run->mask, "local2d") ? 1 : 2;
-                snprintf(lab[n], sizeof lab[n], "%s: %s", group_label[g], run->label);
+                snprintf(lab[n], sizeof lab[n], "%s: %s", lm_group_label(g), run->label);
                 labels[n] = lab[n];
                 n++;
             }
@@ -258,7 +257,7 @@ static void autapse_tables(FILE *md, const LmExpResults *r) {
         int cols[16], nc = 0;
         for (int c = 0; c < r->n_cond && nc < 16; c++)
             if (!strcmp(crun(r, &r->cond[c])->battery, autapse_bats[b])) cols[nc++] = c;
-        const LmRunResult *ref = NULL;
+        const LmExpRunResult *ref = NULL;
         for (int k = 0; k < nc && !ref; k++)
             for (int i = 0; i < r->cond[cols[k]].n; i++)
                 if (r->res[r->cond[cols[k]].idx[i]].n_tasks) {
@@ -274,13 +273,13 @@ static void autapse_tables(FILE *md, const LmExpResults *r) {
         fputc('\n', md);
         for (int t = 0; t < ref->n_tasks; t++) {
             int g = ref->task_group[t];
-            fprintf(md, "| %s | %s |", ref->task[t], g >= 0 ? group_label[g] : "?");
+            fprintf(md, "| %s | %s |", ref->task[t], g >= 0 ? lm_group_label(g) : "?");
             for (int k = 0; k < nc; k++) {
                 const LmCondition *cd = &r->cond[cols[k]];
                 double v[64];
                 int n = 0;
                 for (int i = 0; i < cd->n && n < 64; i++) {
-                    const LmRunResult *rr = &r->res[cd->idx[i]];
+                    const LmExpRunResult *rr = &r->res[cd->idx[i]];
                     v[n++] = t < rr->n_tasks && !strcmp(rr->task[t], ref->task[t]) ? rr->task_perf[t] : NAN;
                 }
                 LmStat s = lm_stat(v, n);
@@ -587,7 +586,7 @@ static int write_runs_csv(const char *path, const LmExpResults *r) {
          "trials_to_0.9,wall_to_0.5,wall_to_0.8,wall_to_0.9\n");
     for (int i = 0; i < r->plan.n; i++) {
         const LmExpRun *run = &r->plan.runs[i];
-        const LmRunResult *rr = &r->res[i];
+        const LmExpRunResult *rr = &r->res[i];
         EMIT("%s,%s,%s,%s,%g,%.6g,%ld,%ld,%llu,%d", run->id, run->cond, run->battery, run->mask, run->d,
              run->density, run->pool_trials, run->pool_batches, (unsigned long long)run->seed, rr->done);
         static const int qs[] = {Q_STEPS, Q_TRIALS, Q_WALL, Q_FINAL, Q_GROUP, Q_GROUP + 1, Q_GROUP + 2, Q_GROUP + 3,

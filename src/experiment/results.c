@@ -1,4 +1,5 @@
 #include "experiment/results.h"
+#include "eval/table.h"
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,16 +16,6 @@ void lm_exp_path(char *out, const char *dir, const char *name) {
     LM_ASSERT(n > 0 && n < LM_EXP_PATH);
 }
 
-static double jnum(const cJSON *o, const char *key, double dflt) {
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
-    return cJSON_IsNumber(v) ? v->valuedouble : dflt;
-}
-
-static const char *jkind(const cJSON *rec) {
-    const cJSON *k = cJSON_GetObjectItemCaseSensitive(rec, "kind");
-    return cJSON_IsString(k) ? k->valuestring : "";
-}
-
 int lm_run_read_stop(const char *run_dir, LmStopInfo *out) {
     char path[LM_EXP_PATH];
     lm_exp_path(path, run_dir, "log.jsonl");
@@ -39,142 +30,79 @@ static int exists(const char *path) {
 double lm_run_read_eval_mean(const char *run_dir) {
     char path[LM_EXP_PATH];
     lm_exp_path(path, run_dir, "eval.json");
-    if (!exists(path)) return NAN;
-    cJSON *doc = lm_json_read(path);
-    if (!doc) return NAN;
-    double m = jnum(doc, "mean", NAN);
-    cJSON_Delete(doc);
+    LmEvalFile *e = lm_malloc(sizeof *e);
+    double m = lm_eval_file_read(path, e) == 0 ? e->mean : NAN;
+    free(e);
     return m;
-}
-
-int lm_group_index(const char *name) {
-    static const char *names[] = {"base", "int", "seq", "int+seq", "intseq"};
-    for (int i = 0; i < 5; i++)
-        if (!strcmp(name, names[i])) return i < 4 ? i : 3;
-    return -1;
 }
 
 /* ---------------------------------------------------------------- one run */
 
-typedef struct {
-    LmRunResult *r;
-    int cap;
-} LogCtx;
-
-static int log_cb(const cJSON *rec, void *ctx) {
-    LogCtx *c = ctx;
-    LmRunResult *r = c->r;
-    const char *kind = jkind(rec);
-    long step = (long)jnum(rec, "step", -1), trials = (long)jnum(rec, "trials", -1);
-    double wall = jnum(rec, "wall", NAN);
-    if (step >= 0) {
-        if (step >= r->steps_done) {
-            r->steps_done = step;
-            r->trials_done = trials;
-            r->wall_done = wall;
-        }
+/* One record of the run log into the result (cap: the eval arrays' capacity). */
+static void add_record(LmExpRunResult *r, int *cap, const LmLogRecord *rec) {
+    long step = (long)rec->step, trials = (long)rec->trials;
+    double wall = rec->wall;
+    if (step >= 0 && step >= r->steps_done) {
+        r->steps_done = step;
+        r->trials_done = trials;
+        r->wall_done = wall;
     }
-    if (!strcmp(kind, "eval")) {
-        double mean = jnum(rec, "mean", NAN);
-        /* A run resumed from a checkpoint may repeat an eval step: keep the later record. */
-        if (r->n_eval && r->step[r->n_eval - 1] >= step)
-            while (r->n_eval && r->step[r->n_eval - 1] >= step) r->n_eval--;
-        if (r->n_eval == c->cap) {
-            c->cap = c->cap ? 2 * c->cap : 64;
-            r->step = lm_realloc(r->step, sizeof(long) * (size_t)c->cap);
-            r->trials = lm_realloc(r->trials, sizeof(long) * (size_t)c->cap);
-            r->wall = lm_realloc(r->wall, sizeof(double) * (size_t)c->cap);
-            r->mean = lm_realloc(r->mean, sizeof(double) * (size_t)c->cap);
-            r->group = lm_realloc(r->group, sizeof(double[LM_N_GROUPS]) * (size_t)c->cap);
+    if (!strcmp(rec->kind, "eval")) {
+        if (r->n_eval == *cap) {
+            *cap = *cap ? 2 * *cap : 64;
+            r->step = lm_realloc(r->step, sizeof(long) * (size_t)*cap);
+            r->trials = lm_realloc(r->trials, sizeof(long) * (size_t)*cap);
+            r->wall = lm_realloc(r->wall, sizeof(double) * (size_t)*cap);
+            r->mean = lm_realloc(r->mean, sizeof(double) * (size_t)*cap);
+            r->group = lm_realloc(r->group, sizeof(double[LM_N_GROUPS]) * (size_t)*cap);
         }
         int i = r->n_eval++;
         r->step[i] = step;
         r->trials[i] = trials;
         r->wall[i] = wall;
-        r->mean[i] = mean;
-        for (int g = 0; g < LM_N_GROUPS; g++) r->group[i][g] = NAN;
-        const cJSON *groups = cJSON_GetObjectItemCaseSensitive(rec, "groups");
-        const cJSON *g;
-        if (cJSON_IsObject(groups))
-            cJSON_ArrayForEach(g, groups) {
-                int k = g->string ? lm_group_index(g->string) : -1;
-                if (k >= 0 && cJSON_IsNumber(g)) r->group[i][k] = g->valuedouble;
-            }
-    } else if (!strcmp(kind, "threshold")) {
-        double t = jnum(rec, "threshold", NAN);
+        r->mean[i] = rec->mean;
+        for (int g = 0; g < LM_N_GROUPS; g++) r->group[i][g] = rec->group[g];
+    } else if (!strcmp(rec->kind, "threshold")) {
         for (int k = 0; k < LM_N_THRESH; k++)
             /* the last record: an IMP search restarts its thresholds with each round (docs/lottery.md) */
-            if (fabs(t - lm_thresholds[k]) < 1e-9) {
+            if (fabs(rec->threshold - lm_thresholds[k]) < 1e-9) {
                 r->thr_step[k] = step;
                 r->thr_trials[k] = trials;
                 r->thr_wall[k] = wall;
             }
-    } else if (!strcmp(kind, "resume")) {
-        /* Records after the checkpoint were dropped by the trainer; thresholds reached before it stay. */
     }
-    return 0;
 }
 
-/* A per-task perf entry: a number, or an object holding "last_step" (or "perf"). */
-static double perf_value(const cJSON *v) {
-    if (cJSON_IsNumber(v)) return v->valuedouble;
-    if (cJSON_IsObject(v)) {
-        const cJSON *x = cJSON_GetObjectItemCaseSensitive(v, "last_step");
-        if (cJSON_IsNumber(x)) return x->valuedouble;
+/* eval.json (eval/table.h reads it) into the final numbers: the mean, each task, each group's mean. */
+static int load_eval(const char *path, LmExpRunResult *r) {
+    LmEvalFile *e = lm_malloc(sizeof *e);
+    if (lm_eval_file_read(path, e) != 0) {
+        free(e);
+        return -1;
     }
-    return NAN;
-}
-
-/* The per-task array of eval.json: the first array whose elements are objects with "name" and "perf". */
-static const cJSON *task_array(const cJSON *doc) {
-    const cJSON *a;
-    cJSON_ArrayForEach(a, doc) {
-        if (!cJSON_IsArray(a)) continue;
-        const cJSON *e = cJSON_GetArrayItem(a, 0);
-        if (cJSON_IsObject(e) && cJSON_GetObjectItemCaseSensitive(e, "name") &&
-            cJSON_GetObjectItemCaseSensitive(e, "perf"))
-            return a;
-    }
-    return NULL;
-}
-
-static int load_eval(const char *path, LmRunResult *r) {
-    cJSON *doc = lm_json_read(path);
-    if (!doc) return -1;
-    r->final_mean = perf_value(cJSON_GetObjectItemCaseSensitive(doc, "mean"));
-    const cJSON *tasks = task_array(doc);
-    int n = tasks ? cJSON_GetArraySize(tasks) : 0;
+    r->final_mean = e->mean;
+    int n = e->n;
     r->task = lm_calloc((size_t)(n ? n : 1), sizeof *r->task);
     r->task_perf = lm_calloc((size_t)(n ? n : 1), sizeof(double));
     r->task_group = lm_calloc((size_t)(n ? n : 1), sizeof(int));
     double gsum[LM_N_GROUPS] = {0};
     int gn[LM_N_GROUPS] = {0};
-    const cJSON *t;
-    if (tasks)
-        cJSON_ArrayForEach(t, tasks) {
-            const cJSON *name = cJSON_GetObjectItemCaseSensitive(t, "name");
-            const cJSON *group = cJSON_GetObjectItemCaseSensitive(t, "group");
-            if (!cJSON_IsString(name)) continue;
-            int i = r->n_tasks++;
-            snprintf(r->task[i], sizeof r->task[i], "%s", name->valuestring);
-            r->task_perf[i] = perf_value(cJSON_GetObjectItemCaseSensitive(t, "perf"));
-            int g = cJSON_IsString(group) ? lm_group_index(group->valuestring) : -1;
-            if (g < 0) {
-                int id = lm_task_lookup(name->valuestring);
-                g = id >= 0 ? (int)lm_task_group(id) : -1;
-            }
-            r->task_group[i] = g;
-            if (g >= 0 && isfinite(r->task_perf[i])) {
-                gsum[g] += r->task_perf[i];
-                gn[g]++;
-            }
+    for (int k = 0; k < n; k++) {
+        int i = r->n_tasks++, g = e->task[k].group;
+        snprintf(r->task[i], sizeof r->task[i], "%s", e->task[k].name);
+        r->task_perf[i] = e->task[k].perf;
+        r->task_group[i] = g;
+        if (isfinite(r->task_perf[i])) {
+            gsum[g] += r->task_perf[i];
+            gn[g]++;
         }
+    }
     for (int g = 0; g < LM_N_GROUPS; g++) r->final_group[g] = gn[g] ? gsum[g] / gn[g] : NAN;
-    cJSON_Delete(doc);
+    free(e);
     return 0;
 }
 
-int lm_run_load(const char *run_dir, const LmExpRun *run, LmRunResult *r) {
+int lm_run_load(const char *run_dir, const LmExpRun *run, LmExpRunResult *r) {
     memset(r, 0, sizeof *r);
     r->run = run;
     r->final_mean = NAN;
@@ -189,8 +117,12 @@ int lm_run_load(const char *run_dir, const LmExpRun *run, LmRunResult *r) {
     lm_exp_path(path, run_dir, "DONE");
     r->done = exists(path);
     lm_exp_path(path, run_dir, "log.jsonl");
-    LogCtx ctx = {r, 0};
-    r->has_log = lm_jsonl_foreach(path, log_cb, &ctx) == 0;
+    LmRunLog log;
+    if (lm_run_log_read(path, &log) != 0) return -1;
+    r->has_log = !log.missing;
+    int cap = 0;
+    for (int i = 0; i < log.n; i++) add_record(r, &cap, &log.rec[i]);
+    lm_run_log_free(&log);
     /* Logs without threshold records: derive them from the eval curve. */
     for (int k = 0; k < LM_N_THRESH; k++)
         if (r->thr_step[k] < 0)
@@ -215,7 +147,7 @@ int lm_run_load(const char *run_dir, const LmExpRun *run, LmRunResult *r) {
     return 0;
 }
 
-void lm_run_result_free(LmRunResult *r) {
+void lm_run_result_free(LmExpRunResult *r) {
     free(r->step);
     free(r->trials);
     free(r->wall);
@@ -291,7 +223,7 @@ int lm_exp_results_load(const char *dir, LmExpResults *out) {
         return -1;
     }
     if (lm_exp_plan_load(path, &out->plan) != 0) return -1;
-    out->res = lm_calloc((size_t)(out->plan.n ? out->plan.n : 1), sizeof(LmRunResult));
+    out->res = lm_calloc((size_t)(out->plan.n ? out->plan.n : 1), sizeof(LmExpRunResult));
     for (int i = 0; i < out->plan.n; i++) {
         char runs[LM_EXP_PATH];
         lm_exp_path(runs, dir, "runs");

@@ -3,11 +3,11 @@
 #define LMRNN_EXP_RESULTS_H
 #include <cjson/cJSON.h>
 #include "experiment/plan.h"
+#include "tasks/battery.h"
 #include "train/log.h"
 
 #define LM_N_THRESH 3
 extern const double lm_thresholds[LM_N_THRESH];   /* 0.5, 0.8, 0.9 */
-#define LM_N_GROUPS 4                              /* base, int, seq, int+seq (battery.h order) */
 
 /* out = dir + "/" + name; aborts if the path does not fit (the CLI limits DIR to LM_EXP_MAX_DIR). */
 #define LM_EXP_MAX_DIR 3000
@@ -42,15 +42,13 @@ typedef struct {
     long steps_done, trials_done;
     double wall_done;
     double auc;                 /* mean of the eval curve over steps (trapezoid / span), NaN if < 2 points */
-} LmRunResult;
+} LmExpRunResult;
 
 /* Load whatever the run directory holds (a missing directory gives an empty result, not an error). 0, or
  * -1 with lm_err_set() on a file that exists but is corrupt. */
-int lm_run_load(const char *run_dir, const LmExpRun *run, LmRunResult *out);
-void lm_run_result_free(LmRunResult *r);
+int lm_run_load(const char *run_dir, const LmExpRun *run, LmExpRunResult *out);
+void lm_run_result_free(LmExpRunResult *r);
 
-/* Group index of a task group name ("base", "int", "seq", "int+seq" or "intseq"); -1 if unknown. */
-int lm_group_index(const char *name);
 
 /* Statistics over seeds of the finite values among v[0..n). */
 typedef struct {
@@ -71,7 +69,7 @@ void lm_exp_conditions_free(LmCondition *c, int n);
 /* Everything the report needs: the plan, every run's results, the conditions. */
 typedef struct {
     LmExpPlan plan;
-    LmRunResult *res;      /* plan.n */
+    LmExpRunResult *res;      /* plan.n */
     int n_cond;
     LmCondition *cond;
 } LmExpResults;

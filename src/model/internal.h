@@ -3,11 +3,16 @@
 #define LMRNN_MODEL_INTERNAL_H
 #include "model/model.h"
 
+/* How W_rec is stored and multiplied (rnn.c has one function per layout): dense N x N, or the CSR
+ * values over the mask's non-zeros, multiplied as CSR or, for masks with few diagonals, as a band. */
+typedef enum { LM_LAYOUT_DENSE = 0, LM_LAYOUT_BAND, LM_LAYOUT_CSR } LmRecLayout;
+
 struct LmModel {
     LmModelConfig cfg;
     LmMask mask;
     uint8_t *dense_mask;     /* dense path below full density only: the mask as [N][N] bytes for re-masking */
     int sparse;              /* recurrent weights stored as CSR values over the mask's non-zeros */
+    LmRecLayout layout;      /* dense (!sparse), band (sparse and dia) or CSR */
     int64_t n_rec;           /* number of recurrent parameters: N*N dense, nnz sparse */
     /* Offsets into the parameter block:
      * [W_in N x n_in | b_in N | W_rec (N x N, or nnz CSR values) | b_rec N | W_out n_out x N | b_out n_out] */

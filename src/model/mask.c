@@ -3,7 +3,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "io/npz.h"
 #include "model/model.h"
 #include "util/err.h"
 
@@ -323,12 +322,8 @@ int lm_mask_count(const LmMaskSpec *spec, int n, int64_t *nnz, int64_t *n_diag) 
         return 0;
     case LM_MASK_FILE: break;
     }
-    LmMask m;   /* a file mask: its count is in the file, which is read anyway */
-    if (lm_mask_build(spec, n, &m) != 0) return -1;
-    *nnz = m.nnz;
-    *n_diag = lm_mask_n_diag(&m);
-    lm_mask_free(&m);
-    return 0;
+    lm_err_set("mask: a file mask is counted with lm_train_mask_count (train/mask_file.h)");
+    return -1;
 }
 
 static int build_random(const LmMaskSpec *s, int n, LmMask *out) {
@@ -358,48 +353,6 @@ static int build_random(const LmMaskSpec *s, int n, LmMask *out) {
     snprintf(desc, sizeof desc, "random p=%.4g seed=%llu", p, (unsigned long long)s->seed);
     finish(out, &b, p, desc);
     return 0;
-}
-
-static double at_f32(const void *d, size_t k) { return ((const float *)d)[k]; }
-static double at_f64(const void *d, size_t k) { return ((const double *)d)[k]; }
-static double at_i32(const void *d, size_t k) { return ((const int32_t *)d)[k]; }
-static double at_i64(const void *d, size_t k) { return (double)((const int64_t *)d)[k]; }
-static double at_u8(const void *d, size_t k) { return ((const uint8_t *)d)[k]; }
-
-/* A 0/1 matrix from a .npy file; float, integer or uint8/bool data accepted, values exactly 0 or 1. */
-static int build_file(const LmMaskSpec *s, int n, LmMask *out) {
-    LmArray a;
-    /* at most float64 [n, n] plus a header: a larger file (or /dev/zero) is refused unread */
-    if (lm_npy_read_max(s->file, (size_t)n * n * 8 + 65536, &a)) return -1;
-    int rc = -1;
-    if (a.ndim != 2 || a.shape[0] != n || a.shape[1] != n) {
-        lm_err_set("mask file %s: expected shape [%d, %d], found %d-d array%s%lld x %lld", s->file, n, n,
-                   a.ndim, a.ndim == 2 ? " " : "", a.ndim >= 1 ? (long long)a.shape[0] : 0LL,
-                   a.ndim >= 2 ? (long long)a.shape[1] : 0LL);
-        goto done;
-    }
-    double (*at)(const void *, size_t) = NULL;
-    switch (a.dtype) {
-    case LM_DT_F32: at = at_f32; break;
-    case LM_DT_F64: at = at_f64; break;
-    case LM_DT_I32: at = at_i32; break;
-    case LM_DT_I64: at = at_i64; break;
-    case LM_DT_U8: at = at_u8; break;
-    default:
-        lm_err_set("mask file %s: dtype %s is not a numeric 0/1 matrix", s->file, lm_dtype_name(a.dtype));
-        goto done;
-    }
-    char what[600];
-    snprintf(what, sizeof what, "mask file %.500s", s->file);
-    Builder b;
-    if (from_dense(n, at, a.data, what, &b)) goto done;
-    char desc[128];
-    snprintf(desc, sizeof desc, "file %.100s", s->file);
-    finish(out, &b, 0, desc);
-    rc = 0;
-done:
-    lm_array_free(&a);
-    return rc;
 }
 
 int lm_mask_build(const LmMaskSpec *spec, int n, LmMask *out) {
@@ -434,11 +387,17 @@ int lm_mask_build(const LmMaskSpec *spec, int n, LmMask *out) {
     case LM_MASK_LOCAL2D:
     case LM_MASK_LOCAL1D: return build_local(spec, n, out);
     case LM_MASK_RANDOM: return build_random(spec, n, out);
-    case LM_MASK_FILE: return build_file(spec, n, out);
+    case LM_MASK_FILE: break;
+    }
+    if (spec->kind == LM_MASK_FILE) {   /* the model does not read files: see train/mask_file.h */
+        lm_err_set("mask: a file mask is read with lm_mask_file_read (train/mask_file.h), not built from a spec");
+        return -1;
     }
     lm_err_set("mask: unknown kind %d", (int)spec->kind);
     return -1;
 }
+
+static double at_u8(const void *d, size_t k) { return ((const uint8_t *)d)[k]; }
 
 int lm_mask_from_array(int n, const uint8_t *m, const char *desc, LmMask *out) {
     memset(out, 0, sizeof *out);

@@ -120,6 +120,7 @@ LmModel *lm_model_new(const LmModelConfig *cfg, const LmMask *mask) {
     m->params = lm_calloc(m->n_params, sizeof(float));
     m->grads = lm_calloc(m->n_params, sizeof(float));
     if (m->sparse) build_sparse_structure(m);
+    m->layout = !m->sparse ? LM_LAYOUT_DENSE : m->dia ? LM_LAYOUT_BAND : LM_LAYOUT_CSR;
     return m;
 }
 

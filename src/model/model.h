@@ -24,7 +24,7 @@ typedef struct {
     double density;      /* local2d/local1d: target density -> nearest d; random: p. 0 = not given */
     int nx, ny;          /* local2d grid; 0 = square sqrt(N) x sqrt(N) */
     int periodic;        /* local2d/local1d: torus distances */
-    char file[512];      /* file: a 0/1 .npy of shape [N][N] */
+    char file[512];      /* file: a 0/1 .npy of shape [N][N], read by train/ (lm_mask_file_read) */
     uint64_t seed;       /* random */
 } LmMaskSpec;
 

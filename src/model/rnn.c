@@ -1,12 +1,32 @@
-/* Forward pass and backpropagation through time over one window (model.md §1, §4).
+/* Forward pass and backpropagation through time over one window (docs/model.md §1, §4).
  *
- * Shapes (r = t*B + b indexes the T*B rows, time-major):
- *   x [T][B][n_in]  pre [T][B][N]  h [T][B][N]  logits, probs [T][B][n_out]  d [T][B][N]
- * The products that do not depend on the recurrence are hoisted out of the time loop into single
- * sgemms over all T*B rows: the input projection X W_in^T, the readout H W_out^T, and in backward
- * dW_out, the readout's gradient into h, dW_in and dW_rec. Only the recurrent product itself is done
- * step by step, by a team of threads that each own a fixed range of units (one barrier per step, no
- * shared sums: results depend on the thread count only through OpenBLAS). */
+ * The stages of a window as forward/backward pairs (backward runs them bottom to top). r = t*B + b
+ * indexes the TB = T*B rows, time-major; s is the full input sum of a unit, f the activation, R = (T-1)*B:
+ *
+ *   stage       forward                                     backward
+ *   input       pre = X W_in^T                              dW_in = ds^T X
+ *                 [TB][n_in] x [n_in][N] -> [TB][N]           [N][TB] x [TB][n_in] -> [N][n_in]
+ *   recurrence  s_t = pre_t + b + noise_t + W_rec h_{t-1}   dh_t = readout + leak carry + W_rec^T ds_{t+1}
+ *               h_t = f(s_t) mixed by the rule    [B][N]      ds_t = dL/ds_t [B][N]; db_in = db_rec = sum ds
+ *                                                           dW_rec = ds[1:]^T H[:-1] on the mask
+ *                                                             [N][R] x [R][N] -> [N][N] (or its nnz)
+ *   readout     logits = H W_out^T + b_out                  dW_out = dlogits^T H, dH = dlogits W_out
+ *                 [TB][N] x [N][n_out] -> [TB][n_out]         [n_out][TB] x [TB][N];  [TB][n_out] x [n_out][N]
+ *   loss        softmax cross-entropy of each row [TB]      dlogits = w_r / sum(w) (softmax - onehot)
+ *
+ * The products that do not depend on the recurrence are single sgemms over all TB rows, each thread
+ * computing its own units (columns). Only the recurrent product goes step by step; there each thread
+ * runs its own batch rows through all the steps without any synchronisation (batch rows are independent;
+ * a barrier per step would cost more than the step at N = 256). Sums across threads are added in thread
+ * order, so results depend on the thread count only through OpenBLAS's blocking.
+ *
+ * The thread loops are compiled for several instruction sets (LM_CLONES); every stage below is inlined
+ * into them so that it is too.
+ *
+ * W_rec is stored in one of three layouts (LmRecLayout), each with its own recurrent product, its own
+ * copy of the rows the product reads, and its own gradient: dense (an N x N matrix, multiplied through
+ * its transpose), band (the CSR values spread over the few diagonals of a local mask) and CSR (general
+ * sparse masks, with h and ds kept transposed). */
 #include <cblas.h>
 #include <math.h>
 #include <stdlib.h>
@@ -17,9 +37,10 @@
 #include "util/err.h"
 
 struct LmWork {
-    int T, B, N, n_out, sparse;
+    int T, B, N, n_out;
+    LmRecLayout layout;
     int last_T, last_B, noise_drawn;
-    float *pre;      /* [T][B][N] ngym: u = (1-a) h_prev + a s; yang: s (s = the full input sum) */
+    float *pre;      /* [T][B][N] ngym: u = (1-a) h_prev + a s; yang: s */
     float *h;        /* [T][B][N] */
     float *d;        /* [T][B][N] backward: dL/dh from the readout, then dL/ds */
     float *noise;    /* [T][B][N] when sigma_rec > 0 */
@@ -27,13 +48,14 @@ struct LmWork {
     float *probs;    /* [T][B][n_out] softmax of the logits (forward with labels), then dL/dlogits */
     float *bias;     /* [N] b_in + b_rec */
     float *zeros;    /* [B][N] stands for h_0, absent noise, and the first step's recurrent term */
-    float *wt;       /* [N][N] dense: W_rec^T for the forward product */
     float *rec;      /* [B][N] recurrent product of the current step */
     float *carry;    /* [B][N] backward: the leak term passed to the previous step */
-    /* sparse, banded: W_rec and W_rec^T in diagonal layout, the gradient band, and h_{t-1} (forward) or
-     * ds_t (backward) rows zero-padded on both sides, double-buffered [2][B][N + 2 pad] */
+    /* dense: W_rec^T [N][N] for the forward product */
+    float *wt;
+    /* band: W_rec and W_rec^T in diagonal layout, the gradient band, and h_{t-1} (forward) or ds_t
+     * (backward) rows zero-padded on both sides, double-buffered [2][B][N + 2 pad] */
     float *band, *band_t, *gband, *xpad;
-    /* sparse, general (CSR): h and ds transposed [N][T*B], written as they are produced */
+    /* CSR: h and ds transposed [N][T*B], written as they are produced */
     float *ht, *dt;
     /* sparse inputs: X as CSR over rows, W_in^T and dW_in^T [n_in][N] */
     int x_sparse;
@@ -54,13 +76,35 @@ struct LmWork {
 #define BAND_L1_FLOATS 8192
 #endif
 
+/* The buffers only one layout uses. */
+static void work_new_layout(LmWork *w, const LmModel *m, size_t tbn) {
+    const int N = w->N, B = w->B;
+    switch (m->layout) {
+    case LM_LAYOUT_DENSE:
+        w->wt = lm_calloc_lines((size_t)N * N * sizeof(float));
+        break;
+    case LM_LAYOUT_BAND: {
+        size_t nb = (size_t)m->n_diag * N;
+        w->band = lm_calloc_lines(nb * sizeof(float));
+        w->band_t = lm_calloc_lines(nb * sizeof(float));
+        w->gband = lm_calloc_lines(nb * sizeof(float));
+        w->xpad = lm_calloc_lines((size_t)2 * B * (N + 2 * m->pad) * sizeof(float));   /* margins stay 0 */
+        break;
+    }
+    case LM_LAYOUT_CSR:
+        w->ht = lm_calloc_lines(tbn * sizeof(float));
+        w->dt = lm_calloc_lines(tbn * sizeof(float));
+        break;
+    }
+}
+
 LmWork *lm_work_new(const LmModel *m, int T, int B) {
     LM_ASSERT(T > 0 && B > 0);
     openblas_set_num_threads(1);   /* our threads call OpenBLAS concurrently: see threads.c */
     LmWork *w = lm_calloc(1, sizeof *w);
     int N = m->cfg.n_hidden;
     size_t tbn = (size_t)T * B * N;
-    w->T = T, w->B = B, w->N = N, w->n_out = m->cfg.n_out, w->sparse = m->sparse;
+    w->T = T, w->B = B, w->N = N, w->n_out = m->cfg.n_out, w->layout = m->layout;
     w->pre = lm_calloc_lines(tbn * sizeof(float));
     w->h = lm_calloc_lines(tbn * sizeof(float));
     w->d = lm_calloc_lines(tbn * sizeof(float));
@@ -71,18 +115,7 @@ LmWork *lm_work_new(const LmModel *m, int T, int B) {
     w->zeros = lm_calloc_lines((size_t)B * N * sizeof(float));
     w->rec = lm_calloc_lines((size_t)B * N * sizeof(float));
     w->carry = lm_calloc_lines((size_t)B * N * sizeof(float));
-    if (m->sparse && m->dia) {
-        size_t nb = (size_t)m->n_diag * N;
-        w->band = lm_calloc_lines(nb * sizeof(float));
-        w->band_t = lm_calloc_lines(nb * sizeof(float));
-        w->gband = lm_calloc_lines(nb * sizeof(float));
-        w->xpad = lm_calloc_lines((size_t)2 * B * (N + 2 * m->pad) * sizeof(float));   /* margins stay 0 */
-    } else if (m->sparse) {
-        w->ht = lm_calloc_lines(tbn * sizeof(float));
-        w->dt = lm_calloc_lines(tbn * sizeof(float));
-    } else {
-        w->wt = lm_calloc_lines((size_t)N * N * sizeof(float));
-    }
+    work_new_layout(w, m, tbn);
     w->x_ptr = lm_calloc_lines(((size_t)T * B + 1) * sizeof(int32_t));
     w->rowloss = lm_calloc_lines((size_t)T * B * sizeof(double));
     w->wint = lm_calloc_lines((size_t)m->cfg.n_in * N * sizeof(float));
@@ -168,6 +201,204 @@ static inline void split_rows(int rows, int tid, int nth, int *r0, int *r1) {
     *r1 = (int)((int64_t)rows * (tid + 1) / nth);
 }
 
+/* What one thread of the team works on, and the constants every stage reads (the prologue of both
+ * thread loops). */
+typedef struct {
+    const Ctx *c;
+    LmModel *m;
+    LmWork *w;
+    int tid, nth;
+    int N, T, B, TB, n_in, n_out;
+    int yang;               /* the update rule is Yang's (else neurogym's) */
+    float a, leak;          /* alpha, 1 - alpha */
+    LmActivation act;
+    const float *W;         /* W_rec in the model's layout */
+    int ldx;                /* band: row stride of the padded rows */
+    int i0, i1;             /* my units */
+    int b0, b1, nb;         /* my batch rows */
+} Lane;
+
+INLINE Lane lane_begin(const Ctx *c, int tid, int nth) {
+    Lane L;
+    L.c = c, L.m = c->m, L.w = c->w, L.tid = tid, L.nth = nth;
+    L.N = c->w->N, L.T = c->T, L.B = c->B, L.TB = c->T * c->B, L.n_in = c->m->cfg.n_in, L.n_out = c->m->cfg.n_out;
+    L.yang = c->m->cfg.rule == LM_RULE_YANG;
+    L.a = (float)c->m->cfg.alpha, L.leak = (float)(1.0 - c->m->cfg.alpha);
+    L.act = c->m->cfg.act;
+    L.W = lm_cp(c->m, T_W_REC);
+    L.ldx = L.N + 2 * c->m->pad;
+    lm_k_split(L.N, tid, nth, &L.i0, &L.i1);
+    split_rows(L.B, tid, nth, &L.b0, &L.b1);
+    L.nb = L.b1 - L.b0;
+    return L;
+}
+
+/* ------------------------------------------------------------------ recurrent product, per layout */
+
+/* Band: row b of the padded, double-buffered copy for step t. */
+INLINE float *band_row(const Lane *L, int t, int b) {
+    return L->w->xpad + (size_t)(t & 1) * L->B * L->ldx + (size_t)b * L->ldx;
+}
+
+/* Before the time loop, my part of W_rec in the form the forward product reads. */
+INLINE void rec_prepare_forward(const Lane *L) {
+    if (L->m->layout == LM_LAYOUT_DENSE)   /* wt[k][i] = W[i][k], rows k of mine */
+        lm_k_transpose(L->N, L->W, L->N, L->w->wt, L->N, L->i0, L->i1);
+}
+
+/* out[b][i] = sum_j W[i][j] h_{t-1}[b][j] for my rows: [nb][N] x W^T. `hp` = h_{t-1} [B][N]. */
+INLINE void rec_product_forward(const Lane *L, int t, const float *hp, float *out) {
+    const LmModel *m = L->m;
+    LmWork *w = L->w;
+    const int N = L->N;
+    switch (m->layout) {
+    case LM_LAYOUT_DENSE: lm_k_gemm_rows(L->nb, N, hp + (size_t)L->b0 * N, N, w->wt, N, out, N, 0, N); break;
+    case LM_LAYOUT_BAND:
+        lm_k_band(L->nb, m->n_diag, m->dia_off, w->band, N, band_row(L, t - 1, L->b0), L->ldx, m->pad, out, N, 0, N);
+        break;
+    case LM_LAYOUT_CSR:
+        lm_k_sparse_rows(L->nb, m->row_ptr, m->col_idx, NULL, L->W, w->ht + (size_t)(t - 1) * L->B + L->b0, L->TB,
+                         out, N, 0, N);
+        break;
+    }
+}
+
+/* Keep row b of h_t where the next step's product reads it. */
+INLINE void rec_stash_forward(const Lane *L, int t, int b, const float *h) {
+    switch (L->m->layout) {
+    case LM_LAYOUT_DENSE: break;   /* read in place from w->h */
+    case LM_LAYOUT_BAND: memcpy(band_row(L, t, b) + L->m->pad, h, (size_t)L->N * sizeof(float)); break;
+    case LM_LAYOUT_CSR:
+        for (int i = 0; i < L->N; i++) L->w->ht[(size_t)i * L->TB + (size_t)t * L->B + b] = h[i];
+        break;
+    }
+}
+
+/* out[b][j] = sum_i W[i][j] ds_t[b][i] for my rows: [nb][N] x W. */
+INLINE void rec_product_backward(const Lane *L, int t, float *out) {
+    const LmModel *m = L->m;
+    LmWork *w = L->w;
+    const int N = L->N;
+    switch (m->layout) {
+    case LM_LAYOUT_DENSE:
+        lm_k_gemm_rows(L->nb, N, w->d + ((size_t)t * L->B + L->b0) * N, N, L->W, N, out, N, 0, N);
+        break;
+    case LM_LAYOUT_BAND:
+        lm_k_band(L->nb, m->n_diag, m->dia_noff, w->band_t, N, band_row(L, t, L->b0), L->ldx, m->pad, out, N, 0, N);
+        break;
+    case LM_LAYOUT_CSR:
+        lm_k_sparse_rows(L->nb, m->col_ptr, m->csc_row, m->csc_pos, L->W, w->dt + (size_t)t * L->B + L->b0, L->TB,
+                         out, N, 0, N);
+        break;
+    }
+}
+
+/* Keep row b of ds_t where the previous step's product reads it. */
+INLINE void rec_stash_backward(const Lane *L, int t, int b, const float *d) {
+    switch (L->m->layout) {
+    case LM_LAYOUT_DENSE: break;   /* read in place from w->d */
+    case LM_LAYOUT_BAND: memcpy(band_row(L, t, b) + L->m->pad, d, (size_t)L->N * sizeof(float)); break;
+    case LM_LAYOUT_CSR:
+        for (int i = 0; i < L->N; i++) L->w->dt[(size_t)i * L->TB + (size_t)t * L->B + b] = d[i];
+        break;
+    }
+}
+
+/* dW_rec[mine] = ds[1:][mine]^T H[:-1]: [mine][R] x [R][N] (R = (T-1)*B pairs (ds_t, h_{t-1}), t >= 1:
+ * h_0 = 0 contributes nothing), then masked. */
+INLINE void rec_grad_dense(const Lane *L, float *gw, int R) {
+    const LmModel *m = L->m;
+    const int N = L->N, i0 = L->i0, i1 = L->i1;
+    if (i1 <= i0) return;
+    if (R > 0)
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, i1 - i0, N, R, 1.0f, L->w->d + (size_t)L->B * N + i0, N,
+                    L->w->h, N, 0.0f, gw + (size_t)i0 * N, N);
+    else
+        memset(gw + (size_t)i0 * N, 0, (size_t)(i1 - i0) * N * sizeof(float));
+    if (m->mask.nnz < (int64_t)N * N) {
+        const uint8_t *mk = m->dense_mask;
+        for (size_t k = (size_t)i0 * N; k < (size_t)i1 * N; k++)
+            if (!mk[k]) gw[k] = 0.0f;
+    }
+}
+
+/* The same per diagonal, in blocks of rows of ds and h that stay in L1 across all the diagonals; then
+ * gathered back into CSR order. */
+INLINE void rec_grad_band(const Lane *L, float *gw, int R) {
+    const LmModel *m = L->m;
+    LmWork *w = L->w;
+    const int N = L->N, i0 = L->i0, i1 = L->i1;
+    for (int d = 0; d < m->n_diag; d++) memset(w->gband + (size_t)d * N + i0, 0, (size_t)(i1 - i0) * sizeof(float));
+    const int br = N <= BAND_L1_FLOATS / 2 ? BAND_L1_FLOATS / (2 * N) : 1;
+    for (int r0 = 0; r0 < R; r0 += br)
+        lm_k_band_grad(R - r0 < br ? R - r0 : br, m->n_diag, m->dia_off, N, w->d + (size_t)(L->B + r0) * N,
+                       w->h + (size_t)r0 * N, w->gband, i0, i1);
+    for (int32_t p = m->row_ptr[i0]; p < m->row_ptr[i1]; p++) gw[p] = w->gband[m->dia_pos[p]];
+}
+
+/* Each non-zero (i, j): the dot of ds[.][i] and h[.][j] over the R rows, both transposed. */
+INLINE void rec_grad_csr(const Lane *L, float *gw, int R) {
+    const LmModel *m = L->m;
+    const LmWork *w = L->w;
+    const int TB = L->TB, B = L->B;
+    for (int i = L->i0; i < L->i1; i++)
+        for (int32_t p = m->row_ptr[i]; p < m->row_ptr[i + 1]; p++)
+            gw[p] = R > 0 ? lm_k_dot(w->dt + (size_t)i * TB + B, w->ht + (size_t)m->col_idx[p] * TB, R) : 0.0f;
+}
+
+INLINE void rec_grad(const Lane *L) {
+    float *gw = lm_g(L->m, T_W_REC);
+    const int R = (L->T - 1) * L->B;
+    switch (L->m->layout) {
+    case LM_LAYOUT_DENSE: rec_grad_dense(L, gw, R); break;
+    case LM_LAYOUT_BAND: rec_grad_band(L, gw, R); break;
+    case LM_LAYOUT_CSR: rec_grad_csr(L, gw, R); break;
+    }
+}
+
+/* Serially before the threads start: the CSR values in diagonal layout, and transposed. */
+static void band_fill(const LmModel *m, LmWork *w) {
+    size_t nb = (size_t)m->n_diag * w->N;
+    memset(w->band, 0, nb * sizeof(float));
+    memset(w->band_t, 0, nb * sizeof(float));
+    const float *v = lm_cp(m, T_W_REC);
+    for (int64_t p = 0; p < m->n_rec; p++) w->band[m->dia_pos[p]] = w->band_t[m->dia_tpos[p]] = v[p];
+}
+
+/* ------------------------------------------------------------------ input stage */
+
+/* pre[.][mine] = X W_in[mine]^T: [TB][n_in] x [n_in][mine], from X's non-zeros when X is sparse. */
+INLINE void input_forward(const Lane *L) {
+    const LmModel *m = L->m;
+    LmWork *w = L->w;
+    const int N = L->N, n_in = L->n_in, i0 = L->i0, i1 = L->i1;
+    if (w->x_sparse) {
+        lm_k_transpose(i1 - i0, lm_cp(m, T_W_IN) + (size_t)i0 * n_in, n_in, w->wint + i0, N, 0, n_in);
+        lm_k_sparse_left(L->TB, n_in, w->x_ptr, w->x_idx, w->x_val, w->wint, N, w->pre, N, i0, i1);
+    } else if (i1 > i0) {
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, L->TB, i1 - i0, n_in, 1.0f, L->c->x, n_in,
+                    lm_cp(m, T_W_IN) + (size_t)i0 * n_in, n_in, 0.0f, w->pre + i0, N);
+    }
+}
+
+/* dW_in[mine] = ds[.][mine]^T X: [mine][TB] x [TB][n_in]; from X's non-zeros when X is sparse (into
+ * dW_in^T [n_in][mine], then transposed). */
+INLINE void input_backward(const Lane *L) {
+    LmModel *m = L->m;
+    LmWork *w = L->w;
+    const int N = L->N, n_in = L->n_in, i0 = L->i0, i1 = L->i1;
+    if (w->x_sparse) {
+        for (int k = 0; k < n_in; k++) memset(w->gwint + (size_t)k * N + i0, 0, (size_t)(i1 - i0) * sizeof(float));
+        lm_k_sparse_left_t(L->TB, n_in, w->x_ptr, w->x_idx, w->x_val, w->d, N, w->gwint, N, i0, i1);
+        lm_k_transpose(n_in, w->gwint, N, lm_g(m, T_W_IN), n_in, i0, i1);
+    } else if (i1 > i0) {
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, i1 - i0, n_in, L->TB, 1.0f, w->d + i0, N, L->c->x, n_in,
+                    0.0f, lm_g(m, T_W_IN) + (size_t)i0 * n_in, n_in);
+    }
+}
+
+/* ------------------------------------------------------------------ recurrence stage */
+
 /* One step's update of units [i0, i1) of row b. s = pre (= x W_in^T on entry) + bias + noise + rec. */
 INLINE void forward_units(LmActivation act, int yang, float a, float leak, float *restrict pre, float *restrict h,
                           const float *restrict hp, const float *restrict bias, const float *restrict nz,
@@ -186,51 +417,23 @@ INLINE void forward_units(LmActivation act, int yang, float a, float leak, float
     }
 }
 
-LM_CLONES static void forward_loop(void *vc, int tid, int nth, LmBarrier *bar) {
-    Ctx *c = vc;
-    LmModel *m = c->m;
-    LmWork *w = c->w;
-    const int N = w->N, T = c->T, B = c->B, TB = T * B, n_in = m->cfg.n_in, yang = m->cfg.rule == LM_RULE_YANG;
-    const float a = (float)m->cfg.alpha, leak = (float)(1.0 - m->cfg.alpha);
-    const LmActivation act = m->cfg.act;
-    const float *W = lm_cp(m, T_W_REC);
-    const int ldx = N + 2 * m->pad;
-    int i0, i1;
-    lm_k_split(N, tid, nth, &i0, &i1);
-    if (w->x_sparse) {   /* pre[.][mine] = X W_in^T from X's non-zeros */
-        lm_k_transpose(i1 - i0, lm_cp(m, T_W_IN) + (size_t)i0 * n_in, n_in, w->wint + i0, N, 0, n_in);
-        lm_k_sparse_left(TB, n_in, w->x_ptr, w->x_idx, w->x_val, w->wint, N, w->pre, N, i0, i1);
-    } else if (i1 > i0) {   /* pre[.][mine] = X W_in[mine]^T: [TB][n_in] x [n_in][mine] */
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, TB, i1 - i0, n_in, 1.0f, c->x, n_in,
-                    lm_cp(m, T_W_IN) + (size_t)i0 * n_in, n_in, 0.0f, w->pre + i0, N);
-    }
-    if (!m->sparse) lm_k_transpose(N, W, N, w->wt, N, i0, i1);   /* wt[k][i] = W[i][k], rows k of mine */
-    lm_barrier_wait(bar);
-    /* The time loop: batch rows are independent, so each thread runs its own rows through all the steps
-     * with no synchronisation at all (a barrier per step would cost more than the step at N = 256). */
-    int b0, b1;
-    split_rows(B, tid, nth, &b0, &b1);
-    const int nb = b1 - b0;
-    for (int t = 0; t < T && nb > 0; t++) {
+/* h_t for my batch rows, t = 0 .. T-1: [nb][N] per step. */
+INLINE void recurrence_forward(const Lane *L) {
+    LmWork *w = L->w;
+    const int N = L->N, B = L->B;
+    for (int t = 0; t < L->T && L->nb > 0; t++) {
         const float *hp = t > 0 ? w->h + (size_t)(t - 1) * B * N : w->zeros;   /* h_{t-1} [B][N] */
         const float *rec = w->zeros;
         if (t > 0) {
-            float *out = w->rec + (size_t)b0 * N;
-            if (!m->sparse)
-                lm_k_gemm_rows(nb, N, hp + (size_t)b0 * N, N, w->wt, N, out, N, 0, N);
-            else if (m->dia)
-                lm_k_band(nb, m->n_diag, m->dia_off, w->band, N, w->xpad + (size_t)((t - 1) & 1) * B * ldx + (size_t)b0 * ldx,
-                          ldx, m->pad, out, N, 0, N);
-            else
-                lm_k_sparse_rows(nb, m->row_ptr, m->col_idx, NULL, W, w->ht + (size_t)(t - 1) * B + b0, TB, out, N, 0, N);
+            rec_product_forward(L, t, hp, w->rec + (size_t)L->b0 * N);
             rec = w->rec;
         }
-        for (int b = b0; b < b1; b++) {
+        for (int b = L->b0; b < L->b1; b++) {
             size_t r = ((size_t)t * B + b) * N, o = (size_t)b * N;
-            const float *nz = c->noisy ? w->noise + r : w->zeros + o;
+            const float *nz = L->c->noisy ? w->noise + r : w->zeros + o;
             float *pre = w->pre + r, *h = w->h + r;
-#define FWD(ACT, YANG) forward_units(ACT, YANG, a, leak, pre, h, hp + o, w->bias, nz, rec + o, 0, N)
-            switch (act * 2 + yang) {
+#define FWD(ACT, YANG) forward_units(ACT, YANG, L->a, L->leak, pre, h, hp + o, w->bias, nz, rec + o, 0, N)
+            switch (L->act * 2 + L->yang) {   /* each combination compiled with its constants */
             case 0: FWD(LM_ACT_RELU, 0); break;
             case 1: FWD(LM_ACT_RELU, 1); break;
             case 2: FWD(LM_ACT_SOFTPLUS, 0); break;
@@ -239,26 +442,92 @@ LM_CLONES static void forward_loop(void *vc, int tid, int nth, LmBarrier *bar) {
             default: FWD(LM_ACT_TANH, 1); break;
             }
 #undef FWD
-            if (m->sparse && m->dia)
-                memcpy(w->xpad + (size_t)(t & 1) * B * ldx + (size_t)b * ldx + m->pad, h, (size_t)N * sizeof(float));
-            else if (m->sparse)
-                for (int i = 0; i < N; i++) w->ht[(size_t)i * TB + (size_t)t * B + b] = h[i];
+            rec_stash_forward(L, t, b, h);
         }
     }
-    lm_barrier_wait(bar);
-    /* logits[my rows] = H W_out^T + b_out: [rows][N] x [N][n_out] */
-    const int n_out = m->cfg.n_out;
+}
+
+/* One step of BPTT for units [i0, i1) of row b: g = dL/dh_t (readout + leak carry + W^T ds_{t+1}). */
+INLINE void backward_units(LmActivation act, int yang, float a, float leak, float *restrict d,
+                           float *restrict carry, const float *restrict rec, const float *restrict pre,
+                           const float *restrict h, int i0, int i1) {
+#pragma omp simd
+    for (int i = i0; i < i1; i++) {
+        float g = d[i] + carry[i] + rec[i];
+        if (yang) {
+            d[i] = g * a * act_df(act, pre[i], 0, 0);
+            carry[i] = leak * g;
+        } else {
+            float du = g * act_df(act, pre[i], h[i], 1);
+            d[i] = a * du;
+            carry[i] = leak * du;
+        }
+    }
+}
+
+/* ds_t for my batch rows, t = T-1 .. 0: [nb][N] per step; my rows' bias gradient sums into bsum [N]. */
+INLINE void recurrence_backward(const Lane *L, double *bsum) {
+    LmModel *m = L->m;
+    LmWork *w = L->w;
+    const int N = L->N, B = L->B, n_out = L->n_out, b0 = L->b0;
+    /* nothing flows back from beyond the window */
+    memset(w->carry + (size_t)b0 * N, 0, (size_t)L->nb * N * sizeof(float));
+    memset(w->rec + (size_t)b0 * N, 0, (size_t)L->nb * N * sizeof(float));
+    for (int i = 0; i < N; i++) bsum[i] = 0;
+    for (int t = L->T - 1; t >= 0 && L->nb > 0; t--) {
+        /* d_t = dlogits_t W_out ([nb][n_out] x [n_out][N]): the readout's gradient into h_t */
+        lm_k_gemm_rows(L->nb, n_out, w->probs + ((size_t)t * B + b0) * n_out, n_out, lm_cp(m, T_W_OUT), N,
+                       w->d + ((size_t)t * B + b0) * N, N, 0, N);
+        for (int b = b0; b < L->b1; b++) {
+            size_t r = ((size_t)t * B + b) * N, o = (size_t)b * N;
+            float *d = w->d + r;
+#define BWD(ACT, YANG) \
+    backward_units(ACT, YANG, L->a, L->leak, d, w->carry + o, w->rec + o, w->pre + r, w->h + r, 0, N)
+            switch (L->act * 2 + L->yang) {
+            case 0: BWD(LM_ACT_RELU, 0); break;
+            case 1: BWD(LM_ACT_RELU, 1); break;
+            case 2: BWD(LM_ACT_SOFTPLUS, 0); break;
+            case 3: BWD(LM_ACT_SOFTPLUS, 1); break;
+            case 4: BWD(LM_ACT_TANH, 0); break;
+            default: BWD(LM_ACT_TANH, 1); break;
+            }
+#undef BWD
+            for (int i = 0; i < N; i++) bsum[i] += d[i];
+            rec_stash_backward(L, t, b, d);
+        }
+        if (t > 0) rec_product_backward(L, t, w->rec + (size_t)b0 * N);   /* W^T ds_t for step t-1 */
+    }
+}
+
+/* db_in = db_rec = the threads' partial sums of ds, added in thread order; my units. */
+INLINE void bias_backward(const Lane *L) {
+    const double *bpart = L->c->bpart;
+    float *gbi = lm_g(L->m, T_B_IN), *gbr = lm_g(L->m, T_B_REC);
+    for (int i = L->i0; i < L->i1; i++) {
+        double sum = 0;
+        for (int k = 0; k < L->nth; k++) sum += bpart[(size_t)k * L->N + i];
+        gbi[i] = gbr[i] = (float)sum;
+    }
+}
+
+/* ------------------------------------------------------------------ readout and loss stages */
+
+/* logits[my rows] = H W_out^T + b_out: [rows][N] x [N][n_out]; with labels, the softmax (kept for
+ * backward) and each row's cross-entropy in double. */
+INLINE void readout_forward(const Lane *L) {
+    LmWork *w = L->w;
+    const int N = L->N, n_out = L->n_out;
+    const int32_t *labels = L->c->labels;
     int r0, r1;
-    split_rows(TB, tid, nth, &r0, &r1);
+    split_rows(L->TB, L->tid, L->nth, &r0, &r1);
     if (r1 > r0)
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, r1 - r0, n_out, N, 1.0f, w->h + (size_t)r0 * N, N,
-                    lm_cp(m, T_W_OUT), N, 0.0f, w->logits + (size_t)r0 * n_out, n_out);
-    const float *bo = lm_cp(m, T_B_OUT);
+                    lm_cp(L->m, T_W_OUT), N, 0.0f, w->logits + (size_t)r0 * n_out, n_out);
+    const float *bo = lm_cp(L->m, T_B_OUT);
     for (int r = r0; r < r1; r++) {
         float *l = w->logits + (size_t)r * n_out;
         for (int k = 0; k < n_out; k++) l[k] += bo[k];
-        if (!c->labels) continue;
-        /* softmax kept for backward; the row's cross-entropy in double */
+        if (!labels) continue;
         float *p = w->probs + (size_t)r * n_out;
         float mx = l[0];
         for (int k = 1; k < n_out; k++) mx = l[k] > mx ? l[k] : mx;
@@ -266,8 +535,39 @@ LM_CLONES static void forward_loop(void *vc, int tid, int nth, LmBarrier *bar) {
         for (int k = 0; k < n_out; k++) se += p[k] = expf(l[k] - mx);
         float inv = 1.0f / se;
         for (int k = 0; k < n_out; k++) p[k] *= inv;
-        w->rowloss[r] = (double)mx + log((double)se) - l[c->labels[r]];
+        w->rowloss[r] = (double)mx + log((double)se) - l[labels[r]];
     }
+}
+
+/* dW_out[.][mine] = dlogits^T H[.][mine]: [n_out][TB] x [TB][mine]. (The readout's gradient into h is
+ * taken step by step in recurrence_backward, where it is needed.) */
+INLINE void readout_backward(const Lane *L) {
+    LmWork *w = L->w;
+    if (L->i1 > L->i0)
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, L->n_out, L->i1 - L->i0, L->TB, 1.0f, w->probs, L->n_out,
+                    w->h + L->i0, L->N, 0.0f, lm_g(L->m, T_W_OUT) + L->i0, L->N);
+}
+
+/* ------------------------------------------------------------------ the thread loops */
+
+LM_CLONES static void forward_loop(void *vc, int tid, int nth, LmBarrier *bar) {
+    const Lane L = lane_begin(vc, tid, nth);
+    input_forward(&L);
+    rec_prepare_forward(&L);
+    lm_barrier_wait(bar);   /* every pre column and W_rec^T row is ready */
+    recurrence_forward(&L);
+    lm_barrier_wait(bar);   /* every h row is final */
+    readout_forward(&L);
+}
+
+LM_CLONES static void backward_loop(void *vc, int tid, int nth, LmBarrier *bar) {
+    const Lane L = lane_begin(vc, tid, nth);
+    readout_backward(&L);
+    recurrence_backward(&L, L.c->bpart + (size_t)tid * L.N);
+    lm_barrier_wait(bar);   /* every ds row and partial bias sum is final */
+    bias_backward(&L);
+    input_backward(&L);
+    rec_grad(&L);
 }
 
 /* X as CSR over rows if sparse enough; returns whether it is. */
@@ -295,7 +595,7 @@ static int index_inputs(LmWork *w, const float *x, int TB, int n_in) {
 double lm_forward(LmModel *m, LmWork *w, const float *x, const int32_t *labels, const uint8_t *decision,
                   const LmLossConfig *loss, int T, int B, LmRng *noise_rng) {
     const LmModelConfig *c = &m->cfg;
-    LM_ASSERT(T > 0 && B > 0 && T <= w->T && B <= w->B && w->N == c->n_hidden && w->sparse == m->sparse);
+    LM_ASSERT(T > 0 && B > 0 && T <= w->T && B <= w->B && w->N == c->n_hidden && w->layout == m->layout);
     const int N = c->n_hidden, n_in = c->n_in, n_out = c->n_out, TB = T * B;
     const int noisy = noise_rng && c->sigma_rec > 0 && w->noise;
     w->last_T = T, w->last_B = B, w->noise_drawn = noisy;
@@ -311,22 +611,16 @@ double lm_forward(LmModel *m, LmWork *w, const float *x, const int32_t *labels, 
                 return NAN;
             }
     }
-    /* pre = X W_in^T (in the threads' loop: from X's non-zeros when X is sparse, else sgemm by columns) */
     w->x_sparse = index_inputs(w, x, TB, n_in);
     if (noisy) draw_noise(m, w, T, B, noise_rng);
-    if (m->sparse && m->dia) {   /* the CSR values in diagonal layout, and transposed */
-        size_t nb = (size_t)m->n_diag * N;
-        memset(w->band, 0, nb * sizeof(float));
-        memset(w->band_t, 0, nb * sizeof(float));
-        const float *v = lm_cp(m, T_W_REC);
-        for (int64_t p = 0; p < m->n_rec; p++) w->band[m->dia_pos[p]] = w->band_t[m->dia_tpos[p]] = v[p];
-    }
+    if (m->layout == LM_LAYOUT_BAND) band_fill(m, w);
     for (int i = 0; i < N; i++) w->bias[i] = lm_cp(m, T_B_IN)[i] + lm_cp(m, T_B_REC)[i];
     Ctx ctx = {m, w, x, labels, NULL, T, B, noisy};
     lm_parallel(forward_loop, &ctx);
     if (!labels) return 0;
 
-    /* Weighted mean of the rows' cross-entropies, summed in row order (the same for any thread count). */
+    /* loss: the weighted mean of the rows' cross-entropies, summed in row order (the same for any
+     * thread count) */
     double total = 0, wsum = 0;
     for (int r = 0; r < TB; r++) {
         double wr = row_weight(loss, labels, decision, (size_t)r);
@@ -337,140 +631,13 @@ double lm_forward(LmModel *m, LmWork *w, const float *x, const int32_t *labels, 
     return wsum > 0 ? total / wsum : 0.0;
 }
 
-/* One step of BPTT for units [i0, i1) of row b: g = dL/dh_t (readout + leak carry + W^T ds_{t+1}). */
-INLINE void backward_units(LmActivation act, int yang, float a, float leak, float *restrict d,
-                           float *restrict carry, const float *restrict rec, const float *restrict pre,
-                           const float *restrict h, int i0, int i1) {
-#pragma omp simd
-    for (int i = i0; i < i1; i++) {
-        float g = d[i] + carry[i] + rec[i];
-        if (yang) {
-            d[i] = g * a * act_df(act, pre[i], 0, 0);
-            carry[i] = leak * g;
-        } else {
-            float du = g * act_df(act, pre[i], h[i], 1);
-            d[i] = a * du;
-            carry[i] = leak * du;
-        }
-    }
-}
-
-LM_CLONES static void backward_loop(void *vc, int tid, int nth, LmBarrier *bar) {
-    Ctx *c = vc;
-    LmModel *m = c->m;
-    LmWork *w = c->w;
-    const int N = w->N, T = c->T, B = c->B, TB = T * B, n_in = m->cfg.n_in, yang = m->cfg.rule == LM_RULE_YANG;
-    const float a = (float)m->cfg.alpha, leak = (float)(1.0 - m->cfg.alpha);
-    const LmActivation act = m->cfg.act;
-    const float *W = lm_cp(m, T_W_REC);
-    const int ldx = N + 2 * m->pad;
-    int i0, i1;
-    lm_k_split(N, tid, nth, &i0, &i1);
-    const int n_out = m->cfg.n_out;
-    {   /* nothing flows back from beyond the window (my batch rows) */
-        int r0, r1;
-        split_rows(B, tid, nth, &r0, &r1);
-        memset(w->carry + (size_t)r0 * N, 0, (size_t)(r1 - r0) * N * sizeof(float));
-        memset(w->rec + (size_t)r0 * N, 0, (size_t)(r1 - r0) * N * sizeof(float));
-    }
-    /* dW_out[.][mine] = dlogits^T H[.][mine]: [n_out][TB] x [TB][mine] */
-    if (i1 > i0)
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, n_out, i1 - i0, TB, 1.0f, w->probs, n_out, w->h + i0, N,
-                    0.0f, lm_g(m, T_W_OUT) + i0, N);
-    /* BPTT: each thread its own batch rows, no synchronisation (see forward_loop) */
-    int b0, b1;
-    split_rows(B, tid, nth, &b0, &b1);
-    const int nb = b1 - b0;
-    double *bsum = c->bpart + (size_t)tid * N;   /* my rows' sum of ds: db_in = db_rec */
-    for (int i = 0; i < N; i++) bsum[i] = 0;
-    for (int t = T - 1; t >= 0 && nb > 0; t--) {
-        /* d_t = dlogits_t W_out ([nb][n_out] x [n_out][N]): the readout's gradient into h_t */
-        lm_k_gemm_rows(nb, n_out, w->probs + ((size_t)t * B + b0) * n_out, n_out, lm_cp(m, T_W_OUT), N,
-                       w->d + ((size_t)t * B + b0) * N, N, 0, N);
-        for (int b = b0; b < b1; b++) {
-            size_t r = ((size_t)t * B + b) * N, o = (size_t)b * N;
-            float *d = w->d + r;
-#define BWD(ACT, YANG) backward_units(ACT, YANG, a, leak, d, w->carry + o, w->rec + o, w->pre + r, w->h + r, 0, N)
-            switch (act * 2 + yang) {
-            case 0: BWD(LM_ACT_RELU, 0); break;
-            case 1: BWD(LM_ACT_RELU, 1); break;
-            case 2: BWD(LM_ACT_SOFTPLUS, 0); break;
-            case 3: BWD(LM_ACT_SOFTPLUS, 1); break;
-            case 4: BWD(LM_ACT_TANH, 0); break;
-            default: BWD(LM_ACT_TANH, 1); break;
-            }
-#undef BWD
-            for (int i = 0; i < N; i++) bsum[i] += d[i];
-            if (m->sparse && m->dia)
-                memcpy(w->xpad + (size_t)(t & 1) * B * ldx + (size_t)b * ldx + m->pad, d, (size_t)N * sizeof(float));
-            else if (m->sparse)
-                for (int i = 0; i < N; i++) w->dt[(size_t)i * TB + (size_t)t * B + b] = d[i];
-        }
-        if (t > 0) {   /* rec = W^T ds_t for my rows */
-            float *out = w->rec + (size_t)b0 * N;
-            if (!m->sparse)
-                lm_k_gemm_rows(nb, N, w->d + ((size_t)t * B + b0) * N, N, W, N, out, N, 0, N);
-            else if (m->dia)
-                lm_k_band(nb, m->n_diag, m->dia_noff, w->band_t, N, w->xpad + (size_t)(t & 1) * B * ldx + (size_t)b0 * ldx,
-                          ldx, m->pad, out, N, 0, N);
-            else
-                lm_k_sparse_rows(nb, m->col_ptr, m->csc_row, m->csc_pos, W, w->dt + (size_t)t * B + b0, TB, out, N, 0, N);
-        }
-    }
-    lm_barrier_wait(bar);   /* every ds row is final */
-    float *gbi = lm_g(m, T_B_IN), *gbr = lm_g(m, T_B_REC);
-    for (int i = i0; i < i1; i++) {   /* threads' partial sums added in thread order */
-        double sum = 0;
-        for (int k = 0; k < nth; k++) sum += c->bpart[(size_t)k * N + i];
-        gbi[i] = gbr[i] = (float)sum;
-    }
-
-    if (w->x_sparse) {   /* dW_in^T[k][mine] = sum over X's non-zeros in column k of x ds, then transposed */
-        for (int k = 0; k < n_in; k++) memset(w->gwint + (size_t)k * N + i0, 0, (size_t)(i1 - i0) * sizeof(float));
-        lm_k_sparse_left_t(TB, n_in, w->x_ptr, w->x_idx, w->x_val, w->d, N, w->gwint, N, i0, i1);
-        lm_k_transpose(n_in, w->gwint, N, lm_g(m, T_W_IN), n_in, i0, i1);
-    } else if (i1 > i0) {   /* dW_in[mine] = ds[.][mine]^T X: [mine][TB] x [TB][n_in] */
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, i1 - i0, n_in, TB, 1.0f, w->d + i0, N, c->x, n_in, 0.0f,
-                    lm_g(m, T_W_IN) + (size_t)i0 * n_in, n_in);
-    }
-    float *gw = lm_g(m, T_W_REC);
-    const int R = (T - 1) * B;   /* pairs (ds_t, h_{t-1}), t >= 1: h_0 = 0 contributes nothing */
-    if (!m->sparse) {   /* dW_rec[mine] = ds[1:][mine]^T H[:-1]: [mine][R] x [R][N], then masked */
-        if (i1 <= i0) return;
-        if (R > 0)
-            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, i1 - i0, N, R, 1.0f, w->d + (size_t)B * N + i0, N,
-                        w->h, N, 0.0f, gw + (size_t)i0 * N, N);
-        else
-            memset(gw + (size_t)i0 * N, 0, (size_t)(i1 - i0) * N * sizeof(float));
-        if (m->mask.nnz < (int64_t)N * N) {
-            const uint8_t *mk = m->dense_mask;
-            for (size_t k = (size_t)i0 * N; k < (size_t)i1 * N; k++)
-                if (!mk[k]) gw[k] = 0.0f;
-        }
-        return;
-    }
-    if (m->dia) {
-        for (int d = 0; d < m->n_diag; d++) memset(w->gband + (size_t)d * N + i0, 0, (size_t)(i1 - i0) * sizeof(float));
-        /* blocks of rows of ds and h that stay in L1 across all the diagonals */
-        const int br = N <= BAND_L1_FLOATS / 2 ? BAND_L1_FLOATS / (2 * N) : 1;
-        for (int r0 = 0; r0 < R; r0 += br)
-            lm_k_band_grad(R - r0 < br ? R - r0 : br, m->n_diag, m->dia_off, N, w->d + (size_t)(B + r0) * N,
-                           w->h + (size_t)r0 * N, w->gband, i0, i1);
-        for (int32_t p = m->row_ptr[i0]; p < m->row_ptr[i1]; p++) gw[p] = w->gband[m->dia_pos[p]];
-    } else {   /* each non-zero (i, j): dot of ds[.][i] and h[.][j] over the R rows, both transposed */
-        for (int i = i0; i < i1; i++)
-            for (int32_t p = m->row_ptr[i]; p < m->row_ptr[i + 1]; p++)
-                gw[p] = R > 0 ? lm_k_dot(w->dt + (size_t)i * TB + B, w->ht + (size_t)m->col_idx[p] * TB, R) : 0.0f;
-    }
-}
-
 void lm_backward(LmModel *m, LmWork *w, const float *x, const int32_t *labels, const uint8_t *decision,
                  const LmLossConfig *loss, int T, int B) {
     const LmModelConfig *c = &m->cfg;
     LM_ASSERT(T == w->last_T && B == w->last_B && labels);
     const int n_out = c->n_out, TB = T * B;
 
-    /* dlogits = w_r / sum(w) (softmax - onehot), in place over the stored softmax */
+    /* loss: dlogits = w_r / sum(w) (softmax - onehot), in place over the stored softmax; db_out */
     double inv = w->wsum > 0 ? 1.0 / w->wsum : 0.0;
     float *gbo = lm_g(m, T_B_OUT);
     double sbo[n_out];
@@ -482,7 +649,7 @@ void lm_backward(LmModel *m, LmWork *w, const float *x, const int32_t *labels, c
         for (int k = 0; k < n_out; k++) sbo[k] += p[k] *= wr;
     }
     for (int k = 0; k < n_out; k++) gbo[k] = (float)sbo[k];
-    /* dW_out, the readout's gradient into h, BPTT, dW_in and dW_rec: all in the threads' loop */
+    /* the other stages, backward, in the threads' loop */
     int nth_max = omp_get_max_threads();
     Ctx ctx = {m, w, x, labels, NULL, T, B, 0};
     ctx.bpart = lm_malloc((size_t)(nth_max > 0 ? nth_max : 1) * c->n_hidden * sizeof(double));

@@ -646,6 +646,21 @@ void lm_fig_hline(LmFigure *f, double y, int colour) {
     plcol0(COL_FG);
 }
 
+void lm_fig_intervals(LmFigure *f, int n, const double *x, const double *lo, const double *hi, double cap) {
+    if (!panel_ready(f)) return;
+    plcol0(COL_FG);
+    plwidth(1.3);
+    for (int i = 0; i < n; i++) {
+        if (!isfinite(x[i]) || !isfinite(lo[i]) || !isfinite(hi[i])) continue;
+        PLFLT vx[2] = {x[i], x[i]}, vy[2] = {lo[i], hi[i]};
+        PLFLT cx[2] = {x[i] - cap, x[i] + cap}, cl[2] = {lo[i], lo[i]}, ch[2] = {hi[i], hi[i]};
+        plline(2, vx, vy);
+        plline(2, cx, cl);
+        plline(2, cx, ch);
+    }
+    plwidth(1.0);
+}
+
 void lm_fig_bars(LmFigure *f, int n, const double *values, const double *err, const char *const *labels,
                  const int *colour) {
     if (!f || !f->p.active || n <= 0) return;

@@ -37,6 +37,9 @@ void lm_fig_heatmap(LmFigure *f, const float *z, int rows, int cols, double zmin
 void lm_fig_vlines(LmFigure *f, int n, const double *x, const char *const *labels);
 /* Horizontal reference line. */
 void lm_fig_hline(LmFigure *f, double y, int colour);
+/* Vertical intervals [lo[i], hi[i]] at x[i] with caps of half-width `cap` (x units), e.g. asymmetric
+ * confidence intervals over bars; non-finite intervals are skipped. */
+void lm_fig_intervals(LmFigure *f, int n, const double *x, const double *lo, const double *hi, double cap);
 /* Bars at positions 0..n-1 with values, optional error bars (err may be NULL), tick labels (may be
  * NULL, drawn rotated), and a colour index per bar (colour may be NULL). */
 void lm_fig_bars(LmFigure *f, int n, const double *values, const double *err, const char *const *labels,

@@ -2,7 +2,6 @@
 #include "report/figures.h"
 #include <errno.h>
 #include <math.h>
-#include <plplot.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,8 +10,9 @@
 #include "io/json.h"
 #include "io/npz.h"
 #include "plot/plot.h"
-#include "report/eval_report.h"
+#include "eval/table.h"
 #include "report/run.h"
+#include "train/log.h"
 #include "util/err.h"
 
 void lm_plot_options_default(LmPlotOptions *o) {
@@ -44,54 +44,28 @@ typedef struct {
     char metric[32];
 } RunLog;
 
-static double jnum(const cJSON *o, const char *k) {
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
-    return cJSON_IsNumber(v) ? v->valuedouble : NAN;
-}
-
-/* Missing file: 0 with an empty log. Unparseable lines are reported, not skipped silently. */
+/* The loss and performance curves from the run log (train/log.h reads it; a missing file is empty). */
 static int read_log(const char *dir, RunLog *log) {
     memset(log, 0, sizeof *log);
     char path[1200];
     snprintf(path, sizeof path, "%s/log.jsonl", dir);
-    FILE *f = fopen(path, "r");
-    if (!f) return errno == ENOENT ? 0 : (lm_err_set("%s: %s", path, strerror(errno)), -1);
-    char *line = NULL;
-    size_t cap = 0;
-    int lineno = 0, rc = 0;
-    while (getline(&line, &cap, f) > 0) {
-        lineno++;
-        if (line[0] == '\n' || line[0] == '\0') continue;
-        cJSON *r = cJSON_Parse(line);
-        if (!r || !cJSON_IsObject(r)) {
-            cJSON_Delete(r);
-            /* A run killed mid-append may leave a partial last line: tolerate only that one. */
-            if (!feof(f) && fgetc(f) != EOF) {
-                lm_err_set("%s:%d: not a JSON object", path, lineno);
-                rc = -1;
-                break;
-            }
-            continue;
+    LmRunLog rl;
+    if (lm_run_log_read(path, &rl) != 0) return -1;
+    for (int i = 0; i < rl.n; i++) {
+        const LmLogRecord *r = &rl.rec[i];
+        if (!strcmp(r->kind, "train")) {
+            push(&log->train_step, (double)r->step);
+            push(&log->train_loss, r->loss);
+        } else if (!strcmp(r->kind, "eval")) {
+            push(&log->eval_step, (double)r->step);
+            push(&log->eval_mean, r->mean);
+            push(&log->eval_loss, r->loss);
+            for (int k = 0; k < LM_N_GROUPS; k++) push(&log->eval_group[k], r->group[k]);
+            if (r->metric[0]) snprintf(log->metric, sizeof log->metric, "%s", r->metric);
         }
-        const cJSON *kind = cJSON_GetObjectItemCaseSensitive(r, "kind");
-        double step = jnum(r, "step");
-        if (cJSON_IsString(kind) && !strcmp(kind->valuestring, "train")) {
-            push(&log->train_step, step);
-            push(&log->train_loss, jnum(r, "loss"));
-        } else if (cJSON_IsString(kind) && !strcmp(kind->valuestring, "eval")) {
-            push(&log->eval_step, step);
-            push(&log->eval_mean, jnum(r, "mean"));
-            push(&log->eval_loss, jnum(r, "loss"));
-            const cJSON *g = cJSON_GetObjectItemCaseSensitive(r, "groups");
-            for (int k = 0; k < 4; k++) push(&log->eval_group[k], jnum(g, lm_group_keys[k]));
-            const cJSON *m = cJSON_GetObjectItemCaseSensitive(r, "metric");
-            if (cJSON_IsString(m)) snprintf(log->metric, sizeof log->metric, "%s", m->valuestring);
-        }
-        cJSON_Delete(r);
     }
-    free(line);
-    fclose(f);
-    return rc;
+    lm_run_log_free(&rl);
+    return 0;
 }
 
 static void log_free(RunLog *log) {
@@ -168,11 +142,10 @@ static int fig_perf(Out *o, const RunLog *log, int fi) {
     int ns = 0;
     ys[ns] = log->eval_mean.v;
     labels[ns++] = "mean";
-    static const char *const gl[4] = {"base", "int", "seq", "int+seq"};
     for (int g = 0; g < 4; g++)
         if (isfinite(series_max(&log->eval_group[g]))) {
             ys[ns] = log->eval_group[g].v;
-            labels[ns++] = gl[g];
+            labels[ns++] = lm_group_label(g);
         }
     if (ns == 2) ns = 1;   /* a single-group battery: the group curve is the mean */
     double xmax = n ? log->eval_step.v[n - 1] : 1;
@@ -200,38 +173,31 @@ typedef struct {
     double mean;
 } TaskTable;
 
-/* eval.json of this run, if it exists and covers tasks of the battery. */
+/* eval.json of this run (eval/table.h reads it), if it exists and lists tasks. */
 static int table_from_json(const char *dir, TaskTable *t) {
     char path[1200];
     snprintf(path, sizeof path, "%s/eval.json", dir);
-    FILE *f = fopen(path, "r");
-    if (!f) return 0;
-    fclose(f);
-    cJSON *doc = lm_json_read(path);
-    if (!doc) return -1;
-    memset(t, 0, sizeof *t);
-    const cJSON *m = cJSON_GetObjectItemCaseSensitive(doc, "metric");
-    snprintf(t->metric, sizeof t->metric, "%s", cJSON_IsString(m) ? m->valuestring : "?");
-    t->trials = (int)jnum(doc, "trials_per_task");
-    t->mean = jnum(doc, "mean");
-    const cJSON *it;
-    cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(doc, "tasks")) {
-        const cJSON *nm = cJSON_GetObjectItemCaseSensitive(it, "name");
-        int id = cJSON_IsString(nm) ? lm_task_lookup(nm->valuestring) : -1;
-        if (id < 0 || t->n >= LM_MAX_BATTERY) {
-            lm_err_set("%s: task entry %d has no known task name", path, t->n);
-            cJSON_Delete(doc);
-            return -1;
+    LmEvalFile *e = lm_malloc(sizeof *e);
+    int rc = lm_eval_file_read(path, e);
+    if (rc == 0) {
+        memset(t, 0, sizeof *t);
+        snprintf(t->metric, sizeof t->metric, "%s", e->metric);
+        t->trials = e->trials;
+        t->mean = e->mean;
+        t->n = e->n;
+        for (int k = 0; k < e->n; k++) {
+            snprintf(t->name[k], sizeof t->name[0], "%s", e->task[k].name);
+            t->id[k] = e->task[k].id;
+            t->perf[k] = e->task[k].perf;
+            t->lo[k] = e->task[k].ci_low;
+            t->hi[k] = e->task[k].ci_high;
         }
-        snprintf(t->name[t->n], sizeof t->name[0], "%s", nm->valuestring);
-        t->id[t->n] = id;
-        t->perf[t->n] = jnum(it, "perf");
-        t->lo[t->n] = jnum(it, "ci_low");
-        t->hi[t->n] = jnum(it, "ci_high");
-        t->n++;
+        rc = t->n > 0;
+    } else if (rc == 1) {
+        rc = 0;
     }
-    cJSON_Delete(doc);
-    return t->n > 0;
+    free(e);
+    return rc;
 }
 
 static int table_compute(LmTrained *run, int trials, TaskTable *t) {
@@ -291,29 +257,22 @@ static int fig_tasks(Out *o, const TaskTable *t, int fi) {
     /* Headroom above 1 for the family names and the group legend. */
     lm_fig_panel(f, 0, -0.7, n - 0.3, 0, n_groups > 1 ? 1.1 + 0.07 * n_groups : 1.1, title, NULL, ylabel);
     lm_fig_bars(f, n, vals, NULL, labels, colour);
-    /* Wilson intervals are asymmetric, which lm_fig_bars' symmetric error bars cannot show: draw them
-     * with PLplot directly, in the panel lm_fig_bars has just set up (its stream is the current one). */
-    plcol0(1);
-    plwidth(1.3);
+    /* Wilson intervals are asymmetric, which lm_fig_bars' symmetric error bars cannot show. */
+    double *ix = lm_malloc(sizeof(double) * (size_t)(n ? n : 1) * 3), *ilo = ix + n, *ihi = ilo + n;
     for (int i = 0; i < n; i++) {
-        int k = order[i];
-        if (!isfinite(t->lo[k]) || !isfinite(t->hi[k])) continue;
-        PLFLT xv = i, lo = t->lo[k], hi = t->hi[k];
-        PLFLT cx[2] = {i - 0.18, i + 0.18}, cl[2] = {lo, lo}, ch[2] = {hi, hi};
-        PLFLT vx[2] = {xv, xv}, vy[2] = {lo, hi};
-        plline(2, vx, vy);
-        plline(2, cx, cl);
-        plline(2, cx, ch);
+        ix[i] = i;
+        ilo[i] = t->lo[order[i]];
+        ihi[i] = t->hi[order[i]];
     }
-    plwidth(1.0);
+    lm_fig_intervals(f, n, ix, ilo, ihi, 0.18);
+    free(ix);
     /* Legend of the group colours: empty series carry the labels (bars use series colours 0..3, and
      * a series' colour is its index among the panel's series, so absent groups get an unlabelled one). */
     if (n_groups > 1) {
         double nanv[1] = {NAN}, zero[1] = {0};
         const double *empty[4] = {nanv, nanv, nanv, nanv};
-        static const char *const glab[4] = {"base", "int", "seq", "int+seq"};
         const char *lab[4];
-        for (int g = 0; g < 4; g++) lab[g] = present[g] ? glab[g] : NULL;
+        for (int g = 0; g < 4; g++) lab[g] = present[g] ? lm_group_label(g) : NULL;
         lm_fig_lines(f, 4, 1, zero, empty, lab);
     }
     /* Family separators and names. */

@@ -74,6 +74,11 @@ int lm_battery_parse(const char *spec, LmBattery *out) {
             unknown(tok, single);
             return -1;
         }
+        for (int k = 0; k < out->n; k++)
+            if (!strcmp(out->name[k], tok)) {   /* one rule input per name: a repeat would be an untrained one */
+                lm_err_set("battery '%.60s' names task '%s' twice", spec, tok);
+                return -1;
+            }
         if (out->n >= LM_MAX_BATTERY) {
             lm_err_set("battery: more than %d tasks", LM_MAX_BATTERY);
             return -1;
@@ -93,12 +98,16 @@ LmGroup lm_task_group(int id) {
     return LM_GROUP_BASE;
 }
 
-const char *lm_group_name(LmGroup g) {
-    switch (g) {
-    case LM_GROUP_BASE: return "base";
-    case LM_GROUP_INT: return "int";
-    case LM_GROUP_SEQ: return "seq";
-    case LM_GROUP_INTSEQ: return "intseq";
-    }
-    return "?";
+/* The one spelling of the task groups: keys in files (eval.json "groups", log records), labels on
+ * screen and in figures. */
+static const char *const group_keys[LM_N_GROUPS] = {"base", "int", "seq", "intseq"};
+static const char *const group_labels[LM_N_GROUPS] = {"base", "int", "seq", "int+seq"};
+
+const char *lm_group_name(LmGroup g) { return (unsigned)g < LM_N_GROUPS ? group_keys[g] : "?"; }
+const char *lm_group_label(LmGroup g) { return (unsigned)g < LM_N_GROUPS ? group_labels[g] : "?"; }
+
+int lm_group_parse(const char *name) {
+    for (int g = 0; g < LM_N_GROUPS; g++)
+        if (!strcmp(name, group_keys[g]) || !strcmp(name, group_labels[g])) return g;
+    return -1;
 }

@@ -19,7 +19,11 @@ static inline int lm_battery_n_in(const LmBattery *b) { return LM_OBS + b->n; }
 
 /* Task group for reporting: 0 base, 1 int, 2 seq, 3 int+seq. */
 typedef enum { LM_GROUP_BASE = 0, LM_GROUP_INT, LM_GROUP_SEQ, LM_GROUP_INTSEQ } LmGroup;
+#define LM_N_GROUPS 4
 LmGroup lm_task_group(int id);
+/* Key of a group in files ("intseq"), its label on screen ("int+seq"), and the group of either (-1). */
 const char *lm_group_name(LmGroup g);
+const char *lm_group_label(LmGroup g);
+int lm_group_parse(const char *name);
 
 #endif

@@ -12,6 +12,7 @@
 #include "train/checkpoint.h"
 #include "train/trainer.h"
 #include "util/err.h"
+#include "train/mask_file.h"
 
 #define F 4.0              /* bytes of a float / int32 */
 /* The program with its libraries, OpenMP and OpenBLAS threads, before any run-sized allocation:
@@ -54,10 +55,8 @@ int lm_memory_estimate(const LmTrainConfig *c, int loading, LmMemoryEstimate *e)
     memset(e, 0, sizeof *e);
     LmBattery bat;
     if (lm_battery_parse(c->battery, &bat) != 0) return -1;
-    LmMaskSpec spec;
-    if (lm_train_mask_spec(c, &spec) != 0) return -1;
     int64_t nnz, nd;
-    if (lm_mask_count(&spec, c->hidden, &nnz, &nd) != 0) return -1;
+    if (lm_train_mask_count(c, &nnz, &nd) != 0) return -1;
     Shape s = {.N = c->hidden, .n_in = lm_battery_n_in(&bat), .n_out = LM_N_ACTIONS, .nnz = (double)nnz,
                .nd = (double)nd};
     e->nnz = nnz, e->n_diag = nd;

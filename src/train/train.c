@@ -10,7 +10,7 @@
 #include <unistd.h>
 #include "io/json.h"
 #include "io/npz.h"
-#include "report/eval_report.h"
+#include "eval/table.h"
 #include "train/checkpoint.h"
 #include "train/memory.h"
 #include "train/progress.h"
@@ -92,7 +92,7 @@ static int evaluate(Run *r, LmEvalResult *res) {
         cJSON_AddItemToObject(perf, t->battery.name[k], num_or_null(lm_eval_task_perf(res, k, c->eval_metric)));
     cJSON *groups = cJSON_AddObjectToObject(o, "groups");
     for (int g = 0; g < 4; g++)
-        cJSON_AddItemToObject(groups, lm_group_keys[g],
+        cJSON_AddItemToObject(groups, lm_group_name(g),
                               num_or_null(lm_eval_group_mean(res, &t->battery, (LmGroup)g, c->eval_metric)));
     cJSON *means = cJSON_AddObjectToObject(o, "means");
     for (int m = 0; m < LM_N_METRICS; m++)

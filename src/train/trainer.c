@@ -5,6 +5,7 @@
 #include <string.h>
 #include "lmrnn.h"   /* LMRNN_VERSION_STRING: the one version of the library, the program and config.json */
 #include "train/dale.h"
+#include "train/mask_file.h"
 #include "train/search.h"
 #include "util/err.h"
 
@@ -52,8 +53,14 @@ int lm_train_mask_spec(const LmTrainConfig *c, LmMaskSpec *out) {
 
 int lm_train_build_mask(const LmTrainConfig *c, LmMask *out) {
     LmMaskSpec s;
-    if (lm_train_mask_spec(c, &s) != 0) return -1;
-    return lm_mask_build(&s, c->hidden, out);
+    int rc = c->mask == LM_MASK_FILE ? lm_mask_file_read(c->mask_file, c->hidden, out)
+             : lm_train_mask_spec(c, &s) != 0 ? -1 : lm_mask_build(&s, c->hidden, out);
+    if (rc == 0 && out->nnz == 0) {   /* nothing recurrent would be trained */
+        lm_err_set("the mask (%s) has no connections at all: refusing to train", out->desc);
+        lm_mask_free(out);
+        return -1;
+    }
+    return rc;
 }
 
 static double default_gain(LmRecInit init) { return init == LM_INIT_HALF_IDENTITY ? 0.5 : 1.0; }

@@ -3,6 +3,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include "util/err.h"
 #include "util/number.h"
 
@@ -360,6 +361,14 @@ void lm_opts_print_help(FILE *f, const LmOptTable *t) {
         snprintf(dv, sizeof dv, "%s", def);
         fprintf(f, "  %-20s %-10s %s\n", flag, dv, o->help);
     }
+}
+
+void lm_opts_warn_threads(const char *command, int threads) {
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    if (cores > 0 && threads > cores)
+        fprintf(stderr, "lmrnn: %s: warning: --threads %d is more than the %ld cores of this machine: the threads "
+                        "will share cores, which is slower (results still depend only on --threads)\n",
+                command, threads, cores);
 }
 
 int lm_opts_fail(const char *command, int status) {

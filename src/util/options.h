@@ -116,6 +116,10 @@ int lm_opts_equal(const LmOption *o, const void *a, const void *b);
 /* "  --name VALUE   default   help" for every option. */
 void lm_opts_print_help(FILE *f, const LmOptTable *t);
 
+/* A warning on stderr when `threads` exceeds the cores online: threads sharing a core make the run
+ * slower (results depend on the thread count only, not on the machine). */
+void lm_opts_warn_threads(const char *command, int threads);
+
 /* Print "lmrnn: <command>: <last error>" on stderr and return `status` (LM_EXIT_FAILED or
  * LM_EXIT_USAGE), so that a command ends with `return lm_opts_fail("eval", LM_EXIT_USAGE);`. */
 int lm_opts_fail(const char *command, int status);

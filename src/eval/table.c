@@ -1,12 +1,13 @@
-#include "report/eval_report.h"
+#include "eval/table.h"
+#include <errno.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "io/json.h"
 #include "io/npz.h"
 #include "util/err.h"
 
-const char *const lm_group_keys[4] = {"base", "int", "seq", "intseq"};
 
 /* NaN (a group absent from the battery) becomes null: JSON has no NaN. */
 static void add_number(cJSON *o, const char *key, double v) {
@@ -23,7 +24,7 @@ cJSON *lm_eval_json(const LmEvalResult *r, const LmBattery *b, LmMetric metric) 
     cJSON_AddNumberToObject(doc, "trials_per_task", tpt);
     cJSON_AddStringToObject(doc, "battery", b->spec);
     cJSON *groups = cJSON_AddObjectToObject(doc, "groups");
-    for (int g = 0; g < 4; g++) add_number(groups, lm_group_keys[g], lm_eval_group_mean(r, b, (LmGroup)g, metric));
+    for (int g = 0; g < 4; g++) add_number(groups, lm_group_name(g), lm_eval_group_mean(r, b, (LmGroup)g, metric));
     cJSON *metrics = cJSON_AddObjectToObject(doc, "metrics");
     for (int m = 0; m < LM_N_METRICS; m++) add_number(metrics, lm_metric_name((LmMetric)m), lm_eval_mean(r, (LmMetric)m));
     cJSON *tasks = cJSON_AddArrayToObject(doc, "tasks");
@@ -34,7 +35,7 @@ cJSON *lm_eval_json(const LmEvalResult *r, const LmBattery *b, LmMetric metric) 
         lm_task_modifiers(b->id[k], mods, sizeof mods);
         cJSON_AddStringToObject(t, "name", b->name[k]);
         cJSON_AddStringToObject(t, "family", lm_family_name(def->family));
-        cJSON_AddStringToObject(t, "group", lm_group_keys[lm_task_group(b->id[k])]);
+        cJSON_AddStringToObject(t, "group", lm_group_name(lm_task_group(b->id[k])));
         cJSON_AddStringToObject(t, "modifiers", mods);
         cJSON_AddNumberToObject(t, "n", r->n_trials[k]);
         cJSON_AddNumberToObject(t, "correct", r->correct[k][metric]);
@@ -93,7 +94,7 @@ void lm_eval_print(FILE *f, const LmEvalResult *r, const LmBattery *b, LmMetric 
         double lo, hi;
         lm_wilson_interval(r->correct[k][metric], r->n_trials[k], &lo, &hi);
         fprintf(f, "%-18s %-6s %-7s %6d %7d %6.3f  [%.3f, %.3f]\n", b->name[k],
-                lm_family_name(lm_task_def(b->id[k])->family), lm_group_keys[lm_task_group(b->id[k])],
+                lm_family_name(lm_task_def(b->id[k])->family), lm_group_name(lm_task_group(b->id[k])),
                 r->n_trials[k], r->correct[k][metric], lm_eval_task_perf(r, k, metric), lo, hi);
     }
     fprintf(f, "\nmetric %s, %d tasks: mean %.3f, min %.3f\n", lm_metric_name(metric), r->n_tasks,
@@ -101,8 +102,56 @@ void lm_eval_print(FILE *f, const LmEvalResult *r, const LmBattery *b, LmMetric 
     fprintf(f, "group means:");
     for (int g = 0; g < 4; g++) {
         double v = lm_eval_group_mean(r, b, (LmGroup)g, metric);
-        if (isfinite(v)) fprintf(f, "  %s %.3f", lm_group_keys[g], v);
-        else fprintf(f, "  %s -", lm_group_keys[g]);
+        if (isfinite(v)) fprintf(f, "  %s %.3f", lm_group_name(g), v);
+        else fprintf(f, "  %s -", lm_group_name(g));
     }
     fputc('\n', f);
+}
+
+static double number_or_nan(const cJSON *o, const char *k) {
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+    return cJSON_IsNumber(v) ? v->valuedouble : NAN;
+}
+
+int lm_eval_file_read(const char *path, LmEvalFile *out) {
+    memset(out, 0, sizeof *out);
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        if (errno == ENOENT) return 1;
+        lm_err_set("%s: %s", path, strerror(errno));
+        return -1;
+    }
+    fclose(f);
+    cJSON *doc = lm_json_read(path);
+    if (!doc) return -1;
+    int rc = 0;
+    const cJSON *m = cJSON_GetObjectItemCaseSensitive(doc, "metric");
+    snprintf(out->metric, sizeof out->metric, "%s", cJSON_IsString(m) ? m->valuestring : "?");
+    double trials = number_or_nan(doc, "trials_per_task");
+    out->trials = trials >= 0 && trials < 1e9 ? (int)trials : 0;
+    out->mean = number_or_nan(doc, "mean");
+    const cJSON *tasks = cJSON_GetObjectItemCaseSensitive(doc, "tasks"), *it;
+    if (!cJSON_IsArray(tasks)) {
+        lm_err_set("%s: no \"tasks\" array (not an evaluation table)", path);
+        rc = -1;
+    } else {
+        cJSON_ArrayForEach(it, tasks) {
+            const cJSON *nm = cJSON_GetObjectItemCaseSensitive(it, "name");
+            int id = cJSON_IsString(nm) ? lm_task_lookup(nm->valuestring) : -1;
+            if (id < 0 || out->n >= LM_MAX_BATTERY) {
+                lm_err_set("%s: task entry %d has no known task name", path, out->n);
+                rc = -1;
+                break;
+            }
+            int k = out->n++;
+            snprintf(out->task[k].name, sizeof out->task[k].name, "%s", nm->valuestring);
+            out->task[k].id = id;
+            out->task[k].group = (int)lm_task_group(id);
+            out->task[k].perf = number_or_nan(it, "perf");
+            out->task[k].ci_low = number_or_nan(it, "ci_low");
+            out->task[k].ci_high = number_or_nan(it, "ci_high");
+        }
+    }
+    cJSON_Delete(doc);
+    return rc;
 }
