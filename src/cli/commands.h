@@ -7,4 +7,5 @@ int lm_cmd_train(int argc, char **argv);       /* src/cli/cmd_train.c */
 int lm_cmd_eval(int argc, char **argv);        /* src/cli/cmd_eval.c */
 int lm_cmd_plot(int argc, char **argv);        /* src/cli/cmd_plot.c */
 int lm_cmd_experiment(int argc, char **argv);  /* src/cli/cmd_experiment.c */
+int lm_cmd_sweep(int argc, char **argv);       /* src/cli/cmd_sweep.c */
 #endif

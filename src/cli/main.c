@@ -12,6 +12,7 @@ static const char usage[] =
     "  eval DIR|CKPT                per-task performance table of a trained network\n"
     "  plot DIR                     figures of a run directory\n"
     "  experiment NAME              the paper's experiments (autapse, sparsity, data-efficiency)\n"
+    "  sweep PLAN.json              a user's sweep over any train options (local, MPI, Slurm)\n"
     "\n"
     "Run `lmrnn COMMAND --help` for the options of a command.\n";
 
@@ -26,6 +27,7 @@ int main(int argc, char **argv) {
     if (!strcmp(cmd, "eval")) return lm_cmd_eval(argc - 2, argv + 2);
     if (!strcmp(cmd, "plot")) return lm_cmd_plot(argc - 2, argv + 2);
     if (!strcmp(cmd, "experiment")) return lm_cmd_experiment(argc - 2, argv + 2);
-    fprintf(stderr, "lmrnn: unknown command '%s' (expected tasks, train, eval, plot or experiment)\n", cmd);
+    if (!strcmp(cmd, "sweep")) return lm_cmd_sweep(argc - 2, argv + 2);
+    fprintf(stderr, "lmrnn: unknown command '%s' (expected tasks, train, eval, plot, experiment or sweep)\n", cmd);
     return 2;
 }
