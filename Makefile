@@ -55,7 +55,7 @@ build/lmrnn: build/rel/cli/main.o build/liblmrnn.a
 build/lmrnn-san: build/san/cli/main.o build/liblmrnn-san.a
 	$(CC) $(SANFLAGS) $^ -o $@ $(DEPLIBS)
 
-build/tests/%: tests/%.c build/liblmrnn-san.a tests/check.h
+build/tests/%: tests/%.c build/liblmrnn-san.a $(wildcard tests/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(SANFLAGS) -Itests $< build/liblmrnn-san.a -o $@ $(DEPLIBS)
 

@@ -23,101 +23,7 @@
 #include "io/npz.h"
 #include "util/err.h"
 
-static char tmp_root[PATH_MAX];
-static char lmrnn_bin[PATH_MAX];
-
-/* ---------------------------------------------------------------- helpers */
-static int rm_cb(const char *p, const struct stat *st, int flag, struct FTW *ftw) { return remove(p); }
-static void rm_rf(const char *p) { nftw(p, rm_cb, 16, FTW_DEPTH | FTW_PHYS); }
-
-static void write_text(const char *path, const char *text) {
-    FILE *f = fopen(path, "w");
-    if (!f) {
-        perror(path);
-        return;
-    }
-    fputs(text, f);
-    fclose(f);
-}
-
-static char *read_text(const char *path) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *s = malloc((size_t)n + 1);
-    size_t got = fread(s, 1, (size_t)n, f);
-    s[got] = '\0';
-    fclose(f);
-    return s;
-}
-
-static int file_has(const char *path, const char *needle) {
-    char *s = read_text(path);
-    int yes = s && strstr(s, needle) != NULL;
-    free(s);
-    return yes;
-}
-
-static int is_png(const char *path) {
-    unsigned char m[8] = {0};
-    FILE *f = fopen(path, "rb");
-    if (!f) return 0;
-    size_t n = fread(m, 1, 8, f);
-    fclose(f);
-    static const unsigned char magic[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
-    return n == 8 && memcmp(m, magic, 8) == 0;
-}
-
-static int exists(const char *p) {
-    struct stat st;
-    return stat(p, &st) == 0;
-}
-
-static struct timespec mtime(const char *p) {
-    struct stat st;
-    struct timespec zero = {0, 0};
-    if (stat(p, &st) != 0) return zero;
-    return st.st_mtim;
-}
-static int same_time(struct timespec a, struct timespec b) { return a.tv_sec == b.tv_sec && a.tv_nsec == b.tv_nsec; }
-
-static void pathf(char *out, const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(out, PATH_MAX, fmt, ap);
-    va_end(ap);
-}
-
-/* Run the lmrnn binary with args; stdout+stderr to `log`. Returns the exit status (-1 if it crashed). */
-static int run_lmrnn(const char *log, const char *const *args) {
-    pid_t pid = fork();
-    if (pid == 0) {
-        int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        if (fd >= 0) {
-            dup2(fd, 1);
-            dup2(fd, 2);
-            close(fd);
-        }
-        const char *argv[32];
-        int n = 0;
-        argv[n++] = lmrnn_bin;
-        for (int i = 0; args[i] && n < 31; i++) argv[n++] = args[i];
-        argv[n] = NULL;
-        execv(lmrnn_bin, (char *const *)argv);
-        _exit(127);
-    }
-    int status;
-    waitpid(pid, &status, 0);
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
-static void show_log(const char *log) {
-    char *s = read_text(log);
-    if (s) fprintf(stderr, "---- %s\n%s----\n", log, s);
-    free(s);
-}
+#include "run_helpers.h"
 
 /* ---------------------------------------------------------------- pure parts */
 static void test_stat(void) {
@@ -568,15 +474,7 @@ static void test_interrupt_and_resume(void) {
 }
 
 int main(int argc, char **argv) {
-    char self[PATH_MAX];
-    snprintf(self, sizeof self, "%s", argv[0]);
-    char *bindir = dirname(self);
-    static const char *cands[] = {"%s/../lmrnn-san", "%s/../lmrnn"};
-    for (int i = 0; i < 2 && !lmrnn_bin[0]; i++) {
-        char c[PATH_MAX];
-        snprintf(c, sizeof c, cands[i], bindir);
-        if (access(c, X_OK) == 0 && realpath(c, lmrnn_bin) == NULL) lmrnn_bin[0] = '\0';
-    }
+    find_binary(argv[0]);
     snprintf(tmp_root, sizeof tmp_root, "/tmp/lmrnn-test-experiment-XXXXXX");
     if (!mkdtemp(tmp_root)) {
         perror("mkdtemp");

@@ -25,9 +25,9 @@ static const Measure measures[] = {
     {LM_MEASURE_TRIALS << 0, Q_TRIALS_T + 0, "trials to 0.5", "training trials to mean perf 0.5", 0},
     {LM_MEASURE_TRIALS << 1, Q_TRIALS_T + 1, "trials to 0.8", "training trials to mean perf 0.8", 0},
     {LM_MEASURE_TRIALS << 2, Q_TRIALS_T + 2, "trials to 0.9", "training trials to mean perf 0.9", 0},
-    {LM_MEASURE_WALL << 0, Q_WALL_T + 0, "wall s to 0.5", "wall seconds to mean perf 0.5", 0},
-    {LM_MEASURE_WALL << 1, Q_WALL_T + 1, "wall s to 0.8", "wall seconds to mean perf 0.8", 0},
-    {LM_MEASURE_WALL << 2, Q_WALL_T + 2, "wall s to 0.9", "wall seconds to mean perf 0.9", 0},
+    {LM_MEASURE_WALL << 0, Q_WALL_T + 0, "wall s to 0.5", "wall seconds to mean perf 0.5", 1},
+    {LM_MEASURE_WALL << 1, Q_WALL_T + 1, "wall s to 0.8", "wall seconds to mean perf 0.8", 1},
+    {LM_MEASURE_WALL << 2, Q_WALL_T + 2, "wall s to 0.9", "wall seconds to mean perf 0.9", 1},
 };
 #define N_MEASURES ((int)(sizeof measures / sizeof measures[0]))
 
@@ -135,9 +135,7 @@ static void draw_axis(LmFigure *f, const LmExpResults *r, const void *vctx) {
             free(cm);
         }
         if (m->q == Q_FINAL || m->q == Q_AUC) top = 1;
-        char title[200];
-        snprintf(title, sizeof title, "%s vs %s", m->title, ax->name);
-        lm_fig_panel(f, p, -0.7, nv - 0.3, 0, top > 0 ? top * 1.08 : 1, title, NULL, m->name);
+        lm_fig_panel(f, p, -0.7, nv - 0.3, 0, top > 0 ? top * 1.08 : 1, m->title, ax->name, m->name);
         if (nv) lm_fig_bars(f, nv, mean, err, labels, NULL);
         if (np) lm_fig_points(f, np, px, py, 1);
         else lm_fig_text(f, 0, 0.5 * (top > 0 ? top : 1), "no run reached this");
