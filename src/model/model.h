@@ -45,6 +45,12 @@ int lm_mask_build(const LmMaskSpec *spec, int n, LmMask *out);
 /* Wrap an existing 0/1 matrix (copied), validating it. */
 int lm_mask_from_array(int n, const uint8_t *m, const char *desc, LmMask *out);
 void lm_mask_free(LmMask *m);
+/* Distinct diagonals j - i holding a connection. */
+int64_t lm_mask_n_diag(const LmMask *m);
+/* The number of connections and of distinct diagonals the mask lm_mask_build would build, without
+ * building it (local masks: O(nnz) time, O(N) memory; random: the expected count p N^2; file masks are
+ * read). For memory estimates before anything large is allocated. 0 or -1 + lm_err_set. */
+int lm_mask_count(const LmMaskSpec *spec, int n, int64_t *nnz, int64_t *n_diag);
 
 /* ---------------------------------------------------------------- model */
 typedef enum { LM_RULE_NGYM = 0, LM_RULE_YANG } LmUpdateRule;
@@ -89,6 +95,9 @@ const LmMask *lm_model_mask(const LmModel *m);
 int lm_model_is_sparse(const LmModel *m);
 /* How W_rec is stored and multiplied: "dense", "band" (sparse, diagonals) or "csr" (sparse, general). */
 const char *lm_model_rec_layout(const LmModel *m);
+/* The layout lm_model_new chooses ("dense", "band" or "csr", as lm_model_rec_layout) for n units and a
+ * mask of nnz connections on n_diag distinct diagonals (lm_mask_count): for estimates before building. */
+const char *lm_model_layout_for(LmRecPath path, int n, int64_t nnz, int64_t n_diag);
 /* Initialise every parameter from `rng` (model.md §3); masked W_rec entries are exactly 0. */
 void lm_model_init(LmModel *m, LmRng *rng);
 

@@ -3,11 +3,8 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include "lmrnn.h"   /* LMRNN_VERSION_STRING: the one version of the library, the program and config.json */
 #include "util/err.h"
-
-#ifndef LMRNN_VERSION
-#define LMRNN_VERSION "0.1.0"
-#endif
 
 const double lm_train_thresholds[LM_N_THRESHOLDS] = {0.5, 0.8, 0.9};
 
@@ -16,7 +13,7 @@ uint64_t lm_train_subseed(uint64_t seed, uint64_t id) {
     return lm_rng_u64(&r);
 }
 
-int lm_train_build_mask(const LmTrainConfig *c, LmMask *out) {
+int lm_train_mask_spec(const LmTrainConfig *c, LmMaskSpec *out) {
     LmMaskSpec s;
     memset(&s, 0, sizeof s);
     s.kind = c->mask;
@@ -33,21 +30,27 @@ int lm_train_build_mask(const LmTrainConfig *c, LmMask *out) {
             LmMaskSpec ls = s;
             ls.kind = LM_MASK_LOCAL2D;
             ls.d = c->match_density_of;
-            LmMask lm;
-            if (lm_mask_build(&ls, c->hidden, &lm) != 0) {
+            int64_t nnz, nd;
+            if (lm_mask_count(&ls, c->hidden, &nnz, &nd) != 0) {
                 char msg[400];
                 snprintf(msg, sizeof msg, "%s", lm_err_msg());
                 lm_err_set("--match-density-of: %s", msg);
                 return -1;
             }
-            s.density = lm.density;
-            lm_mask_free(&lm);
+            s.density = (double)nnz / ((double)c->hidden * c->hidden);
         } else {
             s.density = c->density;
         }
     } else if (c->mask == LM_MASK_FILE) {
         snprintf(s.file, sizeof s.file, "%s", c->mask_file);
     }
+    *out = s;
+    return 0;
+}
+
+int lm_train_build_mask(const LmTrainConfig *c, LmMask *out) {
+    LmMaskSpec s;
+    if (lm_train_mask_spec(c, &s) != 0) return -1;
     return lm_mask_build(&s, c->hidden, out);
 }
 
@@ -194,6 +197,6 @@ cJSON *lm_trainer_config_doc(const LmTrainer *t) {
     cJSON *inf = cJSON_AddArrayToObject(doc, "inferred");
     for (size_t i = 0; i < sizeof inferred / sizeof inferred[0]; i++)
         cJSON_AddItemToArray(inf, cJSON_CreateString(inferred[i]));
-    cJSON_AddStringToObject(doc, "version", LMRNN_VERSION);
+    cJSON_AddStringToObject(doc, "version", LMRNN_VERSION_STRING);
     return doc;
 }

@@ -70,6 +70,8 @@ cJSON *lm_trainer_config_doc(const LmTrainer *t);
 
 /* Build the mask the configuration describes (shared with evaluation tools). 0 or -1 + lm_err_set. */
 int lm_train_build_mask(const LmTrainConfig *cfg, LmMask *out);
+/* The mask specification behind it (for lm_mask_count). 0 or -1 + lm_err_set. */
+int lm_train_mask_spec(const LmTrainConfig *cfg, LmMaskSpec *out);
 /* The sub-seed for a derived purpose (LM_SEED_*). */
 uint64_t lm_train_subseed(uint64_t seed, uint64_t id);
 
