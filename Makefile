@@ -17,7 +17,18 @@ SANFLAGS := $(BASEFLAGS) -O1 -g -fsanitize=address,undefined -fno-omit-frame-poi
 
 LIB_SRC  := $(filter-out src/cli/main.c,$(wildcard src/*/*.c))
 MAIN_SRC := src/cli/main.c
-TEST_SRC := $(wildcard tests/test_*.c)
+# MPI: auto (default) builds build/lmrnn-mpi when mpicc is found, 1 requires it, 0 never builds it.
+# Only src/dist/dist.c is compiled against MPI; build/lmrnn never links it (docs/sweeps.md).
+MPI   ?= auto
+MPICC ?= mpicc
+HAVE_MPI := $(if $(filter 0,$(MPI)),,$(shell command -v $(MPICC) >/dev/null 2>&1 && echo 1))
+ifeq ($(MPI)$(HAVE_MPI),1)
+$(error MPI=1 but $(MPICC) was not found (Debian: apt-get install openmpi-bin libopenmpi-dev))
+endif
+MPI_BIN := $(if $(HAVE_MPI),build/lmrnn-mpi)
+MPI_TESTS := tests/test_sweep_mpi.c
+
+TEST_SRC := $(filter-out $(if $(HAVE_MPI),,$(MPI_TESTS)),$(wildcard tests/test_*.c))
 BENCH_SRC := $(wildcard bench/*.c)
 
 REL_OBJ  := $(patsubst src/%.c,build/rel/%.o,$(LIB_SRC))
@@ -33,7 +44,7 @@ endif
 endif
 
 .PHONY: all test check unit bench clean
-all: build/lmrnn
+all: build/lmrnn $(MPI_BIN)
 
 build/rel/%.o: src/%.c
 	@mkdir -p $(dir $@)
@@ -52,6 +63,15 @@ build/liblmrnn-san.a: $(SAN_OBJ)
 
 build/lmrnn: build/rel/cli/main.o build/liblmrnn.a
 	$(CC) $(RELFLAGS) $^ -o $@ $(DEPLIBS)
+
+# The MPI build of the tool: the same objects, with src/dist/dist.c compiled against MPI (its
+# symbols come first, so the archive's MPI-free dist.o is not linked).
+build/rel-mpi/dist/dist.o: src/dist/dist.c
+	@mkdir -p $(dir $@)
+	$(MPICC) $(RELFLAGS) -DLM_HAVE_MPI -MMD -MP -c $< -o $@
+
+build/lmrnn-mpi: build/rel/cli/main.o build/rel-mpi/dist/dist.o build/liblmrnn.a
+	$(MPICC) $(RELFLAGS) $^ -o $@ $(DEPLIBS)
 
 # The sanitizer build of the tool itself, used by the end-to-end smoke test.
 build/lmrnn-san: build/san/cli/main.o build/liblmrnn-san.a
@@ -77,7 +97,7 @@ test:
 
 # Script tests (tests/test_*.sh) use the release build: the shared library, install, Python package.
 TEST_SH := $(wildcard tests/test_*.sh)
-check: $(TEST_BIN) build/lmrnn build/lmrnn-san build/liblmrnn.so build/liblmrnn.a
+check: $(TEST_BIN) build/lmrnn build/lmrnn-san $(MPI_BIN) build/liblmrnn.so build/liblmrnn.a
 	tests/run.sh $(TEST_BIN) $(TEST_SH)
 
 bench: $(BENCH_BIN)
