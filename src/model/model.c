@@ -144,6 +144,7 @@ void lm_model_free(LmModel *m) {
     free(m->dia_noff);
     free(m->dia_pos);
     free(m->dia_tpos);
+    free(m->ei);
     free(m);
 }
 
@@ -201,7 +202,8 @@ void lm_model_init(LmModel *m, LmRng *rng) {
     fill_uniform(lm_p(m, T_W_IN), (size_t)n * c->n_in, b_in, rng);
     fill_uniform(lm_p(m, T_B_IN), (size_t)n, b_in, rng);
     float *w = lm_calloc((size_t)n * n, sizeof(float));
-    switch (c->rec_init) {
+    if (m->ei) lm_dale_init_rec(m, rng, w);   /* Dale's law: the balanced init replaces rec_init */
+    else switch (c->rec_init) {
     case LM_INIT_HALF_IDENTITY:
         for (int i = 0; i < n; i++) w[(size_t)i * n + i] = (float)c->rec_gain;
         break;
@@ -222,6 +224,7 @@ void lm_model_init(LmModel *m, LmRng *rng) {
     fill_uniform(lm_p(m, T_B_REC), (size_t)n, b_hid, rng);
     fill_uniform(lm_p(m, T_W_OUT), (size_t)c->n_out * n, b_hid, rng);
     fill_uniform(lm_p(m, T_B_OUT), (size_t)c->n_out, b_hid, rng);
+    lm_dale_to_effective(m, NULL);   /* Dale: inhibitory readout columns 0 (W_rec is already signed) */
 }
 
 static const char *const tensor_names[LM_N_TENSORS] = {"W_in", "b_in", "W_rec", "b_rec", "W_out", "b_out"};
@@ -266,8 +269,24 @@ int lm_model_import_tensor(LmModel *m, int i, const float *in) {
                            (double)in[k], m->mask.desc);
                 return -1;
             }
+        if (m->ei)
+            for (size_t k = 0; k < (size_t)n * n; k++)
+                if (in[k] * m->ei[k % n] < 0) {
+                    lm_err_set("W_rec[%zu][%zu] = %g has the wrong sign for %s unit %zu (Dale's law)", k / n,
+                               k % n, (double)in[k], m->ei[k % n] > 0 ? "excitatory" : "inhibitory", k % n);
+                    return -1;
+                }
         set_rec_dense(m, in);
         return 0;
+    }
+    if (i == T_W_OUT && lm_model_readout_exc(m)) {
+        int n = m->cfg.n_hidden;
+        for (size_t k = 0; k < (size_t)m->cfg.n_out * n; k++)
+            if (m->ei[k % n] < 0 && in[k] != 0.0f) {
+                lm_err_set("W_out[%zu][%zu] = %g reads inhibitory unit %zu (excitatory-only readout)", k / n,
+                           k % n, (double)in[k], k % n);
+                return -1;
+            }
     }
     memcpy(lm_p(m, i), in, (m->off[i + 1] - m->off[i]) * sizeof(float));
     return 0;

@@ -117,6 +117,23 @@ int lm_model_import_tensor(LmModel *m, int i, const float *in);
  * mask). Valid after lm_backward(); after lm_train_step() it holds the clipped gradient. */
 void lm_model_export_grad(const LmModel *m, int i, float *out);
 
+/* ---------------------------------------------------------------- Dale's law (docs/dale.md) */
+/* Each unit j is excitatory (ei[j] = +1) or inhibitory (-1); the network uses W_rec = |W~| D ∘ M with
+ * D = diag(ei) by column (presynaptic unit), and the optimiser updates W~. The parameter block holds the
+ * effective, signed W_rec (what the kernels, exports and checkpoints see); W~ = |W_rec| is kept >= 0,
+ * which is exact: the loss is symmetric under W~_ij -> -W~_ij, so a step that takes W~_ij below 0 is
+ * reflected together with its Adam first moment. d|w|/dw at 0 is 0, as in torch.abs.
+ * Call before lm_model_init (which then draws the balanced initialisation). ei: [N] of +1/-1 only;
+ * readout_exc: W_out reads excitatory units only. 0, or -1 + lm_err_set naming the bad entry. */
+int lm_model_set_dale(LmModel *m, const int8_t *ei, int readout_exc);
+const int8_t *lm_model_ei(const LmModel *m);   /* NULL without Dale's law */
+int lm_model_readout_exc(const LmModel *m);
+/* After lm_backward: dL/dW_rec -> dL/dW~ (times D_j sign W~_ij) and, with readout_exc, the gradient of
+ * the inhibitory units' readout columns set to 0. No-op without Dale. lm_train_step calls it. */
+void lm_dale_chain_grad(LmModel *m);
+/* A seeded E/I assignment: exactly round(frac_exc * n) excitatory units at positions drawn from rng. */
+void lm_dale_assign(int n, double frac_exc, LmRng *rng, int8_t *ei);
+
 /* ---------------------------------------------------------------- forward / backward */
 typedef struct {
     int decision_only;   /* only steps flagged in `decision` enter the loss */

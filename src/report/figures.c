@@ -374,6 +374,12 @@ static int fig_weights(Out *o, const LmTrained *run, int fi) {
     if (!f) { free(w); return -1; }
     char title[200];
     snprintf(title, sizeof title, "W_rec at step %lld", (long long)run->step);
+    if (lm_model_ei(run->model)) {   /* Dale's law: a column's sign is its presynaptic unit's E/I type */
+        int ne = 0;
+        for (int j = 0; j < N; j++) ne += lm_model_ei(run->model)[j] > 0;
+        snprintf(title, sizeof title, "W_rec at step %lld, Dale: %d E (columns > 0), %d I (< 0)",
+                 (long long)run->step, ne, N - ne);
+    }
     lm_fig_panel(f, 0, 0, N, 0, N, title, "pre-synaptic unit j", "post-synaptic unit i");
     lm_fig_equal_aspect(f);
     lm_fig_heatmap(f, w, N, N, -amax, amax, 1, 1);

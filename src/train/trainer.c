@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "lmrnn.h"   /* LMRNN_VERSION_STRING: the one version of the library, the program and config.json */
+#include "train/dale.h"
 #include "util/err.h"
 
 const double lm_train_thresholds[LM_N_THRESHOLDS] = {0.5, 0.8, 0.9};
@@ -84,6 +85,13 @@ LmTrainer *lm_trainer_new(const LmTrainConfig *cfg) {
     mc.path = cfg->path;
     t->model = lm_model_new(&mc, &t->mask);
     if (!t->model) goto fail;
+    if (cfg->dale) {   /* before the init: Dale's law draws the balanced W_rec */
+        int8_t *ei = lm_malloc((size_t)cfg->hidden);
+        int rc = lm_train_build_ei(cfg, lm_train_subseed(cfg->seed, LM_SEED_EI), ei);
+        if (rc == 0) rc = lm_model_set_dale(t->model, ei, cfg->dale_readout_exc);
+        free(ei);
+        if (rc != 0) goto fail;
+    }
     LmRng init = lm_rng_derive(cfg->seed, LM_SEED_INIT);
     lm_model_init(t->model, &init);
     lm_adam_init(&t->adam, t->model, cfg->lr);
@@ -179,6 +187,11 @@ cJSON *lm_trainer_derived_json(const LmTrainer *t) {
     cJSON_AddStringToObject(d, "recurrent_path", lm_model_is_sparse(t->model) ? "sparse" : "dense");
     cJSON_AddNumberToObject(d, "init_gain", mc->rec_gain);
     cJSON_AddNumberToObject(d, "n_params", (double)lm_model_n_params(t->model));
+    if (lm_model_ei(t->model)) {
+        int n_exc = 0;
+        for (int j = 0; j < mc->n_hidden; j++) n_exc += lm_model_ei(t->model)[j] > 0;
+        cJSON_AddNumberToObject(d, "n_excitatory", n_exc);
+    }
     cJSON_AddNumberToObject(d, "cache_len", lm_stream_cache_len(t->stream));
     if (t->pool_start) cJSON_AddNumberToObject(d, "pool_trials", (double)t->pool_trials);
     cJSON *seeds = cJSON_AddObjectToObject(d, "seeds");

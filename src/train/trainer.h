@@ -14,7 +14,7 @@
 #include "train/config.h"
 
 enum { LM_SEED_INIT = 1, LM_SEED_STREAM = 2, LM_SEED_NOISE = 3, LM_SEED_EVAL = 4, LM_SEED_MASK = 5,
-       LM_SEED_EVAL_NOISE = 6 };
+       LM_SEED_EVAL_NOISE = 6, LM_SEED_EI = 7 };
 
 /* Thresholds of mean evaluation performance whose first crossing is recorded. */
 #define LM_N_THRESHOLDS 3
