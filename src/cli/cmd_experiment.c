@@ -1,10 +1,11 @@
 /* lmrnn experiment NAME: the paper's experiments (spec model.md §6) as grids of independent training runs,
  * run J at a time, resumable, with an aggregate report. See docs/experiments.md. */
 #include <math.h>
+#include <stddef.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
-#include "cli/args.h"
 #include "cli/commands.h"
 #include "experiment/plan.h"
 #include "experiment/report.h"
@@ -13,6 +14,8 @@
 #include "experiment/runner.h"
 #include "io/npz.h"
 #include "util/err.h"
+#include "util/number.h"
+#include "util/options.h"
 
 static const char usage[] =
     "usage: lmrnn experiment NAME --out DIR [options]\n"
@@ -66,61 +69,79 @@ static int parse_pool(const char *text, LmExpSettings *s) {
 
 typedef struct {
     LmExperiment exp;
-    const char *out, *scale, *from, *pool, *fix;
-    long seeds, jobs, steps;
+    const char *out, *report, *scale, *from, *pool, *fix;
+    int seeds, jobs, fix_all, report_only, plan_only, quiet, force;
+    int64_t steps;
     double d;
-    int report_only, plan_only, quiet, force;
 } ExpArgs;
 
-/* 0, or the exit status of a usage error (message printed). */
-static int parse_args(int argc, char **argv, ExpArgs *e) {
+static int set_pool(void *obj, const char *v) {
+    LmExpSettings check;
+    if (parse_pool(v, &check) != 0) return -1;
+    ((ExpArgs *)obj)->pool = v;
+    return 0;
+}
+static void fmt_pool(const void *obj, char *buf, size_t n) {
+    const char *p = ((const ExpArgs *)obj)->pool;
+    snprintf(buf, n, "%s", p ? p : "");
+}
+static int set_scale(void *obj, const char *v) {
+    LmExpScale scale;
+    if (lm_scale_parse(v, &scale) != 0) return -1;
+    ((ExpArgs *)obj)->scale = v;
+    return 0;
+}
+static void fmt_scale(const void *obj, char *buf, size_t n) { snprintf(buf, n, "%s", ((const ExpArgs *)obj)->scale); }
+
+static const char *const fix_names[] = {"none", "all", NULL};
+#define OPT(name, type, field, lo, hi, def, help) \
+    {name, type, offsetof(ExpArgs, field), 0, lo, hi, 0, def, help, NULL, NULL, NULL, NULL, 0}
+static const LmOption exp_opts[] = {
+    OPT("out", LM_OPT_STRING, out, 0, 0, NULL, "experiment directory"),
+    OPT("report", LM_OPT_STRING, report, 0, 0, NULL, "only (re)write the report of this directory"),
+    {"scale", LM_OPT_CUSTOM, 0, 0, 0, 0, 0, "quick", "tiny, quick or paper", NULL, NULL, set_scale, fmt_scale, 0},
+    OPT("seeds", LM_OPT_INT, seeds, 1, 100, NULL, "seeds per condition"),
+    OPT("jobs", LM_OPT_INT, jobs, 1, 256, NULL, "training processes at a time"),
+    OPT("steps", LM_OPT_INT64, steps, 1, 1000000000, NULL, "optimiser steps per run"),
+    OPT("d", LM_OPT_DOUBLE, d, 1, 64, NULL, "data-efficiency: local2d d"),
+    OPT("from", LM_OPT_STRING, from, 0, 0, NULL, "data-efficiency: a finished sparsity experiment"),
+    {"pool", LM_OPT_CUSTOM, 0, 0, 0, 0, 0, NULL, "data-efficiency: pool sizes", NULL, NULL, set_pool, fmt_pool, 0},
+    {"fix", LM_OPT_ENUM, offsetof(ExpArgs, fix_all), 0, 0, 0, 0, NULL, "task corrections", fix_names, NULL,
+     NULL, NULL, 0},
+    OPT("plan", LM_OPT_BOOL, plan_only, 0, 0, "false", "print the runs only"),
+    OPT("report_only", LM_OPT_BOOL, report_only, 0, 0, "false", "only (re)write the report"),
+    OPT("force", LM_OPT_BOOL, force, 0, 0, "false", "discard runs whose options changed"),
+    OPT("quiet", LM_OPT_BOOL, quiet, 0, 0, "false", "no per-run progress lines"),
+};
+static const LmOptTable exp_table = {"experiment", exp_opts, LM_OPTS_COUNT(exp_opts)};
+
+/* 0, or the exit status of a usage error (message printed). Sets *help for --help. */
+static int parse_args(int argc, char **argv, ExpArgs *e, int *help) {
     memset(e, 0, sizeof *e);
-    e->scale = "quick";
-    if (lm_experiment_parse(argv[0], &e->exp) != 0) goto bad;
-    const char *v;
-    LmArgs a = lm_args(argc, argv, 1);
-    while (lm_args_more(&a)) {
-        if (lm_arg_value(&a, "--out", &v)) e->out = v;
-        else if (lm_arg_value(&a, "--report", &v)) {
-            e->out = v;
-            e->report_only = 1;
-        } else if (lm_arg_value(&a, "--scale", &v)) e->scale = v;
-        else if (lm_arg_value(&a, "--seeds", &v)) {
-            if (lm_parse_long("--seeds", v, 1, 100, &e->seeds) != 0) goto bad;
-        } else if (lm_arg_value(&a, "--jobs", &v)) {
-            if (lm_parse_long("--jobs", v, 1, 256, &e->jobs) != 0) goto bad;
-        } else if (lm_arg_value(&a, "--steps", &v)) {
-            if (lm_parse_long("--steps", v, 1, 1000000000L, &e->steps) != 0) goto bad;
-        } else if (lm_arg_value(&a, "--d", &v)) {
-            if (lm_parse_double("--d", v, 1, 64, &e->d) != 0) goto bad;
-        } else if (lm_arg_value(&a, "--from", &v)) e->from = v;
-        else if (lm_arg_value(&a, "--pool", &v)) e->pool = v;
-        else if (lm_arg_value(&a, "--fix", &v)) e->fix = v;
-        else if (lm_arg_switch(&a, "--report-only")) e->report_only = 1;
-        else if (lm_arg_switch(&a, "--plan")) e->plan_only = 1;
-        else if (lm_arg_switch(&a, "--quiet")) e->quiet = 1;
-        else if (lm_arg_switch(&a, "--force")) e->force = 1;
-        else {
-            fprintf(stderr, "lmrnn: experiment: unknown option '%s' (see lmrnn experiment --help)\n", lm_args_peek(&a));
-            return 2;
-        }
+    if (lm_experiment_parse(argv[0], &e->exp) != 0) return lm_opts_fail("experiment", LM_EXIT_USAGE);
+    LmOptScan *scan = lm_malloc(sizeof *scan);
+    int prc = lm_opts_parse(&exp_table, e, argc - 1, argv + 1, 0, scan);
+    int fix_given = lm_opts_given(scan, "fix");
+    *help = scan->help;
+    free(scan);
+    if (prc != 0) return lm_opts_fail("experiment", LM_EXIT_USAGE);
+    if (*help) return 0;
+    e->fix = fix_given ? fix_names[e->fix_all] : NULL;
+    if (e->report) {
+        e->out = e->report;
+        e->report_only = 1;
     }
-    if (a.failed) goto bad;
     const char *problem = NULL;
     if (!e->out && !e->plan_only) problem = "--out DIR (or --report DIR) is required";
     else if (e->out && strlen(e->out) > LM_EXP_MAX_DIR) problem = "directory name longer than 3000 characters";
     else if ((e->d > 0 || e->from || e->pool) && e->exp != LM_EXP_DATA_EFFICIENCY)
         problem = "--d, --from and --pool only apply to data-efficiency";
     else if (e->d > 0 && e->from) problem = "give either --d or --from, not both";
-    else if (e->fix && strcmp(e->fix, "all") && strcmp(e->fix, "none")) problem = "--fix must be all or none";
     if (problem) {
         fprintf(stderr, "lmrnn: experiment: %s\n", problem);
-        return 2;
+        return LM_EXIT_USAGE;
     }
     return 0;
-bad:
-    fprintf(stderr, "lmrnn: %s\n", lm_err_msg());
-    return 2;
 }
 
 /* --report DIR: rebuild the report of the experiment DIR holds. Exit status. */
@@ -194,7 +215,7 @@ static int settings(const ExpArgs *e, LmExpSettings *set) {
         lm_exp_plan_free(&old);
     }
     if (e->seeds) set->seeds = (int)e->seeds;
-    if (e->steps) set->steps = e->steps;
+    if (e->steps) set->steps = (long)e->steps;
     if (e->fix) set->fix_all = !strcmp(e->fix, "all");
     if (e->pool && parse_pool(e->pool, set) != 0) {
         fprintf(stderr, "lmrnn: %s\n", lm_err_msg());
@@ -213,15 +234,19 @@ static int settings(const ExpArgs *e, LmExpSettings *set) {
 int lm_cmd_experiment(int argc, char **argv) {
     if (argc >= 1 && (!strcmp(argv[0], "--help") || !strcmp(argv[0], "-h"))) {
         fputs(usage, stdout);
-        return 0;
+        return LM_EXIT_OK;
     }
     if (argc < 1 || argv[0][0] == '-') {
         fputs(usage, stderr);
-        return 2;
+        return LM_EXIT_USAGE;
     }
     ExpArgs e;
-    int rc = parse_args(argc, argv, &e);
+    int help = 0, rc = parse_args(argc, argv, &e, &help);
     if (rc) return rc;
+    if (help) {
+        fputs(usage, stdout);
+        return LM_EXIT_OK;
+    }
     if (e.report_only) return report_only(&e);
     LmExpSettings set;
     if ((rc = settings(&e, &set)) != 0) return rc;

@@ -2,12 +2,12 @@
  * over MPI ranks (build/lmrnn-mpi under mpirun), or as a Slurm job array (--emit slurm, --index). */
 #include <errno.h>
 #include <limits.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include "cli/args.h"
 #include "cli/commands.h"
 #include "dist/dist.h"
 #include "experiment/drive.h"
@@ -16,6 +16,7 @@
 #include "experiment/sweep.h"
 #include "io/npz.h"
 #include "util/err.h"
+#include "util/options.h"
 
 static const char usage[] =
     "usage: lmrnn sweep PLAN.json --out DIR [options]\n"
@@ -45,47 +46,48 @@ static const char usage[] =
     "  --quiet            no per-run progress lines\n";
 
 typedef struct {
-    const char *plan, *out, *emit, *sbatch_opts;
-    long seeds, jobs, steps, index, array_max, mpi;
-    int report_only, plan_only, quiet, force, one_run, submit;
+    const char *plan, *out, *report, *emit, *sbatch_opts;
+    int seeds, jobs, array_max, mpi, report_only, plan_only, quiet, force, submit;
+    int64_t steps, index;
+    int one_run;
 } SweepArgs;
 
-static int parse_args(int argc, char **argv, SweepArgs *s) {
+#define OPT(name, type, field, lo, hi, help) \
+    {name, type, offsetof(SweepArgs, field), 0, lo, hi, 0, NULL, help, NULL, NULL, NULL, NULL, 0}
+static const LmOption sweep_opts[] = {
+    OPT("out", LM_OPT_STRING, out, 0, 0, "sweep directory"),
+    OPT("report", LM_OPT_STRING, report, 0, 0, "only (re)write the report of this directory"),
+    OPT("seeds", LM_OPT_INT, seeds, 1, 1024, "seeds 1..K per condition"),
+    OPT("jobs", LM_OPT_INT, jobs, 1, 256, "training processes at a time"),
+    OPT("steps", LM_OPT_INT64, steps, 1, 1000000000, "optimiser steps per run"),
+    OPT("index", LM_OPT_INT64, index, 0, 100000000, "run only this run (0-based)"),
+    OPT("mpi", LM_OPT_INT, mpi, 1, 100000, "start mpirun with this many ranks"),
+    OPT("emit", LM_OPT_STRING, emit, 0, 0, "write a job script: slurm"),
+    OPT("array_max", LM_OPT_INT, array_max, 1, 1000000, "at most M array tasks at once"),
+    OPT("sbatch_opts", LM_OPT_STRING, sbatch_opts, 0, 0, "extra sbatch options"),
+    OPT("submit", LM_OPT_BOOL, submit, 0, 0, "submit the script with sbatch"),
+    OPT("plan", LM_OPT_BOOL, plan_only, 0, 0, "print the runs only"),
+    OPT("report_only", LM_OPT_BOOL, report_only, 0, 0, "only (re)write the report"),
+    OPT("force", LM_OPT_BOOL, force, 0, 0, "discard runs whose options changed"),
+    OPT("quiet", LM_OPT_BOOL, quiet, 0, 0, "no per-run progress lines"),
+};
+static const LmOptTable sweep_table = {"sweep", sweep_opts, LM_OPTS_COUNT(sweep_opts)};
+
+/* 0, or the exit status of a usage error (message printed); *help for --help. */
+static int parse_args(int argc, char **argv, SweepArgs *s, int *help) {
     memset(s, 0, sizeof *s);
+    LmOptScan *scan = lm_malloc(sizeof *scan);
+    int prc = lm_opts_parse(&sweep_table, s, argc - 1, argv + 1, 0, scan);
+    s->one_run = lm_opts_given(scan, "index");
+    *help = scan->help;
+    free(scan);
+    if (prc != 0) return lm_opts_fail("sweep", LM_EXIT_USAGE);
+    if (*help) return 0;
     s->plan = argv[0];
-    const char *v;
-    LmArgs a = lm_args(argc, argv, 1);
-    while (lm_args_more(&a)) {
-        if (lm_arg_value(&a, "--out", &v)) s->out = v;
-        else if (lm_arg_value(&a, "--report", &v)) {
-            s->out = v;
-            s->report_only = 1;
-        } else if (lm_arg_value(&a, "--seeds", &v)) {
-            if (lm_parse_long("--seeds", v, 1, 1024, &s->seeds) != 0) goto bad;
-        } else if (lm_arg_value(&a, "--jobs", &v)) {
-            if (lm_parse_long("--jobs", v, 1, 256, &s->jobs) != 0) goto bad;
-        } else if (lm_arg_value(&a, "--steps", &v)) {
-            if (lm_parse_long("--steps", v, 1, 1000000000L, &s->steps) != 0) goto bad;
-        } else if (lm_arg_value(&a, "--index", &v)) {
-            if (lm_parse_long("--index", v, 0, 100000000L, &s->index) != 0) goto bad;
-            s->one_run = 1;
-        } else if (lm_arg_value(&a, "--mpi", &v)) {
-            if (lm_parse_long("--mpi", v, 1, 100000, &s->mpi) != 0) goto bad;
-        } else if (lm_arg_value(&a, "--emit", &v)) s->emit = v;
-        else if (lm_arg_value(&a, "--array-max", &v)) {
-            if (lm_parse_long("--array-max", v, 1, 1000000, &s->array_max) != 0) goto bad;
-        } else if (lm_arg_value(&a, "--sbatch-opts", &v)) s->sbatch_opts = v;
-        else if (lm_arg_switch(&a, "--report-only")) s->report_only = 1;
-        else if (lm_arg_switch(&a, "--plan")) s->plan_only = 1;
-        else if (lm_arg_switch(&a, "--quiet")) s->quiet = 1;
-        else if (lm_arg_switch(&a, "--force")) s->force = 1;
-        else if (lm_arg_switch(&a, "--submit")) s->submit = 1;
-        else {
-            fprintf(stderr, "lmrnn: sweep: unknown option '%s' (see lmrnn sweep --help)\n", lm_args_peek(&a));
-            return 2;
-        }
+    if (s->report) {
+        s->out = s->report;
+        s->report_only = 1;
     }
-    if (a.failed) goto bad;
     const char *problem = NULL;
     if (!s->out && !s->plan_only) problem = "--out DIR (or --report DIR) is required";
     else if (s->out && strlen(s->out) > LM_EXP_MAX_DIR) problem = "directory name longer than 3000 characters";
@@ -93,15 +95,13 @@ static int parse_args(int argc, char **argv, SweepArgs *s) {
     else if (!s->emit && (s->array_max || s->sbatch_opts || s->submit))
         problem = "--array-max, --sbatch-opts and --submit only apply to --emit slurm";
     else if ((s->emit || s->mpi) && s->one_run) problem = "--index runs one run; it does not combine with --emit or --mpi";
-    else if (s->sbatch_opts && strpbrk(s->sbatch_opts, "\n\r`$;&|<>")) problem = "--sbatch-opts: no newlines or shell syntax";
+    else if (s->sbatch_opts && strpbrk(s->sbatch_opts, "\n\r`$;&|<>'\"\\"))
+        problem = "--sbatch-opts: no quotes, newlines or shell syntax";
     if (problem) {
         fprintf(stderr, "lmrnn: sweep: %s\n", problem);
-        return 2;
+        return LM_EXIT_USAGE;
     }
     return 0;
-bad:
-    fprintf(stderr, "lmrnn: %s\n", lm_err_msg());
-    return 2;
 }
 
 /* Is `name` an executable in $PATH? */
@@ -131,7 +131,7 @@ static int sibling(const char *name, char *out, size_t n) {
 }
 
 /* --mpi K: exec mpirun with this command line minus --mpi K. Returns only on failure. */
-static int exec_mpirun(int argc, char **argv, long ranks) {
+static int exec_mpirun(int argc, char **argv, int ranks) {
     char mpi_exe[PATH_MAX + 16];
     if (sibling("lmrnn-mpi", mpi_exe, sizeof mpi_exe) != 0 || access(mpi_exe, X_OK) != 0) {
         fprintf(stderr, "lmrnn: sweep --mpi: no MPI build of lmrnn next to this one (%s); install Debian openmpi-bin "
@@ -144,7 +144,7 @@ static int exec_mpirun(int argc, char **argv, long ranks) {
         return 1;
     }
     char np[32];
-    snprintf(np, sizeof np, "%ld", ranks);
+    snprintf(np, sizeof np, "%d", ranks);
     char **args = lm_calloc((size_t)argc + 8, sizeof(char *));
     int n = 0;
     args[n++] = "mpirun";
@@ -197,7 +197,7 @@ static int emit_slurm(const SweepArgs *s, const LmExpPlan *plan) {
                "# Submit: sbatch %s/sweep.sbatch   Afterwards: %s sweep %s --report %s\n",
             plan->name, plan->n, dir_abs, exe, plan_abs, dir_abs);
     fprintf(f, "#SBATCH --job-name=lmrnn-%s\n#SBATCH --array=0-%d", plan->name, plan->n - 1);
-    if (s->array_max) fprintf(f, "%%%ld", s->array_max);
+    if (s->array_max) fprintf(f, "%%%d", s->array_max);
     fprintf(f, "\n#SBATCH --ntasks=1\n#SBATCH --cpus-per-task=1\n#SBATCH --output=%s/%%A_%%a.out\n", logs);
     if (s->sbatch_opts) {
         char buf[1024];
@@ -205,8 +205,8 @@ static int emit_slurm(const SweepArgs *s, const LmExpPlan *plan) {
         for (char *tok = strtok(buf, " \t"); tok; tok = strtok(NULL, " \t")) fprintf(f, "#SBATCH %s\n", tok);
     }
     fprintf(f, "exec '%s' sweep '%s' --out '%s' --index \"$SLURM_ARRAY_TASK_ID\" --quiet", exe, plan_abs, dir_abs);
-    if (s->steps) fprintf(f, " --steps %ld", s->steps);
-    if (s->seeds) fprintf(f, " --seeds %ld", s->seeds);
+    if (s->steps) fprintf(f, " --steps %lld", (long long)s->steps);
+    if (s->seeds) fprintf(f, " --seeds %d", s->seeds);
     if (s->force) fprintf(f, " --force");
     fprintf(f, "\n");
     fclose(f);
@@ -265,15 +265,19 @@ int lm_cmd_sweep(int argc, char **argv) {
         return 2;
     }
     SweepArgs s;
-    int rc = parse_args(argc, argv, &s);
+    int help = 0, rc = parse_args(argc, argv, &s, &help);
     if (rc) return rc;
+    if (help) {
+        fputs(usage, stdout);
+        return LM_EXIT_OK;
+    }
     if (s.mpi) return exec_mpirun(argc, argv, s.mpi);
     if (s.report_only) return report_only(&s);
     if (lm_dist_init(&argc, &argv) != 0) {
         fprintf(stderr, "lmrnn: %s\n", lm_err_msg());
         return 1;
     }
-    LmSweepOverrides ov = {(int)s.seeds, s.steps};
+    LmSweepOverrides ov = {s.seeds, (long)s.steps};
     LmExpPlan plan;
     if (lm_sweep_load(s.plan, &ov, &plan) != 0) {
         fprintf(stderr, "lmrnn: %s\n", lm_err_msg());
@@ -290,7 +294,7 @@ int lm_cmd_sweep(int argc, char **argv) {
         } else
             rc = emit_slurm(&s, &plan);
     } else {
-        LmDriveOptions o = {(int)s.jobs, s.quiet, s.force, s.one_run, (int)s.index};
+        LmDriveOptions o = {s.jobs, s.quiet, s.force, s.one_run, (int)s.index};
         rc = lm_exp_drive(&plan, s.out, &o);
     }
     lm_exp_plan_free(&plan);
