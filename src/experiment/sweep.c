@@ -461,14 +461,15 @@ static int describe(const Spec *s, const LmTrainConfig *c, LmExpRun *r) {
     /* A random mask's density is its target p (the realised one varies with the seed), so that a
      * density-matched control sits at its local mask's density. */
     LmTrainConfig dc = *c;
-    if (c->mask == LM_MASK_RANDOM && c->match_density_of > 0) {
+    int random_kind = c->mask == LM_MASK_RANDOM || c->mask == LM_MASK_RANDOM_DIAG;
+    if (random_kind && c->match_density_of > 0) {
         dc.mask = LM_MASK_LOCAL2D;
         dc.d = c->match_density_of;
         dc.density = 0;
     }
     LmMask m;
     if (lm_train_build_mask(&dc, &m) != 0) return -1;
-    r->density = c->mask == LM_MASK_RANDOM && !(c->match_density_of > 0) ? c->density : m.density;
+    r->density = random_kind && !(c->match_density_of > 0) ? c->density : m.density;
     lm_mask_free(&m);
     snprintf(r->mask, sizeof r->mask, "%s", lm_mask_kind_name(c->mask));
     char cond[256] = "", label[256] = "";

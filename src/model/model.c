@@ -11,7 +11,7 @@ static int check_config(const LmModelConfig *c, const LmMask *mask) {
         return -1;
     }
     if ((unsigned)c->rule > LM_RULE_YANG || (unsigned)c->act > LM_ACT_TANH ||
-        (unsigned)c->rec_init > LM_INIT_GAUSSIAN) {
+        (unsigned)c->rec_init > LM_INIT_RANDORTHO_FANIN) {
         lm_err_set("model: invalid rule/activation/init code (%d/%d/%d)", c->rule, c->act, c->rec_init);
         return -1;
     }
@@ -193,6 +193,52 @@ static void set_rec_dense(LmModel *m, const float *w) {
     }
 }
 
+/* in[j] = 1 iff W_rec[i][j] is a connection of the mask; returns the row's fan-in. */
+static int64_t mask_row(const LmModel *m, int i, uint8_t *in) {
+    int n = m->cfg.n_hidden;
+    int64_t k = 0;
+    if (m->sparse && m->row_ptr) {
+        memset(in, 0, (size_t)n);
+        for (int32_t p = m->row_ptr[i]; p < m->row_ptr[i + 1]; p++) in[m->col_idx[p]] = 1, k++;
+        return k;
+    }
+    for (int j = 0; j < n; j++) k += (in[j] = m->mask.m[(size_t)i * n + j] != 0);
+    return k;
+}
+
+/* The fan-in-scaled inits (model.h): gaussian N(0, g^2/fan_in) or a masked orthogonal Q with rows
+ * rescaled to norm g. Rows without connections stay 0. */
+static void init_fanin(const LmModel *m, LmRng *rng, float *w) {
+    int n = m->cfg.n_hidden;
+    double g = m->cfg.rec_gain;
+    double *q = lm_malloc((size_t)n * n * sizeof(double));
+    uint8_t *in = lm_malloc((size_t)n);
+    if (m->cfg.rec_init == LM_INIT_RANDORTHO_FANIN) {
+        double *qt = lm_malloc((size_t)n * n * sizeof(double));
+        random_orthogonal(n, rng, qt);   /* column-major: row i of Q is qt[j * n + i] */
+        for (int i = 0; i < n; i++)
+            for (int j = 0; j < n; j++) q[(size_t)i * n + j] = qt[(size_t)j * n + i];
+        free(qt);
+    } else {
+        for (size_t k = 0; k < (size_t)n * n; k++) q[k] = lm_rng_normal(rng);
+    }
+    for (int i = 0; i < n; i++) {
+        int64_t fan_in = mask_row(m, i, in);
+        const double *row = q + (size_t)i * n;
+        double scale;
+        if (m->cfg.rec_init == LM_INIT_GAUSSIAN_FANIN) {
+            scale = fan_in > 0 ? g / sqrt((double)fan_in) : 0;
+        } else {
+            double ss = 0;   /* squared norm of the masked-in part of the row */
+            for (int j = 0; j < n; j++) ss += in[j] ? row[j] * row[j] : 0;
+            scale = ss > 0 ? g / sqrt(ss) : 0;
+        }
+        for (int j = 0; j < n; j++) w[(size_t)i * n + j] = in[j] ? (float)(scale * row[j]) : 0.0f;
+    }
+    free(in);
+    free(q);
+}
+
 /* Draw order (fixed, so a seed always gives the same network): W_in, b_in, W_rec (random inits draw
  * all N*N entries whatever the mask, so masks sharing a seed share their weights), b_rec, W_out, b_out. */
 void lm_model_init(LmModel *m, LmRng *rng) {
@@ -217,6 +263,10 @@ void lm_model_init(LmModel *m, LmRng *rng) {
     }
     case LM_INIT_GAUSSIAN:
         for (size_t k = 0; k < (size_t)n * n; k++) w[k] = (float)(c->rec_gain * b_hid * lm_rng_normal(rng));
+        break;
+    case LM_INIT_GAUSSIAN_FANIN:
+    case LM_INIT_RANDORTHO_FANIN:
+        init_fanin(m, rng, w);
         break;
     }
     set_rec_dense(m, w);
