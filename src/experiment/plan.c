@@ -9,7 +9,7 @@
 #include "tasks/battery.h"
 #include "util/err.h"
 
-static const char *const exp_names[LM_N_EXPERIMENTS] = {"autapse", "sparsity", "data-efficiency"};
+static const char *const exp_names[LM_N_EXPERIMENTS] = {"autapse", "sparsity", "data-efficiency", "lottery"};
 static const char *const scale_names[LM_N_SCALES] = {"tiny", "quick", "paper"};
 
 int lm_experiment_parse(const char *s, LmExperiment *out) {
@@ -59,6 +59,11 @@ void lm_exp_settings_default(LmExperiment e, LmExpScale s, LmExpSettings *o) {
         o->pool_trials[0] = 300;
         o->pool_trials[1] = 3000;
         o->pool_trials[2] = 30000;
+        if (e == LM_EXP_LOTTERY) {   /* the reduced scale of docs/results.md: 3 seeds, 6000 steps */
+            o->seeds = 3;
+            o->steps = 6000;
+            o->eval_trials = 16;
+        }
         break;
     case LM_SCALE_PAPER:
         o->seeds = 3;
@@ -75,6 +80,7 @@ void lm_exp_settings_default(LmExperiment e, LmExpScale s, LmExpSettings *o) {
             o->eval_trials = 64;
         }
         if (e == LM_EXP_DATA_EFFICIENCY) o->eval_every = 1000;
+        if (e == LM_EXP_LOTTERY) o->eval_trials = 16;
         o->n_pool = 5;
         o->pool_trials[0] = 300;
         o->pool_trials[1] = 1000;
@@ -145,6 +151,7 @@ static cJSON *run_to_json(const LmExpRun *r) {
     cJSON_AddStringToObject(o, "label", r->label);
     cJSON_AddStringToObject(o, "battery", r->battery);
     cJSON_AddStringToObject(o, "mask", r->mask);
+    if (r->prune[0]) cJSON_AddStringToObject(o, "prune", r->prune);
     cJSON_AddNumberToObject(o, "d", r->d);
     cJSON_AddNumberToObject(o, "density", r->density);
     cJSON_AddNumberToObject(o, "pool_trials", (double)r->pool_trials);
@@ -267,6 +274,7 @@ static void load_run(const cJSON *o, LmExpRun *r, int *bad) {
     str(o, "label", r->label, sizeof r->label, bad);
     str(o, "battery", r->battery, sizeof r->battery, bad);
     str(o, "mask", r->mask, sizeof r->mask, bad);
+    if (cJSON_GetObjectItemCaseSensitive(o, "prune")) str(o, "prune", r->prune, sizeof r->prune, bad);
     r->d = num(o, "d", bad);
     r->density = num(o, "density", bad);
     r->pool_trials = whole(o, "pool_trials", 0, 1e12, bad);

@@ -10,7 +10,7 @@
 
 /* LM_EXP_SWEEP: a user's plan file (lmrnn sweep); the others are the built-in experiments, which are
  * plans of the same kind generated from their settings (experiment/builtin.c). */
-typedef enum { LM_EXP_AUTAPSE = 0, LM_EXP_SPARSITY, LM_EXP_DATA_EFFICIENCY, LM_N_EXPERIMENTS,
+typedef enum { LM_EXP_AUTAPSE = 0, LM_EXP_SPARSITY, LM_EXP_DATA_EFFICIENCY, LM_EXP_LOTTERY, LM_N_EXPERIMENTS,
                LM_EXP_SWEEP = LM_N_EXPERIMENTS } LmExperiment;
 typedef enum { LM_SCALE_TINY = 0, LM_SCALE_QUICK, LM_SCALE_PAPER, LM_N_SCALES } LmExpScale;
 
@@ -54,6 +54,7 @@ typedef struct {
     char label[128];       /* human-readable condition, e.g. "local2d d=3" */
     char battery[64];
     char mask[16];         /* full | local2d | random | random_diag | diag | ... */
+    char prune[8];         /* lottery: the mask search (imp, set, rigl, granet) over the full matrix; "" = none */
     double d;              /* local2d: the d; random: the local2d d it is density-matched to; else 0 */
     double density;        /* mask density nnz/N^2 (computed with the engine's mask code) */
     long pool_trials;      /* training pool in trials; 0 = unlimited stream */

@@ -243,6 +243,7 @@ int lm_exp_report(const char *dir, FILE *list) {
     if (lm_exp_results_load(dir, &r) != 0) return -1;
     Out o;
     o.list = list;
+    o.exp_dir = dir;
     lm_exp_path(o.dir, dir, "report");
     int rc = lm_mkdir_p(o.dir);
     const LmExpSettings *set = &r.plan.set;
@@ -279,6 +280,7 @@ int lm_exp_report(const char *dir, FILE *list) {
         if (set->exp == LM_EXP_AUTAPSE) rc = lm_report_autapse(md, &o, &r);
         if (set->exp == LM_EXP_SPARSITY) rc = lm_report_sparsity(md, &o, &r);
         if (set->exp == LM_EXP_DATA_EFFICIENCY) rc = lm_report_data_efficiency(md, &o, &r);
+        if (set->exp == LM_EXP_LOTTERY) rc = lm_report_lottery(md, &o, &r);
         if (set->exp == LM_EXP_SWEEP) rc = lm_report_sweep(md, &o, &r);
     }
     condition_table(md, &r);

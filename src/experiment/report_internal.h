@@ -34,6 +34,7 @@ void lm_rep_curve_free(Curve *c);
 typedef struct {
     char dir[LM_EXP_PATH];
     FILE *list;
+    const char *exp_dir;   /* the experiment directory (DIR/runs/ is under it) */
 } Out;
 
 typedef void (*DrawFn)(LmFigure *f, const LmExpResults *r, const void *ctx);
@@ -58,5 +59,6 @@ int lm_report_autapse(FILE *md, Out *o, const LmExpResults *r);
 int lm_report_sparsity(FILE *md, Out *o, const LmExpResults *r);
 int lm_report_data_efficiency(FILE *md, Out *o, const LmExpResults *r);
 int lm_report_sweep(FILE *md, Out *o, const LmExpResults *r);
+int lm_report_lottery(FILE *md, Out *o, const LmExpResults *r);
 
 #endif

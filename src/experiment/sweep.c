@@ -439,7 +439,8 @@ void lm_exp_axis_value(const LmExpAxis *a, const LmExpRun *r, char *out, size_t 
 
 /* Keys that the mask part of a condition's name already shows. */
 static int named_by_mask(const char *key) {
-    static const char *const k[] = {"battery", "window", "mask", "d", "density", "match_density_of", POOL_KEY};
+    static const char *const k[] = {"battery", "window", "mask", "d", "density", "match_density_of", POOL_KEY,
+                                    "prune", "prune_density_of", "prune_fraction"};
     for (size_t i = 0; i < sizeof k / sizeof k[0]; i++)
         if (!strcmp(key, k[i])) return 1;
     return 0;
@@ -492,6 +493,25 @@ static int describe(const Spec *s, const LmTrainConfig *c, LmExpRun *r) {
     } else {
         snprintf(cond, sizeof cond, "%s", r->mask);
         snprintf(label, sizeof label, "%s", r->mask);
+    }
+    const char *prune = lm_exp_run_option(r, "prune");
+    const char *prune_of = lm_exp_run_option(r, "prune_density_of");
+    if (prune && strcmp(prune, "none")) {
+        /* A mask search (lottery): named by the search and the local2d d whose count it reaches. */
+        static const char *const names[][2] = {{"imp", "IMP ticket"}, {"set", "SET"}, {"rigl", "RigL"},
+                                               {"granet", "GraNet"}};
+        const char *nice = prune;
+        for (int k = 0; k < 4; k++)
+            if (!strcmp(names[k][0], prune)) nice = names[k][1];
+        double of = prune_of ? atof(prune_of) : 0;
+        snprintf(r->prune, sizeof r->prune, "%s", prune);
+        snprintf(cond, sizeof cond, "%s-d%g", prune, of);
+        snprintf(label, sizeof label, "%s (=d%g)", nice, of);
+        if (of > 0) {
+            r->d = of;
+            double dens = lm_exp_local2d_density(c->hidden, of);
+            if (dens > 0) r->density = dens;
+        }
     }
     if (r->pool_trials > 0) snprintf(cond + strlen(cond), sizeof cond - strlen(cond), "-K%ld", r->pool_trials);
     for (int a = 0; a < s->n_axes; a++)

@@ -331,27 +331,73 @@ static int fig_tasks(Out *o, const TaskTable *t, int fi) {
 }
 
 /* ---------------------------------------------------------------- mask and weights */
+/* Matrices are drawn whole up to this many units; larger networks show their first FIG_MATRIX_MAX units
+ * (rows and columns), and sheet images a window around the unit, so no figure is N x N. */
+#define FIG_MATRIX_MAX 1024
+#define FIG_SHEET_MAX 64
+
+/* The top-left k x k block of W_rec (or of the mask: vals NULL) from the mask's CSR. */
+static float *matrix_block(const LmMask *m, const float *vals, int k) {
+    float *z = lm_calloc((size_t)k * k, sizeof(float));
+    for (int i = 0; i < k; i++)
+        for (int32_t p = m->row_ptr[i]; p < m->row_ptr[i + 1] && m->col_idx[p] < k; p++)
+            z[(size_t)i * k + m->col_idx[p]] = vals ? vals[p] : 1.0f;
+    return z;
+}
+
+/* The window of a sheet image around unit c: at most FIG_SHEET_MAX units per side, inside the sheet. */
+static void sheet_window(int nx, int ny, int c, int *x0, int *y0, int *wx, int *wy) {
+    *wx = nx < FIG_SHEET_MAX ? nx : FIG_SHEET_MAX;
+    *wy = ny < FIG_SHEET_MAX ? ny : FIG_SHEET_MAX;
+    *x0 = c % nx - *wx / 2, *y0 = c / nx - *wy / 2;
+    *x0 = *x0 < 0 ? 0 : *x0 + *wx > nx ? nx - *wx : *x0;
+    *y0 = *y0 < 0 ? 0 : *y0 + *wy > ny ? ny - *wy : *y0;
+}
+
+/* Row c of the mask (vals NULL: 1 per connection, +1 at c itself) or of W_rec as a sheet image of the
+ * window; returns max |value|. */
+static double unit_image(const LmMask *m, const float *vals, int nx, int c, int x0, int y0, int wx, int wy,
+                         float *img) {
+    memset(img, 0, (size_t)wx * wy * sizeof(float));
+    double amax = 0;
+    for (int32_t p = m->row_ptr[c]; p < m->row_ptr[c + 1]; p++) {
+        int j = m->col_idx[p], x = j % nx - x0, y = j / nx - y0;
+        if (x < 0 || x >= wx || y < 0 || y >= wy) continue;
+        float v = vals ? vals[p] : 1.0f + (j == c);
+        img[(size_t)y * wx + x] = v;
+        amax = fmax(amax, fabs(v));
+    }
+    return amax;
+}
+
+static void matrix_title(char *buf, size_t n, const char *what, int N, int k) {
+    if (k == N) snprintf(buf, n, "%s", what);
+    else snprintf(buf, n, "%s (units 0-%d of %d)", what, k - 1, N);
+}
+
 static int fig_mask(Out *o, const LmTrained *run, int fi) {
     const LmMask *m = lm_model_mask(run->model);
-    int N = m->n, sheet = run->nx > 0;
-    float *z = lm_malloc((size_t)N * N * sizeof(float));
-    for (size_t i = 0; i < (size_t)N * N; i++) z[i] = m->m[i];
+    int N = m->n, sheet = run->nx > 0, k = N < FIG_MATRIX_MAX ? N : FIG_MATRIX_MAX;
+    float *z = matrix_block(m, NULL, k);
     LmFigure *f = fig_open(o, "mask", fi, sheet ? 1400 : 700, 700, sheet ? 2 : 1, 1);
     if (!f) { free(z); return -1; }
-    char title[200];
-    snprintf(title, sizeof title, "mask: %s", m->desc);
-    lm_fig_panel(f, 0, 0, N, 0, N, title, "pre-synaptic unit j", "post-synaptic unit i");
+    char title[240], what[190];
+    snprintf(what, sizeof what, "mask: %.150s", m->desc);
+    matrix_title(title, sizeof title, what, N, k);
+    lm_fig_panel(f, 0, 0, k, 0, k, title, "pre-synaptic unit j", "post-synaptic unit i");
     lm_fig_equal_aspect(f);
-    lm_fig_heatmap(f, z, N, N, 0, 1, 0, 0);
+    lm_fig_heatmap(f, z, k, k, 0, 1, 0, 0);
     if (sheet) {
         int nx = run->nx, ny = run->ny;
         int c = (ny / 2) * nx + nx / 2;   /* the central unit of the sheet */
-        float *img = lm_malloc((size_t)N * sizeof(float));
-        for (int j = 0; j < N; j++) img[j] = m->m[(size_t)c * N + j] + (j == c ? 1.0f : 0.0f);
+        int x0, y0, wx, wy;
+        sheet_window(nx, ny, c, &x0, &y0, &wx, &wy);
+        float *img = lm_malloc((size_t)wx * wy * sizeof(float));
+        unit_image(m, NULL, nx, c, x0, y0, wx, wy, img);
         snprintf(title, sizeof title, "inputs of unit %d at (%d,%d) (yellow: itself)", c, c % nx, c / nx);
-        lm_fig_panel(f, 1, 0, nx, 0, ny, title, "sheet x", "sheet y");
+        lm_fig_panel(f, 1, x0, x0 + wx, y0, y0 + wy, title, "sheet x", "sheet y");
         lm_fig_equal_aspect(f);
-        lm_fig_heatmap(f, img, ny, nx, 0, 2, 0, 0);
+        lm_fig_heatmap(f, img, wy, wx, 0, 2, 0, 0);
         free(img);
     }
     free(z);
@@ -360,40 +406,38 @@ static int fig_mask(Out *o, const LmTrained *run, int fi) {
 
 static int fig_weights(Out *o, const LmTrained *run, int fi) {
     const LmMask *m = lm_model_mask(run->model);
-    int N = m->n, sheet = run->nx > 0;
-    int irec = -1;
-    for (int i = 0; i < LM_N_TENSORS; i++)
-        if (!strcmp(lm_model_tensor_info(run->model, i).name, "W_rec")) irec = i;
-    LM_ASSERT(irec >= 0);
-    float *w = lm_malloc((size_t)N * N * sizeof(float));
-    lm_model_export_tensor(run->model, irec, w);
+    int N = m->n, sheet = run->nx > 0, k = N < FIG_MATRIX_MAX ? N : FIG_MATRIX_MAX;
+    float *vals = lm_malloc((size_t)(m->nnz ? m->nnz : 1) * sizeof(float));
+    lm_model_export_rec_values(run->model, vals);
     double amax = 0;
-    for (size_t i = 0; i < (size_t)N * N; i++) amax = fmax(amax, fabs(w[i]));
+    for (int64_t p = 0; p < m->nnz; p++) amax = fmax(amax, fabs(vals[p]));
     if (amax == 0) amax = 1;
+    float *w = matrix_block(m, vals, k);
     LmFigure *f = fig_open(o, "weights", fi, sheet ? 1650 : 700, sheet ? 1000 : 650, sheet ? 3 : 1, sheet ? 2 : 1);
-    if (!f) { free(w); return -1; }
-    char title[200];
-    snprintf(title, sizeof title, "W_rec at step %lld", (long long)run->step);
+    if (!f) { free(w); free(vals); return -1; }
+    char title[200], what[100];
+    snprintf(what, sizeof what, "W_rec at step %lld", (long long)run->step);
     if (lm_model_ei(run->model)) {   /* Dale's law: a column's sign is its presynaptic unit's E/I type */
         int ne = 0;
         for (int j = 0; j < N; j++) ne += lm_model_ei(run->model)[j] > 0;
-        snprintf(title, sizeof title, "W_rec at step %lld, Dale: %d E (columns > 0), %d I (< 0)",
+        snprintf(what, sizeof what, "W_rec at step %lld, Dale: %d E (columns > 0), %d I (< 0)",
                  (long long)run->step, ne, N - ne);
     }
-    lm_fig_panel(f, 0, 0, N, 0, N, title, "pre-synaptic unit j", "post-synaptic unit i");
+    matrix_title(title, sizeof title, what, N, k);
+    lm_fig_panel(f, 0, 0, k, 0, k, title, "pre-synaptic unit j", "post-synaptic unit i");
     lm_fig_equal_aspect(f);
-    lm_fig_heatmap(f, w, N, N, -amax, amax, 1, 1);
+    lm_fig_heatmap(f, w, k, k, -amax, amax, 1, 1);
     if (sheet) {
         int nx = run->nx, ny = run->ny;
         /* Mean |w| over existing connections as a function of sheet distance (self = distance 0). */
         int nb = (int)ceil(sqrt((double)nx * nx + ny * ny)) + 1;
         double *sum = lm_calloc((size_t)nb, sizeof(double)), *cnt = lm_calloc((size_t)nb, sizeof(double));
         for (int i = 0; i < N; i++)
-            for (int j = 0; j < N; j++) {
-                if (!m->m[(size_t)i * N + j]) continue;
+            for (int32_t p = m->row_ptr[i]; p < m->row_ptr[i + 1]; p++) {
+                int j = m->col_idx[p];
                 double dx = i % nx - j % nx, dy = i / nx - j / nx;
                 int b = (int)lround(sqrt(dx * dx + dy * dy));
-                sum[b] += fabs(w[(size_t)i * N + j]);
+                sum[b] += fabs(vals[p]);
                 cnt[b] += 1;
             }
         double *xs = lm_malloc((size_t)nb * sizeof(double)), *ys = lm_malloc((size_t)nb * sizeof(double));
@@ -414,23 +458,21 @@ static int fig_weights(Out *o, const LmTrained *run, int fi) {
         free(sum); free(cnt); free(xs); free(ys);
         /* Incoming weights of four units as sheet images: centre, a corner, an edge, off-centre. */
         int units[4] = {(ny / 2) * nx + nx / 2, 0, (ny / 2) * nx, (ny / 4) * nx + 3 * nx / 4};
-        float *img = lm_malloc((size_t)N * sizeof(float));
         for (int u = 0; u < 4; u++) {
-            int c = units[u];
-            double umax = 0;
-            for (int j = 0; j < N; j++) {
-                img[j] = w[(size_t)c * N + j];
-                umax = fmax(umax, fabs(img[j]));
-            }
+            int c = units[u], x0, y0, wx, wy;
+            sheet_window(nx, ny, c, &x0, &y0, &wx, &wy);
+            float *img = lm_malloc((size_t)wx * wy * sizeof(float));
+            double umax = unit_image(m, vals, nx, c, x0, y0, wx, wy, img);
             if (umax == 0) umax = 1;
             snprintf(title, sizeof title, "weights into unit %d at (%d,%d)", c, c % nx, c / nx);
-            lm_fig_panel(f, 2 + u, 0, nx, 0, ny, title, "sheet x", "sheet y");
+            lm_fig_panel(f, 2 + u, x0, x0 + wx, y0, y0 + wy, title, "sheet x", "sheet y");
             lm_fig_equal_aspect(f);
-            lm_fig_heatmap(f, img, ny, nx, -umax, umax, 1, 1);
+            lm_fig_heatmap(f, img, wy, wx, -umax, umax, 1, 1);
+            free(img);
         }
-        free(img);
     }
     free(w);
+    free(vals);
     return fig_close(o, f, "weights", fi);
 }
 
