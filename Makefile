@@ -27,7 +27,18 @@ SANFLAGS := $(BASEFLAGS) -O1 -g -fsanitize=address,undefined -fno-omit-frame-poi
 
 LIB_SRC  := $(filter-out src/cli/%,$(wildcard src/*/*.c))
 CLI_SRC  := $(wildcard src/cli/*.c)
-TEST_SRC := $(wildcard tests/test_*.c)
+# MPI: auto (default) builds build/lmrnn-mpi when mpicc is found, 1 requires it, 0 never builds it.
+# Only src/dist/dist.c is compiled against MPI; build/lmrnn never links it (docs/sweeps.md).
+MPI   ?= auto
+MPICC ?= mpicc
+HAVE_MPI := $(if $(filter 0,$(MPI)),,$(shell command -v $(MPICC) >/dev/null 2>&1 && echo 1))
+ifeq ($(MPI)$(HAVE_MPI),1)
+$(error MPI=1 but $(MPICC) was not found (Debian: apt-get install openmpi-bin libopenmpi-dev))
+endif
+MPI_BIN := $(if $(HAVE_MPI),build/lmrnn-mpi)
+MPI_TESTS := tests/test_sweep_mpi.c
+
+TEST_SRC := $(filter-out $(if $(HAVE_MPI),,$(MPI_TESTS)),$(wildcard tests/test_*.c))
 BENCH_SRC := $(wildcard bench/*.c)
 
 REL_OBJ  := $(patsubst src/%.c,build/rel/%.o,$(LIB_SRC))
@@ -54,7 +65,7 @@ endif
 endif
 
 .PHONY: all test check unit bench clean FORCE
-all: build/lmrnn
+all: build/lmrnn $(MPI_BIN)
 
 # Release objects are rebuilt when the flags change (e.g. NATIVE=1 after a portable build).
 build/rel/flags: FORCE
@@ -90,6 +101,15 @@ build/liblmrnn-san.a: $(SAN_OBJ)
 build/lmrnn: $(CLI_REL_OBJ) build/liblmrnn.a
 	$(CC) $(RELFLAGS) $^ -o $@ $(DEPLIBS)
 
+# The MPI build of the tool: the same objects, with src/dist/dist.c compiled against MPI (its
+# symbols come first, so the archive's MPI-free dist.o is not linked).
+build/rel-mpi/dist/dist.o: src/dist/dist.c
+	@mkdir -p $(dir $@)
+	$(MPICC) $(RELFLAGS) -DLM_HAVE_MPI -MMD -MP -c $< -o $@
+
+build/lmrnn-mpi: $(CLI_REL_OBJ) build/rel-mpi/dist/dist.o build/liblmrnn.a
+	$(MPICC) $(RELFLAGS) $^ -o $@ $(DEPLIBS)
+
 # The sanitizer build of the tool itself, used by the end-to-end smoke test.
 build/lmrnn-san: $(CLI_SAN_OBJ) build/liblmrnn-san.a
 	$(CC) $(SANFLAGS) $^ -o $@ $(DEPLIBS)
@@ -98,7 +118,7 @@ build/lmrnn-san: $(CLI_SAN_OBJ) build/liblmrnn-san.a
 build/cli-san.a: $(filter-out build/san/cli/main.o,$(CLI_SAN_OBJ))
 	rm -f $@ && ar rcs $@ $^
 
-build/tests/%: tests/%.c build/cli-san.a build/liblmrnn-san.a tests/check.h
+build/tests/%: tests/%.c build/cli-san.a build/liblmrnn-san.a $(wildcard tests/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(SANFLAGS) -Itests $< build/cli-san.a build/liblmrnn-san.a -o $@ $(DEPLIBS)
 
@@ -118,7 +138,7 @@ test:
 
 # Script tests (tests/test_*.sh) use the release build: the shared library, install, Python package.
 TEST_SH := $(wildcard tests/test_*.sh)
-check: $(TEST_BIN) build/lmrnn build/lmrnn-san build/liblmrnn.so build/liblmrnn.a
+check: $(TEST_BIN) build/lmrnn build/lmrnn-san $(MPI_BIN) build/liblmrnn.so build/liblmrnn.a
 	scripts/check-layers.sh
 	tests/run.sh $(TEST_BIN) $(TEST_SH)
 

@@ -18,7 +18,7 @@
 #   cli         the command line (not part of the library)
 set -u
 cd "${1:-$(dirname "$0")/..}"   # the tree to check (default: this one)
-layers=(util io plot tasks stream model eval train analysis report experiment api cli)
+layers=(util dist io plot tasks stream model eval train analysis report experiment api cli)
 # Extra rules: modules that must not include a lower one all the same.
 forbidden=("model io")   # the model computes; files are read by train/
 

@@ -7,9 +7,10 @@
 #   libzip-dev                   .npz (zip of .npy) checkpoints and datasets
 #   libplplot-dev plplot-driver-cairo   figures (PNG/SVG/PDF through cairo)
 #   python3-numpy python3-setuptools python3-pip   the Python package (python/) and its tests
+#   openmpi-bin libopenmpi-dev   build/lmrnn-mpi: sweeps over MPI ranks (optional; make MPI=0 skips it)
 set -euo pipefail
 pkgs=(build-essential pkg-config libopenblas-dev liblapacke-dev libcjson-dev libzip-dev libplplot-dev plplot-driver-cairo
-      python3-numpy python3-setuptools python3-pip)
+      python3-numpy python3-setuptools python3-pip openmpi-bin libopenmpi-dev)
 missing=()
 for p in "${pkgs[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

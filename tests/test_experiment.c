@@ -23,101 +23,7 @@
 #include "io/npz.h"
 #include "util/err.h"
 
-static char tmp_root[PATH_MAX];
-static char lmrnn_bin[PATH_MAX];
-
-/* ---------------------------------------------------------------- helpers */
-static int rm_cb(const char *p, const struct stat *st, int flag, struct FTW *ftw) { return remove(p); }
-static void rm_rf(const char *p) { nftw(p, rm_cb, 16, FTW_DEPTH | FTW_PHYS); }
-
-static void write_text(const char *path, const char *text) {
-    FILE *f = fopen(path, "w");
-    if (!f) {
-        perror(path);
-        return;
-    }
-    fputs(text, f);
-    fclose(f);
-}
-
-static char *read_text(const char *path) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *s = malloc((size_t)n + 1);
-    size_t got = fread(s, 1, (size_t)n, f);
-    s[got] = '\0';
-    fclose(f);
-    return s;
-}
-
-static int file_has(const char *path, const char *needle) {
-    char *s = read_text(path);
-    int yes = s && strstr(s, needle) != NULL;
-    free(s);
-    return yes;
-}
-
-static int is_png(const char *path) {
-    unsigned char m[8] = {0};
-    FILE *f = fopen(path, "rb");
-    if (!f) return 0;
-    size_t n = fread(m, 1, 8, f);
-    fclose(f);
-    static const unsigned char magic[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
-    return n == 8 && memcmp(m, magic, 8) == 0;
-}
-
-static int exists(const char *p) {
-    struct stat st;
-    return stat(p, &st) == 0;
-}
-
-static struct timespec mtime(const char *p) {
-    struct stat st;
-    struct timespec zero = {0, 0};
-    if (stat(p, &st) != 0) return zero;
-    return st.st_mtim;
-}
-static int same_time(struct timespec a, struct timespec b) { return a.tv_sec == b.tv_sec && a.tv_nsec == b.tv_nsec; }
-
-static void pathf(char *out, const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(out, PATH_MAX, fmt, ap);
-    va_end(ap);
-}
-
-/* Run the lmrnn binary with args; stdout+stderr to `log`. Returns the exit status (-1 if it crashed). */
-static int run_lmrnn(const char *log, const char *const *args) {
-    pid_t pid = fork();
-    if (pid == 0) {
-        int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        if (fd >= 0) {
-            dup2(fd, 1);
-            dup2(fd, 2);
-            close(fd);
-        }
-        const char *argv[32];
-        int n = 0;
-        argv[n++] = lmrnn_bin;
-        for (int i = 0; args[i] && n < 31; i++) argv[n++] = args[i];
-        argv[n] = NULL;
-        execv(lmrnn_bin, (char *const *)argv);
-        _exit(127);
-    }
-    int status;
-    waitpid(pid, &status, 0);
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
-static void show_log(const char *log) {
-    char *s = read_text(log);
-    if (s) fprintf(stderr, "---- %s\n%s----\n", log, s);
-    free(s);
-}
+#include "run_helpers.h"
 
 /* ---------------------------------------------------------------- pure parts */
 static void test_stat(void) {
@@ -140,10 +46,10 @@ static void test_stat(void) {
     CHECK(!strcmp(buf, "—"), "got '%s'", buf);
 }
 
-static int count_args(const LmExpRun *r, const char *flag, const char *value) {
-    for (int i = 0; i + 1 < r->n_args; i++)
-        if (!strcmp(r->args[i], flag) && (!value || !strcmp(r->args[i + 1], value))) return 1;
-    return 0;
+/* Does the run's option set hold option `key` (with `value`, unless NULL)? */
+static int has_opt(const LmExpRun *r, const char *key, const char *value) {
+    const char *v = lm_exp_run_option(r, key);
+    return v && (!value || !strcmp(v, value));
 }
 
 static const LmExpRun *find_run(const LmExpPlan *p, const char *id) {
@@ -169,20 +75,20 @@ static void test_grids(void) {
     for (int i = 0; i < p.n; i++) {
         for (int j = 0; j < i; j++) CHECK(strcmp(p.runs[i].id, p.runs[j].id) != 0, "duplicate id %s", p.runs[i].id);
         CHECK(!strcmp(p.runs[i].battery, "modcog82"));
-        CHECK(count_args(&p.runs[i], "--threads", "1"));
-        CHECK(count_args(&p.runs[i], "--battery", "modcog82"));
-        CHECK(count_args(&p.runs[i], "--window", "350"));
+        CHECK(has_opt(&p.runs[i], "threads", "1"));
+        CHECK(has_opt(&p.runs[i], "battery", "modcog82"));
+        CHECK(has_opt(&p.runs[i], "window", "350"));
     }
     const LmExpRun *l3 = find_run(&p, "modcog82-local2d-d3-s2"), *r3 = find_run(&p, "modcog82-random-d3-s2");
     const LmExpRun *full = find_run(&p, "modcog82-full-s1");
     CHECK(l3 && r3 && full);
     if (l3 && r3 && full) {
         CHECK(r3->density == l3->density);   /* density-matched control */
-        CHECK(count_args(l3, "--mask", "local2d") && count_args(l3, "--d", "3"));
-        CHECK(count_args(r3, "--mask", "random") && count_args(r3, "--density", NULL) && !count_args(r3, "--d", NULL));
-        CHECK(atof(r3->args[5]) > 0, "%s %s", r3->args[4], r3->args[5]);
-        CHECK(full->density == 1 && !count_args(full, "--d", NULL) && !count_args(full, "--density", NULL));
-        CHECK(count_args(l3, "--seed", "2"));
+        CHECK(has_opt(l3, "mask", "local2d") && has_opt(l3, "d", "3"));
+        CHECK(has_opt(r3, "mask", "random") && has_opt(r3, "match_density_of", "3") && !has_opt(r3, "d", NULL));
+        CHECK(r3->density > 0.08 && r3->density < 0.09, "%g", r3->density);
+        CHECK(full->density == 1 && !has_opt(full, "d", NULL) && !has_opt(full, "density", NULL));
+        CHECK(has_opt(l3, "seed", "2"));
     }
     lm_exp_plan_free(&p);
 
@@ -191,7 +97,7 @@ static void test_grids(void) {
     CHECK(lm_exp_plan_build(&s, &p) == 0);
     CHECK(p.n == 6 * s.seeds, "n = %d", p.n);
     const LmExpRun *dy = find_run(&p, "yang20-diag-s1");
-    CHECK(dy && count_args(dy, "--mask", "diag") && count_args(dy, "--window", "100"));
+    CHECK(dy && has_opt(dy, "mask", "diag") && has_opt(dy, "window", "100"));
     CHECK(find_run(&p, "modcog82-local2d-d3-s3") != NULL);
     lm_exp_plan_free(&p);
 
@@ -205,14 +111,14 @@ static void test_grids(void) {
         char id[64];
         snprintf(id, sizeof id, "modcog82-%s-d3-s2", searches[k]);
         const LmExpRun *r = find_run(&p, id);
-        CHECK(r && count_args(r, "--mask", "full") && count_args(r, "--prune", searches[k]) &&
-                  count_args(r, "--prune-density-of", "3") && r->density == lm_exp_local2d_density(256, 3),
+        CHECK(r && has_opt(r, "mask", "full") && has_opt(r, "prune", searches[k]) &&
+                  has_opt(r, "prune_density_of", "3") && r->density == lm_exp_local2d_density(256, 3),
               "%s", id);
         if (r) CHECK(!strcmp(r->prune, searches[k]));
     }
     const LmExpRun *rl = find_run(&p, "modcog82-random-d3-s1"), *l8 = find_run(&p, "modcog82-local2d-d8-s3");
-    CHECK(rl && count_args(rl, "--match-density-of", "3") && !count_args(rl, "--density", NULL));
-    CHECK(l8 && count_args(l8, "--d", "8") && !count_args(l8, "--prune", NULL));
+    CHECK(rl && has_opt(rl, "match_density_of", "3") && !has_opt(rl, "density", NULL));
+    CHECK(l8 && has_opt(l8, "d", "8") && !has_opt(l8, "prune", NULL));
     lm_exp_plan_free(&p);
 
     /* data-efficiency needs a d; pools grow with K, and K/batches is a plausible trials-per-batch. */
@@ -236,7 +142,7 @@ static void test_grids(void) {
         CHECK(per_batch > 4 * 350 / 64.0 && per_batch < 4 * 350 / 8.0, "trials per batch %g", per_batch);
         char kb[32];
         snprintf(kb, sizeof kb, "%ld", r->pool_batches);
-        CHECK(count_args(r, "--train-pool", kb));
+        CHECK(has_opt(r, "train_pool", kb));
     }
     lm_exp_plan_free(&p);
 }
@@ -256,19 +162,22 @@ static void test_plan_roundtrip(void) {
     for (int i = 0; i < p.n && i < q.n; i++) {
         CHECK(!strcmp(p.runs[i].id, q.runs[i].id));
         CHECK(p.runs[i].density == q.runs[i].density && p.runs[i].pool_batches == q.runs[i].pool_batches);
-        CHECK(p.runs[i].n_args == q.runs[i].n_args);
-        for (int a = 0; a < p.runs[i].n_args; a++) CHECK(!strcmp(p.runs[i].args[a], q.runs[i].args[a]));
-        CHECK(count_args(&q.runs[i], "--fix", "all"));
+        CHECK(p.runs[i].n_opts == q.runs[i].n_opts);
+        for (int a = 0; a < p.runs[i].n_opts; a++)
+            CHECK(!strcmp(p.runs[i].opts[a].key, q.runs[i].opts[a].key) &&
+                  !strcmp(p.runs[i].opts[a].value, q.runs[i].opts[a].value));
+        CHECK(has_opt(&q.runs[i], "fix", "all"));
     }
     lm_exp_plan_free(&q);
     lm_exp_plan_free(&p);
     /* A plan whose run id would leave DIR/runs/ is refused. */
-    write_text(path, "{\"experiment\":\"sparsity\",\"scale\":\"tiny\",\"settings\":{\"seeds\":1,\"hidden\":16,"
+    write_text(path, "{\"experiment\":\"sparsity\",\"scale\":\"tiny\",\"name\":\"sparsity\",\"settings\":{\"seeds\":1,\"hidden\":16,"
                      "\"batch\":2,\"steps\":6,\"eval_every\":3,\"eval_trials\":2,\"checkpoint_every\":2,\"best_d\":0},"
                      "\"runs\":[{\"id\":\"../evil\",\"condition\":\"full\",\"label\":\"full\",\"battery\":\"yang20\","
                      "\"mask\":\"full\",\"d\":0,\"density\":1,\"pool_trials\":0,\"pool_batches\":0,\"seed\":1,"
-                     "\"steps\":6,\"window\":50,\"train_args\":[]}]}");
+                     "\"steps\":6,\"window\":50,\"options\":{}}]}");
     CHECK(lm_exp_plan_load(path, &q) == -1);
+    CHECK(strstr(lm_err_msg(), "malformed") != NULL, "%s", lm_err_msg());
     write_text(path, "{\"experiment\":\"nope\"}");
     CHECK(lm_exp_plan_load(path, &q) == -1);
     unlink(path);
@@ -516,7 +425,7 @@ static void test_end_to_end(void) {
     const char *badname[] = {"experiment", "autapses", "--out", dir, NULL};
     CHECK(run_lmrnn(log, badname) == 2 && file_has(log, "unknown experiment 'autapses'"));
     const char *plan[] = {"experiment", "sparsity", "--scale", "paper", "--plan", NULL};
-    CHECK(run_lmrnn(log, plan) == 0 && file_has(log, "modcog82-random-d8-s3") && file_has(log, "--mask random --density"));
+    CHECK(run_lmrnn(log, plan) == 0 && file_has(log, "modcog82-random-d8-s3") && file_has(log, "--mask random --match-density-of 8"));
 }
 
 /* SIGTERM to the driver mid-run: the children checkpoint and stop, the driver exits non-zero, and the
@@ -585,15 +494,7 @@ static void test_interrupt_and_resume(void) {
 }
 
 int main(int argc, char **argv) {
-    char self[PATH_MAX];
-    snprintf(self, sizeof self, "%s", argv[0]);
-    char *bindir = dirname(self);
-    static const char *cands[] = {"%s/../lmrnn-san", "%s/../lmrnn"};
-    for (int i = 0; i < 2 && !lmrnn_bin[0]; i++) {
-        char c[PATH_MAX];
-        snprintf(c, sizeof c, cands[i], bindir);
-        if (access(c, X_OK) == 0 && realpath(c, lmrnn_bin) == NULL) lmrnn_bin[0] = '\0';
-    }
+    find_binary(argv[0]);
     snprintf(tmp_root, sizeof tmp_root, "/tmp/lmrnn-test-experiment-XXXXXX");
     if (!mkdtemp(tmp_root)) {
         perror("mkdtemp");

@@ -12,4 +12,5 @@ int lm_cmd_analyze(int argc, char **argv);     /* src/cli/cmd_analyze.c */
  * DIR/plots/summary.png. 0 or -1 + lm_err_set. (src/cli/cmd_analyze.c) */
 #include <stdio.h>
 int lm_analyze_train_summary(const char *run_dir, int figure, FILE *report);
+int lm_cmd_sweep(int argc, char **argv);       /* src/cli/cmd_sweep.c */
 #endif

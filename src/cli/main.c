@@ -16,6 +16,7 @@ static const char usage[] =
     "  experiment NAME              the paper's experiments (autapse, sparsity, data-efficiency)\n"
     "  analyze SUB RUN              look inside a trained network (states, summary, fixedpoints,\n"
     "                               variance, lesion)\n"
+    "  sweep PLAN.json              a user's sweep over any train options (local, MPI, Slurm)\n"
     "\n"
     "Run `lmrnn COMMAND --help` for the options of a command; `lmrnn --version` prints the version.\n"
     "Exit status: 0 ok, 1 failed work (bad run, I/O), 2 bad usage (bad option or value).\n";
@@ -36,6 +37,7 @@ int main(int argc, char **argv) {
     if (!strcmp(cmd, "plot")) return lm_cmd_plot(argc - 2, argv + 2);
     if (!strcmp(cmd, "experiment")) return lm_cmd_experiment(argc - 2, argv + 2);
     if (!strcmp(cmd, "analyze")) return lm_cmd_analyze(argc - 2, argv + 2);
-    fprintf(stderr, "lmrnn: unknown command '%s' (expected tasks, train, eval, plot, experiment or analyze)\n", cmd);
+    if (!strcmp(cmd, "sweep")) return lm_cmd_sweep(argc - 2, argv + 2);
+    fprintf(stderr, "lmrnn: unknown command '%s' (expected tasks, train, eval, plot, experiment, analyze or sweep)\n", cmd);
     return LM_EXIT_USAGE;
 }

@@ -27,7 +27,16 @@ typedef struct {
     int jobs;              /* concurrent children, >= 1 */
     const char *exe;       /* the lmrnn binary; NULL = /proc/self/exe */
     int verbose;           /* one line per started / finished run on stdout */
+    int one_run;           /* run only the run with index `index` (0-based plan order; --index) */
+    int index;
 } LmRunnerOptions;
+
+/* The `lmrnn train` flags of a run's option set (switches only when true), in argv[0..n); flags[i]
+ * holds the text of option i's flag. Returns n. */
+int lm_exp_train_argv(const LmExpRun *r, char flags[][40], const char **argv, int max);
+
+/* Remove everything a run left in its directory (a run whose options changed, --force). 0. */
+int lm_exp_run_discard(const char *run_dir);
 
 /* Run every unfinished run of `plan` under `dir` (DIR/runs/ is created). Returns the number of failed
  * runs (each reported on stderr with its exit status and the last line of its stdout.log), or -1 with
@@ -35,6 +44,13 @@ typedef struct {
  * driver: the children are sent SIGTERM (they checkpoint and exit) and waited for; returns -1 with
  * "interrupted" then. Children die with the driver (SIGTERM through PR_SET_PDEATHSIG). */
 int lm_exp_execute(const LmExpPlan *plan, const char *dir, const LmRunnerOptions *opt);
+/* Under MPI (build/lmrnn-mpi started by mpirun) every rank calls lm_exp_execute: rank 0 schedules
+ * (its own `jobs` children plus one run at a time on every other rank, handing out the next run to
+ * whichever finishes first) and writes every DONE marker; the other ranks run what they are sent. The
+ * run directories must be on a file system every rank sees. */
+
+/* Rank 0: tell every other rank that there is no (more) work, so they return from lm_exp_execute. */
+void lm_exp_release_ranks(void);
 
 /* Number of online processors (the default for --jobs). */
 int lm_exp_default_jobs(void);

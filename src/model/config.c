@@ -19,8 +19,9 @@ void lm_model_config_default(LmModelConfig *c, int n_in, int n_hidden, int n_out
 
 static const char *const rule_names[] = {"ngym", "yang"};
 static const char *const act_names[] = {"relu", "softplus", "tanh"};
-static const char *const init_names[] = {"half_identity", "randortho", "gaussian"};
-static const char *const mask_names[] = {"full", "local2d", "local1d", "random", "diag", "file"};
+static const char *const init_names[] = {"half_identity", "randortho", "gaussian", "gaussian_fanin",
+                                         "randortho_fanin"};
+static const char *const mask_names[] = {"full", "local2d", "local1d", "random", "diag", "file", "random_diag"};
 
 int lm_rule_parse(const char *s, LmUpdateRule *out) {
     int i = lm_name_lookup("update rule", s, rule_names, 2);
@@ -42,14 +43,14 @@ int lm_init_parse(const char *s, LmRecInit *out) {
         *out = LM_INIT_HALF_IDENTITY;
         return 0;
     }
-    int i = lm_name_lookup("recurrent init", s, init_names, 3);
+    int i = lm_name_lookup("recurrent init", s, init_names, 5);
     if (i < 0) return -1;
     *out = (LmRecInit)i;
     return 0;
 }
 
 int lm_mask_kind_parse(const char *s, LmMaskKind *out) {
-    int i = lm_name_lookup("mask kind", s, mask_names, 6);
+    int i = lm_name_lookup("mask kind", s, mask_names, 7);
     if (i < 0) return -1;
     *out = (LmMaskKind)i;
     return 0;
@@ -57,5 +58,5 @@ int lm_mask_kind_parse(const char *s, LmMaskKind *out) {
 
 const char *lm_rule_name(LmUpdateRule r) { return (unsigned)r < 2 ? rule_names[r] : "?"; }
 const char *lm_act_name(LmActivation a) { return (unsigned)a < 3 ? act_names[a] : "?"; }
-const char *lm_init_name(LmRecInit i) { return (unsigned)i < 3 ? init_names[i] : "?"; }
-const char *lm_mask_kind_name(LmMaskKind k) { return (unsigned)k < 6 ? mask_names[k] : "?"; }
+const char *lm_init_name(LmRecInit i) { return (unsigned)i < 5 ? init_names[i] : "?"; }
+const char *lm_mask_kind_name(LmMaskKind k) { return (unsigned)k < 7 ? mask_names[k] : "?"; }

@@ -302,6 +302,21 @@ static int count_local(const LmMaskSpec *s, int n, int64_t *nnz, int64_t *n_diag
     return 0;
 }
 
+/* The number of connections of a random_diag mask of density p on n units: round(p n^2), at least n. */
+static int random_diag_count(double p, int n, int64_t *nnz) {
+    if (!(p > 0 && p <= 1)) {
+        lm_err_set("random_diag mask: density p must be in (0, 1], got %g", p);
+        return -1;
+    }
+    int64_t k = (int64_t)llround(p * (double)n * (double)n);
+    if (k < n) {
+        lm_err_set("random_diag mask: density p = %g is below the diagonal's 1/N = %g", p, 1.0 / n);
+        return -1;
+    }
+    *nnz = k;
+    return 0;
+}
+
 int lm_mask_count(const LmMaskSpec *spec, int n, int64_t *nnz, int64_t *n_diag) {
     if (n <= 0) {
         lm_err_set("mask: number of units must be positive, got %d", n);
@@ -320,6 +335,9 @@ int lm_mask_count(const LmMaskSpec *spec, int n, int64_t *nnz, int64_t *n_diag) 
         *nnz = (int64_t)ceil(spec->density * n * (double)n);
         *n_diag = 2 * (int64_t)n - 1;
         return 0;
+    case LM_MASK_RANDOM_DIAG:
+        *n_diag = 2 * (int64_t)n - 1;
+        return random_diag_count(spec->density, n, nnz);
     case LM_MASK_FILE: break;
     }
     lm_err_set("mask: a file mask is counted with lm_train_mask_count (train/mask_file.h)");
@@ -352,6 +370,42 @@ static int build_random(const LmMaskSpec *s, int n, LmMask *out) {
     char desc[96];
     snprintf(desc, sizeof desc, "random p=%.4g seed=%llu", p, (unsigned long long)s->seed);
     finish(out, &b, p, desc);
+    return 0;
+}
+
+/* Every autapse plus an exact number of off-diagonal connections, chosen uniformly without replacement
+ * by selection sampling (Knuth's algorithm S: each position in turn is taken with probability
+ * still-needed / still-left), in one pass over the matrix. */
+static int build_random_diag(const LmMaskSpec *s, int n, LmMask *out) {
+    if (s->d != 0) {
+        lm_err_set("random_diag mask takes a density p, not a distance (d = %g)", s->d);
+        return -1;
+    }
+    int64_t nnz;
+    if (random_diag_count(s->density, n, &nnz) != 0) return -1;
+    LmRng r;
+    lm_rng_seed(&r, s->seed);
+    Builder b;
+    builder_init(&b, n, nnz);
+    int64_t need = nnz - n, left = (int64_t)n * n - n;
+    for (int i = 0; i < n; i++) {
+        for (int j = 0; j < n; j++) {
+            int take = i == j;
+            if (i != j) {
+                take = (double)left * lm_rng_uniform(&r) < (double)need;
+                need -= take;
+                left--;
+            }
+            if (take && builder_push(&b, j)) {
+                builder_free(&b);
+                return -1;
+            }
+        }
+        builder_end_row(&b);
+    }
+    char desc[96];
+    snprintf(desc, sizeof desc, "random_diag p=%.4g seed=%llu", s->density, (unsigned long long)s->seed);
+    finish(out, &b, s->density, desc);
     return 0;
 }
 
@@ -388,6 +442,7 @@ int lm_mask_build(const LmMaskSpec *spec, int n, LmMask *out) {
     case LM_MASK_LOCAL1D: return build_local(spec, n, out);
     case LM_MASK_RANDOM: return build_random(spec, n, out);
     case LM_MASK_FILE: break;
+    case LM_MASK_RANDOM_DIAG: return build_random_diag(spec, n, out);
     }
     if (spec->kind == LM_MASK_FILE) {   /* the model does not read files: see train/mask_file.h */
         lm_err_set("mask: a file mask is read with lm_mask_file_read (train/mask_file.h), not built from a spec");

@@ -11,7 +11,7 @@ static int check_config(const LmModelConfig *c, const LmMask *mask) {
         return -1;
     }
     if ((unsigned)c->rule > LM_RULE_YANG || (unsigned)c->act > LM_ACT_TANH ||
-        (unsigned)c->rec_init > LM_INIT_GAUSSIAN) {
+        (unsigned)c->rec_init > LM_INIT_RANDORTHO_FANIN) {
         lm_err_set("model: invalid rule/activation/init code (%d/%d/%d)", c->rule, c->act, c->rec_init);
         return -1;
     }
@@ -185,6 +185,46 @@ static void set_rec_row(LmModel *m, int i, const float *row) {
     for (int j = 0; j < n; j++) rec[(size_t)i * n + j] = !mk || mk[j] ? row[j] : 0.0f;
 }
 
+/* in[j] = 1 iff W_rec[i][j] is a connection of the mask; returns the row's fan-in. */
+static int64_t mask_row(const LmModel *m, int i, uint8_t *in) {
+    int n = m->cfg.n_hidden;
+    int64_t k = 0;
+    memset(in, 0, (size_t)n);
+    for (int32_t p = m->mask.row_ptr[i]; p < m->mask.row_ptr[i + 1]; p++) in[m->mask.col_idx[p]] = 1, k++;
+    return k;
+}
+
+/* The fan-in-scaled inits (model.h): gaussian N(0, g^2/fan_in) or a masked orthogonal Q with rows
+ * rescaled to norm g, row by row through set_rec_row. Rows without connections stay 0. */
+static void init_fanin(LmModel *m, LmRng *rng, float *row) {
+    int n = m->cfg.n_hidden;
+    double g = m->cfg.rec_gain;
+    int ortho = m->cfg.rec_init == LM_INIT_RANDORTHO_FANIN;
+    double *q = NULL, *v = lm_malloc((size_t)n * sizeof(double));
+    uint8_t *in = lm_malloc((size_t)n);
+    if (ortho) {
+        q = lm_malloc((size_t)n * n * sizeof(double));
+        random_orthogonal(n, rng, q);   /* column-major: row i of Q is q[j * n + i] */
+    }
+    for (int i = 0; i < n; i++) {
+        for (int j = 0; j < n; j++) v[j] = ortho ? q[(size_t)j * n + i] : lm_rng_normal(rng);
+        int64_t fan_in = mask_row(m, i, in);
+        double scale = 0;
+        if (!ortho) {
+            scale = fan_in > 0 ? g / sqrt((double)fan_in) : 0;
+        } else {
+            double ss = 0;   /* squared norm of the masked-in part of the row */
+            for (int j = 0; j < n; j++) ss += in[j] ? v[j] * v[j] : 0;
+            scale = ss > 0 ? g / sqrt(ss) : 0;
+        }
+        for (int j = 0; j < n; j++) row[j] = in[j] ? (float)(scale * v[j]) : 0.0f;
+        set_rec_row(m, i, row);
+    }
+    free(in);
+    free(v);
+    free(q);
+}
+
 /* Draw order (fixed, so a seed always gives the same network): W_in, b_in, W_rec (random inits draw
  * all N*N entries whatever the mask, so masks sharing a seed share their weights), b_rec, W_out, b_out.
  * W_rec is produced row by row: nothing N x N except randortho's orthogonal matrix. */
@@ -229,6 +269,10 @@ void lm_model_init(LmModel *m, LmRng *rng) {
             for (int j = 0; j < n; j++) row[j] = (float)(c->rec_gain * b_hid * lm_rng_normal(rng));
             set_rec_row(m, i, row);
         }
+        break;
+    case LM_INIT_GAUSSIAN_FANIN:
+    case LM_INIT_RANDORTHO_FANIN:
+        init_fanin(m, rng, row);
         break;
     }
     free(row);

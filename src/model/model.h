@@ -15,8 +15,11 @@
 #include "util/rng.h"
 
 /* ---------------------------------------------------------------- masks (model.md §2) */
+/* LM_MASK_RANDOM_DIAG: the diagonal (every autapse) plus round(p N^2) - N off-diagonal connections
+ * drawn uniformly without replacement, so the total density is p (exactly, up to rounding) and only
+ * the off-diagonal part is random: the control of a local mask, which keeps every autapse. */
 typedef enum { LM_MASK_FULL = 0, LM_MASK_LOCAL2D, LM_MASK_LOCAL1D, LM_MASK_RANDOM, LM_MASK_DIAG,
-               LM_MASK_FILE } LmMaskKind;
+               LM_MASK_FILE, LM_MASK_RANDOM_DIAG } LmMaskKind;
 
 typedef struct {
     LmMaskKind kind;
@@ -65,7 +68,12 @@ int lm_mask_count(const LmMaskSpec *spec, int n, int64_t *nnz, int64_t *n_diag);
 /* ---------------------------------------------------------------- model */
 typedef enum { LM_RULE_NGYM = 0, LM_RULE_YANG } LmUpdateRule;
 typedef enum { LM_ACT_RELU = 0, LM_ACT_SOFTPLUS, LM_ACT_TANH } LmActivation;
-typedef enum { LM_INIT_HALF_IDENTITY = 0, LM_INIT_RANDORTHO, LM_INIT_GAUSSIAN } LmRecInit;
+/* Fan-in-scaled inits (every mask starts at the same gain per unit): GAUSSIAN_FANIN draws W_rec[i][j]
+ * ~ N(0, g^2 / fan_in(i)), fan_in(i) = connections of row i under the mask; RANDORTHO_FANIN takes a
+ * Haar orthogonal Q, keeps the masked-in entries and scales each row to norm g (an unmasked Q has unit
+ * rows). Both draw all N*N values whatever the mask, like the other random inits. */
+typedef enum { LM_INIT_HALF_IDENTITY = 0, LM_INIT_RANDORTHO, LM_INIT_GAUSSIAN, LM_INIT_GAUSSIAN_FANIN,
+               LM_INIT_RANDORTHO_FANIN } LmRecInit;
 typedef enum { LM_PATH_AUTO = -1, LM_PATH_DENSE = 0, LM_PATH_SPARSE = 1 } LmRecPath;
 
 /* LM_PATH_AUTO takes the sparse path iff the mask density is below a crossover: LM_BAND_CROSSOVER for

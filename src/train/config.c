@@ -111,7 +111,7 @@ const char *lm_prune_name(LmPruneMethod p) { return (unsigned)p < 5 ? prune_name
 static const LmOption opts[] = {
     CUSTOM("battery", battery, "modcog82", 0, "task battery: modcog82, yang20, modcog126 or a comma list of task names"),
     CUSTOM("fix", fix, "none", 0, "task corrections: none, all, or a comma list (see `lmrnn tasks`)"),
-    CUSTOM("mask", mask, "local2d", 0, "connectivity: full, local2d, local1d, random, diag, file"),
+    CUSTOM("mask", mask, "local2d", 0, "connectivity: full, local2d, local1d, random, random_diag (diagonal kept), diag, file"),
     NUM("d", LM_OPT_DOUBLE, d, 0, 1e6, LM_OPT_POSITIVE, "3", 0, "local masks: connect iff distance < d"),
     NUM("density", LM_OPT_DOUBLE, density, 0, 1, 0, "0", 0,
         "local masks: target density (overrides d); random: connection probability"),
@@ -125,7 +125,7 @@ static const LmOption opts[] = {
     CUSTOM("act", act, "relu", 0, "activation: relu, softplus, tanh"),
     NUM("alpha", LM_OPT_DOUBLE, alpha, 0, 1, LM_OPT_POSITIVE, "1", 0, "dt/tau"),
     NUM("sigma_rec", LM_OPT_DOUBLE, sigma_rec, 0, 100, 0, "0", 0, "recurrent noise (training only)"),
-    CUSTOM("init", init, "half_identity", 0, "W_rec init: half_identity (0.5 I), randortho, gaussian"),
+    CUSTOM("init", init, "half_identity", 0, "W_rec init: half_identity (0.5 I), randortho, gaussian, gaussian_fanin, randortho_fanin"),
     NUM("init_gain", LM_OPT_DOUBLE, init_gain, 0, 1e3, 0, "0", 0, "W_rec init scale (0 = the init's default)"),
     ENUM("path", path, path_names, path_values, "auto", "recurrent kernel: auto, dense, sparse"),
     BOOL("dale", dale, 0, "Dale's law: each unit excitatory or inhibitory (docs/dale.md)"),
@@ -230,13 +230,14 @@ int lm_train_config_validate(const LmTrainConfig *c) {
         lm_err_set("--mask-file is only used with --mask file (mask is %s)", lm_mask_kind_name(c->mask));
         return -1;
     }
-    if (c->mask == LM_MASK_RANDOM) {
+    int random = c->mask == LM_MASK_RANDOM || c->mask == LM_MASK_RANDOM_DIAG;
+    if (random) {
         if (c->density > 0 && c->match_density_of > 0) {
-            lm_err_set("--mask random: give --density or --match-density-of, not both");
+            lm_err_set("--mask %s: give --density or --match-density-of, not both", lm_mask_kind_name(c->mask));
             return -1;
         }
         if (!(c->density > 0) && !(c->match_density_of > 0)) {
-            lm_err_set("--mask random needs --density P or --match-density-of D");
+            lm_err_set("--mask %s needs --density P or --match-density-of D", lm_mask_kind_name(c->mask));
             return -1;
         }
     } else if (c->match_density_of > 0) {
@@ -244,7 +245,7 @@ int lm_train_config_validate(const LmTrainConfig *c) {
                    lm_mask_kind_name(c->mask));
         return -1;
     }
-    int uses_grid = c->mask == LM_MASK_LOCAL2D || (c->mask == LM_MASK_RANDOM && c->match_density_of > 0);
+    int uses_grid = c->mask == LM_MASK_LOCAL2D || (random && c->match_density_of > 0);
     if (c->grid_nx && !uses_grid) {
         lm_err_set("--grid is only used by --mask local2d (and random with --match-density-of)");
         return -1;

@@ -27,7 +27,7 @@ int lm_train_mask_spec(const LmTrainConfig *c, LmMaskSpec *out) {
     if (c->mask == LM_MASK_LOCAL2D || c->mask == LM_MASK_LOCAL1D) {
         if (c->density > 0) s.density = c->density; /* the nearest d is chosen by the mask builder */
         else s.d = c->d;
-    } else if (c->mask == LM_MASK_RANDOM) {
+    } else if (c->mask == LM_MASK_RANDOM || c->mask == LM_MASK_RANDOM_DIAG) {
         if (c->match_density_of > 0) {
             /* The paper's control: a random mask as dense as the local2d mask it is compared with. */
             LmMaskSpec ls = s;
