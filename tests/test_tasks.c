@@ -95,7 +95,7 @@ static void fix_parsing(void) {
         CHECK(!(all & lm_fix_table[i].bit));
         all |= lm_fix_table[i].bit;
     }
-    CHECK(all == LM_FIX_ALL && lm_fix_count == 14);
+    CHECK(all == LM_FIX_ALL && lm_fix_count == 15);
 }
 
 /* ------------------------------------------------------------------ worked examples (§4.9) */

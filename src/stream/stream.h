@@ -15,7 +15,8 @@ typedef struct LmStream LmStream;
  * lm_rng_derive(S, 0) builds the task environment (lm_taskenv_init); row b owns lm_rng_derive(S, 1+3b)
  * (task RNG), lm_rng_derive(S, 2+3b) (the "global" RNG of int delays) and lm_rng_derive(S, 3+3b)
  * (schedule RNG: first the initial next task, uniform over the battery, then one parity bit per go/match
- * battery position in order, then one draw per trial for the next task; with Q17 also the modality). */
+ * battery position in order, used only with Q23 (faithful parities start at 0, modality 0 first), then
+ * one draw per trial for the next task; with Q17 also the modality). */
 
 /* Returns NULL with lm_err_set() on invalid arguments (batch <= 0, window <= 0). */
 LmStream *lm_stream_new(const LmBattery *battery, int batch, int window, uint64_t seed, unsigned fix);

@@ -39,8 +39,9 @@ enum {
     LM_FIX_Q17_SCHEDULE = 1u << 11,    /* i.i.d. next task and modality (repeats allowed) */
     LM_FIX_Q18_WINDOW = 1u << 12,      /* windows cut one continuous stream: no trial tail is lost */
     LM_FIX_Q22_SEPARATION = 1u << 13,  /* DM stimuli at least 90 degrees (4 ring steps) apart */
+    LM_FIX_Q23_FIRST_MODALITY = 1u << 14, /* stream: each task's first modality per row drawn at random */
 };
-#define LM_FIX_ALL 0x3FFFu
+#define LM_FIX_ALL 0x7FFFu
 
 typedef struct {
     unsigned bit;
