@@ -1,4 +1,4 @@
-/* The training stream against an independent model of neurogym's Dataset (spec §3) built from single
+/* The training stream against an independent model of neurogym's Dataset (docs/tasks.md §4.4) built from single
  * trials, plus invariants: rule one-hot, no immediate task repeat, modality alternation, row
  * independence, determinism across thread counts, checkpoint round trip. */
 #include <math.h>
@@ -9,7 +9,7 @@
 #include "stream/stream.h"
 #include "util/err.h"
 
-/* ---- reference model of one row (spec §2.2-2.3, §3, Appendix C) ---- */
+/* ---- reference model of one row (docs/tasks.md §4) ---- */
 typedef struct {
     LmRng task, global, sched;
     int next;

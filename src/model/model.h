@@ -1,4 +1,4 @@
-/* The masked leaky RNN (spec: shared/spec/model.md §1-4).
+/* The masked leaky RNN (docs/model.md §1-4).
  *
  *   ngym (default): h_t = act((1-a) h_{t-1} + a (W_in x_t + b_in + (W_rec∘M) h_{t-1} + b_rec + noise_t))
  *   yang:           h_t = (1-a) h_{t-1} + a act(W_in x_t + b_in + (W_rec∘M) h_{t-1} + b_rec + noise_t)
@@ -14,7 +14,7 @@
 #include <stdint.h>
 #include "util/rng.h"
 
-/* ---------------------------------------------------------------- masks (model.md §2) */
+/* ---------------------------------------------------------------- masks (docs/model.md §2) */
 typedef enum { LM_MASK_FULL = 0, LM_MASK_LOCAL2D, LM_MASK_LOCAL1D, LM_MASK_RANDOM, LM_MASK_DIAG,
                LM_MASK_FILE } LmMaskKind;
 
@@ -89,7 +89,7 @@ const LmMask *lm_model_mask(const LmModel *m);
 int lm_model_is_sparse(const LmModel *m);
 /* How W_rec is stored and multiplied: "dense", "band" (sparse, diagonals) or "csr" (sparse, general). */
 const char *lm_model_rec_layout(const LmModel *m);
-/* Initialise every parameter from `rng` (model.md §3); masked W_rec entries are exactly 0. */
+/* Initialise every parameter from `rng` (docs/model.md §3); masked W_rec entries are exactly 0. */
 void lm_model_init(LmModel *m, LmRng *rng);
 
 size_t lm_model_n_params(const LmModel *m);

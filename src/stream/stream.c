@@ -1,4 +1,4 @@
-/* The training stream: neurogym's Dataset over a ScheduleEnvs battery (spec tasks.md §2.2-2.3, §3).
+/* The training stream: neurogym's Dataset over a ScheduleEnvs battery (docs/tasks.md §4).
  *
  * Per row: a task generator (the env RNG), a "global" generator (the reference's process-wide numpy
  * RNG, Q5), a schedule generator, the next battery position and one modality parity bit per battery

@@ -1,4 +1,4 @@
-/* The training stream (spec tasks.md §2-3): B independent rows, each a back-to-back sequence of trials
+/* The training stream (docs/tasks.md §4): B independent rows, each a back-to-back sequence of trials
  * from the battery (next task uniform over the other tasks; each go/match task alternates its modality,
  * Q17), cut into windows of T steps exactly as neurogym's Dataset does (cache_len rule, `>=` edge, Q18),
  * with the rule one-hot appended. Rows own their generators, so rows may be generated in parallel and

@@ -1,4 +1,4 @@
-/* The correction switches (spec tasks.md §5). Faithful (0) is the default; each bit corrects exactly one
+/* The correction switches (docs/tasks.md §5). Faithful (0) is the default; each bit corrects exactly one
  * quirk. The `what` strings are the user documentation (README, `lmrnn tasks list --fixes`). */
 #include <ctype.h>
 #include <stdio.h>
