@@ -1,0 +1,108 @@
+/* Output files, captions and the run log shared by the run figures. */
+#include "report/fig_common.h"
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "io/json.h"
+#include "report/eval_report.h"
+#include "util/err.h"
+
+void lm_fig_out_caption(LmFigOut *o, const LmTrained *run) {
+    const LmTrainConfig *c = &run->trainer->cfg;
+    snprintf(o->caption, sizeof o->caption, "run %.300s  |  step %lld, seed %llu, %.80s, %.160s, fix %.200s", run->dir,
+             (long long)run->step, (unsigned long long)run->seed, run->battery->spec,
+             lm_model_mask(run->model)->desc, c->fix);
+}
+
+LmFigure *lm_fig_out_open(LmFigOut *o, const char *name, int fi, int w, int h, int cols, int rows,
+                          int large_images) {
+    char path[1400];
+    snprintf(path, sizeof path, "%s/%s.%s", o->plots, name, o->fmt[fi]);
+    LmFigure *f = large_images ? lm_fig_new_images(path, w, h, cols, rows) : lm_fig_new(path, w, h, cols, rows);
+    if (f && o->caption[0]) lm_fig_caption(f, o->caption);
+    return f;
+}
+
+int lm_fig_out_close(LmFigOut *o, LmFigure *f, const char *name, int fi) {
+    if (lm_fig_close(f) != 0) return -1;
+    o->written++;
+    if (!o->quiet) printf("wrote %s/%s.%s\n", o->plots, name, o->fmt[fi]);
+    return 0;
+}
+
+void lm_series_push(LmSeries *s, double v) {
+    if (s->n == s->cap) {
+        s->cap = s->cap ? 2 * s->cap : 256;
+        s->v = lm_realloc(s->v, (size_t)s->cap * sizeof(double));
+    }
+    s->v[s->n++] = v;
+}
+
+void lm_series_free(LmSeries *s) { free(s->v); }
+
+double lm_series_max(const LmSeries *s) {
+    double m = -INFINITY;
+    for (int i = 0; i < s->n; i++)
+        if (isfinite(s->v[i])) m = fmax(m, s->v[i]);
+    return m;
+}
+
+static double jnum(const cJSON *o, const char *k) {
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+    return cJSON_IsNumber(v) ? v->valuedouble : NAN;
+}
+
+int lm_run_log_read(const char *dir, LmRunLog *log) {
+    memset(log, 0, sizeof *log);
+    char path[1200];
+    snprintf(path, sizeof path, "%s/log.jsonl", dir);
+    FILE *f = fopen(path, "r");
+    if (!f) return errno == ENOENT ? 0 : (lm_err_set("%s: %s", path, strerror(errno)), -1);
+    char *line = NULL;
+    size_t cap = 0;
+    int lineno = 0, rc = 0;
+    while (getline(&line, &cap, f) > 0) {
+        lineno++;
+        if (line[0] == '\n' || line[0] == '\0') continue;
+        cJSON *r = cJSON_Parse(line);
+        if (!r || !cJSON_IsObject(r)) {
+            cJSON_Delete(r);
+            /* A run killed mid-append may leave a partial last line: tolerate only that one. */
+            if (!feof(f) && fgetc(f) != EOF) {
+                lm_err_set("%s:%d: not a JSON object", path, lineno);
+                rc = -1;
+                break;
+            }
+            continue;
+        }
+        const cJSON *kind = cJSON_GetObjectItemCaseSensitive(r, "kind");
+        double step = jnum(r, "step");
+        if (cJSON_IsString(kind) && !strcmp(kind->valuestring, "train")) {
+            lm_series_push(&log->train_step, step);
+            lm_series_push(&log->train_loss, jnum(r, "loss"));
+        } else if (cJSON_IsString(kind) && !strcmp(kind->valuestring, "eval")) {
+            lm_series_push(&log->eval_step, step);
+            lm_series_push(&log->eval_mean, jnum(r, "mean"));
+            lm_series_push(&log->eval_loss, jnum(r, "loss"));
+            const cJSON *g = cJSON_GetObjectItemCaseSensitive(r, "groups");
+            for (int k = 0; k < 4; k++) lm_series_push(&log->eval_group[k], jnum(g, lm_group_keys[k]));
+            const cJSON *m = cJSON_GetObjectItemCaseSensitive(r, "metric");
+            if (cJSON_IsString(m)) snprintf(log->metric, sizeof log->metric, "%s", m->valuestring);
+        }
+        cJSON_Delete(r);
+    }
+    free(line);
+    fclose(f);
+    return rc;
+}
+
+void lm_run_log_free(LmRunLog *log) {
+    lm_series_free(&log->train_step);
+    lm_series_free(&log->train_loss);
+    lm_series_free(&log->eval_step);
+    lm_series_free(&log->eval_mean);
+    lm_series_free(&log->eval_loss);
+    for (int k = 0; k < 4; k++) lm_series_free(&log->eval_group[k]);
+}
