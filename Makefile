@@ -8,9 +8,11 @@ BLAS_LIBS   := -lopenblas
 DEPCFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null) $(BLAS_CFLAGS)
 DEPLIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) $(BLAS_LIBS) -lm
 WARN    := -Wall -Wextra -Wno-unused-parameter
-BASEFLAGS := -std=c11 -D_DEFAULT_SOURCE -D_POSIX_C_SOURCE=200809L -fopenmp -Isrc $(WARN) $(DEPCFLAGS)
+BASEFLAGS := -std=c11 -D_DEFAULT_SOURCE -D_POSIX_C_SOURCE=200809L -fopenmp -Isrc -Iinclude $(WARN) $(DEPCFLAGS)
 OPT     ?= -O2 -march=native
-RELFLAGS := $(BASEFLAGS) $(OPT) -g
+# Position-independent so the same objects make both libraries; only the public API (include/lmrnn.h,
+# marked LMRNN_API) is exported from the shared one.
+RELFLAGS := $(BASEFLAGS) $(OPT) -g -fPIC -fvisibility=hidden
 SANFLAGS := $(BASEFLAGS) -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
 LIB_SRC  := $(filter-out src/cli/main.c,$(wildcard src/*/*.c))
@@ -73,10 +75,49 @@ test:
 	scripts/install-deps.sh
 	$(MAKE) --no-print-directory check
 
-check: $(TEST_BIN) build/lmrnn build/lmrnn-san
-	tests/run.sh $(TEST_BIN)
+# Script tests (tests/test_*.sh) use the release build: the shared library, install, Python package.
+TEST_SH := $(wildcard tests/test_*.sh)
+check: $(TEST_BIN) build/lmrnn build/lmrnn-san build/liblmrnn.so build/liblmrnn.a
+	tests/run.sh $(TEST_BIN) $(TEST_SH)
 
 bench: $(BENCH_BIN)
+
+# ---------------------------------------------------------------- shared library and install (docs/api.md)
+PREFIX  ?= /usr/local
+BINDIR  ?= $(PREFIX)/bin
+LIBDIR  ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
+PYTHONDIR ?= $(PREFIX)/lib/python3/dist-packages
+# The command line is a client of the library, not part of it (its number parsers are still shared).
+SO_OBJ := $(filter-out build/rel/cli/%,$(REL_OBJ)) $(filter build/rel/cli/args.o,$(REL_OBJ))
+LMRNN_VERSION := $(shell sed -n 's/^\#define LMRNN_VERSION_\(MAJOR\|MINOR\|PATCH\) \([0-9]*\)/\2/p' include/lmrnn.h | paste -sd.)
+
+build/liblmrnn.so: $(SO_OBJ)
+	$(CC) -shared -fopenmp -Wl,-soname,liblmrnn.so.$(firstword $(subst ., ,$(LMRNN_VERSION))) -Wl,--no-undefined $^ -o $@ $(DEPLIBS)
+
+.PHONY: lib install install-python
+lib: build/liblmrnn.so build/liblmrnn.a
+
+install: build/lmrnn build/liblmrnn.so build/liblmrnn.a
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(PKGCONFIGDIR)
+	install -m 755 build/lmrnn $(DESTDIR)$(BINDIR)/lmrnn
+	install -m 644 include/lmrnn.h $(DESTDIR)$(INCLUDEDIR)/lmrnn.h
+	install -m 755 build/liblmrnn.so $(DESTDIR)$(LIBDIR)/liblmrnn.so.$(LMRNN_VERSION)
+	ln -sf liblmrnn.so.$(LMRNN_VERSION) $(DESTDIR)$(LIBDIR)/liblmrnn.so.$(firstword $(subst ., ,$(LMRNN_VERSION)))
+	ln -sf liblmrnn.so.$(LMRNN_VERSION) $(DESTDIR)$(LIBDIR)/liblmrnn.so
+	install -m 644 build/liblmrnn.a $(DESTDIR)$(LIBDIR)/liblmrnn.a
+	printf '%s\n' 'prefix=$(PREFIX)' 'libdir=$(LIBDIR)' 'includedir=$(INCLUDEDIR)' '' 'Name: lmrnn' \
+	  'Description: connectivity-constrained RNNs on the 20-Cog / Mod-Cog task batteries' \
+	  'Version: $(LMRNN_VERSION)' 'Requires.private: $(PKGS)' 'Cflags: -I$${includedir}' \
+	  'Libs: -L$${libdir} -llmrnn' 'Libs.private: $(BLAS_LIBS) -fopenmp -lm' \
+	  > $(DESTDIR)$(PKGCONFIGDIR)/lmrnn.pc
+
+# The Python package (pure Python over liblmrnn.so); it finds the library through _install.py.
+install-python: install
+	install -d $(DESTDIR)$(PYTHONDIR)/lmrnn
+	install -m 644 python/lmrnn/*.py $(DESTDIR)$(PYTHONDIR)/lmrnn/
+	printf 'LIBDIR = "%s"\n' '$(LIBDIR)' > $(DESTDIR)$(PYTHONDIR)/lmrnn/_install.py
 
 clean:
 	rm -rf build

@@ -4,8 +4,11 @@
  *
  *   build/bench/export_case --out DIR [--N 256] [--B 4] [--T 100] [--mask local2d] [--d 3]
  *       [--density P] [--rule ngym|yang] [--act relu|softplus|tanh] [--alpha 1] [--path auto|dense|sparse]
- *       [--fix-weight 1] [--decision-only] [--lr 1e-3] [--steps 10] [--seed 1]
+ *       [--fix-weight 1] [--decision-only] [--lr 1e-3] [--steps 10] [--seed 1] [--dale FRAC_EXC]
+ *       [--dale-readout-exc]
  *
+ * --dale: Dale's law with a seeded E/I assignment (also ei.npy, int32 +1/-1); the gradients are then those
+ * of W~ (W_rec = |W~| D ∘ M), the init/final W_rec the effective signed matrices. *
  * DIR gets .npy files: x [T][B][n_in] f32, labels [T][B] i32, decision [T][B] u8, mask [N][N] u8,
  * init_<name>, grad_<name> (unclipped, at the initial weights), final_<name> (after the steps) for the six
  * tensors, losses [steps] f64 (loss before each step), and case.txt with the settings. */
@@ -33,12 +36,13 @@ static void save_tensors(const LmModel *m, const char *dir, const char *prefix, 
 
 int main(int argc, char **argv) {
     const char *out = NULL, *mask_kind = "local2d", *rule = "ngym", *act = "relu", *path = "auto";
-    int N = 256, B = 4, T = 100, steps = 10, decision_only = 0;
-    double d = 3, density = 0, alpha = 1, fix_weight = 1, lr = 1e-3;
+    int N = 256, B = 4, T = 100, steps = 10, decision_only = 0, readout_exc = 0;
+    double frac_exc = 0, d = 3, density = 0, alpha = 1, fix_weight = 1, lr = 1e-3;
     unsigned long long seed = 1;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "--decision-only")) { decision_only = 1; continue; }
+        if (!strcmp(a, "--dale-readout-exc")) { readout_exc = 1; continue; }
         if (!v) lm_die("export_case: %s needs a value", a);
         i++;
         if (!strcmp(a, "--out")) out = v;
@@ -56,6 +60,7 @@ int main(int argc, char **argv) {
         else if (!strcmp(a, "--lr")) lr = atof(v);
         else if (!strcmp(a, "--steps")) steps = atoi(v);
         else if (!strcmp(a, "--seed")) seed = strtoull(v, NULL, 10);
+        else if (!strcmp(a, "--dale")) frac_exc = atof(v);
         else lm_die("export_case: unknown option %s", a);
     }
     if (!out) lm_die("export_case: --out DIR is required");
@@ -87,6 +92,16 @@ int main(int argc, char **argv) {
     if (!m) lm_die("%s", lm_err_msg());
     LmRng rng;
     lm_rng_seed(&rng, seed);
+    int32_t *ei32 = NULL;
+    if (frac_exc > 0) {
+        int8_t *ei = lm_malloc((size_t)N);
+        LmRng er = lm_rng_derive(seed, 99);
+        lm_dale_assign(N, frac_exc, &er, ei);
+        if (lm_model_set_dale(m, ei, readout_exc)) lm_die("%s", lm_err_msg());
+        ei32 = lm_malloc((size_t)N * sizeof(int32_t));
+        for (int j = 0; j < N; j++) ei32[j] = ei[j];
+        free(ei);
+    }
     lm_model_init(m, &rng);
 
     char p[1024];
@@ -100,6 +115,12 @@ int main(int argc, char **argv) {
     snprintf(p, sizeof p, "%s/mask.npy", out);
     if (lm_npy_write(p, LM_DT_U8, 2, sm, mask.m)) lm_die("%s", lm_err_msg());
     save_tensors(m, out, "init", 0);
+    if (ei32) {
+        int64_t se[1] = {N};
+        snprintf(p, sizeof p, "%s/ei.npy", out);
+        if (lm_npy_write(p, LM_DT_I32, 1, se, ei32)) lm_die("%s", lm_err_msg());
+        free(ei32);
+    }
 
     LmLossConfig loss = {decision_only, fix_weight};
     LmWork *w = lm_work_new(m, T, B);
@@ -108,6 +129,7 @@ int main(int argc, char **argv) {
     double *losses = lm_malloc(sizeof(double) * steps);
     double l0 = lm_forward(m, w, x, y, dec, &loss, T, B, NULL);
     lm_backward(m, w, x, y, dec, &loss, T, B);
+    lm_dale_chain_grad(m);   /* Dale: the gradient of W~ (no-op without) */
     save_tensors(m, out, "grad", 1);
     for (int k = 0; k < steps; k++) {
         LmStepStats st;
@@ -121,9 +143,9 @@ int main(int argc, char **argv) {
     FILE *f = fopen(p, "w");
     if (!f) lm_die("cannot write %s", p);
     fprintf(f, "n_in %d\nN %d\nn_out %d\nT %d\nB %d\nrule %s\nact %s\nalpha %.17g\nlr %.17g\nclip 1.0\n"
-               "steps %d\nfix_weight %.17g\ndecision_only %d\nsparse %d\nloss0 %.17g\nmask %s\n",
+               "steps %d\nfix_weight %.17g\ndecision_only %d\nsparse %d\nloss0 %.17g\nmask %s\ndale %d\nreadout_exc %d\n",
             n_in, N, n_out, T, B, rule, act, alpha, lr, steps, fix_weight, decision_only, lm_model_is_sparse(m), l0,
-            mask.desc);
+            mask.desc, frac_exc > 0, readout_exc);
     fclose(f);
     printf("%s: %s, %s/%s alpha %g, %s path, loss %.6f -> %.6f after %d steps\n", out, mask.desc, rule, act, alpha,
            lm_model_is_sparse(m) ? "sparse" : "dense", l0, losses[steps - 1], steps);

@@ -59,6 +59,7 @@ def read_case(d):
             cfg[k] = v
     load = lambda n: np.load(os.path.join(d, n + ".npy"))
     data = {n: load(n) for n in ["x", "labels", "decision", "mask", "losses"]}
+    data["ei"] = load("ei") if int(cfg.get("dale", "0")) else None
     for pre in ["init", "grad", "final"]:
         data[pre] = {n: load(pre + "_" + n) for n in NAMES}
     return cfg, data
@@ -74,7 +75,11 @@ def forward_loss(p, mask, x, labels, decision, cfg):
     alpha = float(cfg["alpha"])
     act = act_fn(cfg["act"])
     yang = cfg["rule"] == "yang"
-    w_rec = p["W_rec"] * mask
+    if "ei" in p:   # Dale's law: W_rec = |W~| D ∘ M, D = diag(ei) by column (presynaptic unit)
+        w_rec = torch.abs(p["W_rec"]) * p["ei"] * mask
+    else:
+        w_rec = p["W_rec"] * mask
+    w_out = p["W_out"] * p["exc_cols"] if "exc_cols" in p else p["W_out"]
     h = torch.zeros(B, p["W_rec"].shape[0], dtype=x.dtype)
     hs = []
     for t in range(T):
@@ -85,7 +90,7 @@ def forward_loss(p, mask, x, labels, decision, cfg):
             h = act((1 - alpha) * h + alpha * s)
         hs.append(h)
     H = torch.stack(hs)                                   # [T][B][N]
-    logits = H @ p["W_out"].T + p["b_out"]                # [T][B][n_out]
+    logits = H @ w_out.T + p["b_out"]                     # [T][B][n_out]
     logp = torch.log_softmax(logits, dim=-1)
     nll = -logp.gather(-1, labels.long().unsqueeze(-1)).squeeze(-1)
     w = torch.where(labels == 0, float(cfg["fix_weight"]), 1.0).to(x.dtype)
@@ -103,11 +108,18 @@ def rel(a, b):
 
 def run_torch(cfg, data, dtype):
     p = {n: torch.tensor(data["init"][n], dtype=dtype, requires_grad=True) for n in NAMES}
+    consts = {}
+    if data["ei"] is not None:   # the optimiser's W~ starts at |W_rec|; signs and readout columns fixed
+        p["W_rec"] = torch.tensor(np.abs(data["init"]["W_rec"]), dtype=dtype, requires_grad=True)
+        consts["ei"] = torch.tensor(data["ei"], dtype=dtype)
+        if int(cfg.get("readout_exc", "0")):
+            consts["exc_cols"] = torch.tensor((data["ei"] > 0).astype(np.float64), dtype=dtype)
+    fl = lambda: forward_loss({**p, **consts}, mask, x, labels, decision, cfg)
     mask = torch.tensor(data["mask"], dtype=dtype)
     x = torch.tensor(data["x"], dtype=dtype)
     labels = torch.tensor(data["labels"])
     decision = torch.tensor(data["decision"])
-    loss = forward_loss(p, mask, x, labels, decision, cfg)
+    loss = fl()
     loss.backward()
     loss0 = loss.item()
     grads = {n: p[n].grad.detach().numpy().copy() for n in NAMES}
@@ -115,12 +127,17 @@ def run_torch(cfg, data, dtype):
     losses = []
     for _ in range(int(cfg["steps"])):
         opt.zero_grad()
-        l = forward_loss(p, mask, x, labels, decision, cfg)
+        l = fl()
         l.backward()
         torch.nn.utils.clip_grad_norm_(list(p.values()), float(cfg["clip"]))
         opt.step()
         losses.append(l.item())
     final = {n: p[n].detach().numpy().copy() for n in NAMES}
+    if data["ei"] is not None:   # compare what the network uses: the effective W_rec, the masked readout
+        final["W_rec"] = np.abs(final["W_rec"]) * data["ei"][None, :] * data["mask"]
+        if "exc_cols" in consts:
+            final["W_out"] = final["W_out"] * (data["ei"] > 0)[None, :]
+            grads["W_out"] = grads["W_out"] * (data["ei"] > 0)[None, :]
     return loss0, grads, final, losses
 
 

@@ -5,8 +5,10 @@
 #   libcjson-dev                 JSON config, logs and eval tables
 #   libzip-dev                   .npz (zip of .npy) checkpoints and datasets
 #   libplplot-dev plplot-driver-cairo   figures (PNG/SVG/PDF through cairo)
+#   python3-numpy python3-setuptools python3-pip   the Python package (python/) and its tests
 set -euo pipefail
-pkgs=(build-essential pkg-config libopenblas-dev libcjson-dev libzip-dev libplplot-dev plplot-driver-cairo)
+pkgs=(build-essential pkg-config libopenblas-dev libcjson-dev libzip-dev libplplot-dev plplot-driver-cairo
+      python3-numpy python3-setuptools python3-pip)
 missing=()
 for p in "${pkgs[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

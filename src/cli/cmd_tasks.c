@@ -1,7 +1,7 @@
 /* lmrnn tasks list|show|dump|batch: inspect and export the task batteries.
  *
  * Trials of `show` and `dump` are single trials (no stream): task k of a dump uses its own generator
- * lm_rng_derive(seed, TRIAL_STREAM + catalogue id) for both the task RNG and the int-delay ("global")
+ * lm_trial_rng(seed, catalogue id) (tasks/tasks.h) for both the task RNG and the int-delay ("global")
  * RNG, trial i gets modality i % 2 for go/match tasks (like the stream's alternation) and -1 for DM
  * tasks, and the per-instance match delays (Q6) are drawn exactly as a stream with the same seed draws
  * them. `show NAME --seed S` shows trial 0 of `dump` with the same seed (or trial 1 with --modality 1). */
@@ -16,8 +16,6 @@
 #include "tasks/battery.h"
 #include "tasks/tasks.h"
 #include "util/err.h"
-
-#define TRIAL_STREAM 0x747269616C0000ULL  /* "trial" */
 
 static const char tasks_usage[] =
     "usage: lmrnn tasks SUBCOMMAND [options]\n"
@@ -48,14 +46,6 @@ static int usage_error(const char *sub, const char *msg, const char *arg) {
             arg ? arg : "");
     return 2;
 }
-
-static void make_env(LmTaskEnv *env, uint64_t seed, unsigned fix) {
-    /* Same construction generator as lm_stream_new, so the Q6 delays match a stream with this seed. */
-    LmRng construction = lm_rng_derive(seed, 0);
-    lm_taskenv_init(env, fix, &construction);
-}
-
-static int trial_modality(int id, int i) { return lm_task_def(id)->family == LM_FAM_DM ? -1 : i % 2; }
 
 /* ---------------------------------------------------------------- list */
 static int cmd_list(int argc, char **argv) {
@@ -142,12 +132,12 @@ static int cmd_show(int argc, char **argv) {
     else snprintf(path, sizeof path, "%s.png", name);
 
     LmTaskEnv *env = lm_malloc(sizeof *env);
-    make_env(env, seed, fix);
-    LmRng rng = lm_rng_derive(seed, TRIAL_STREAM + (uint64_t)id);
+    lm_trial_env(env, seed, fix);
+    LmRng rng = lm_trial_rng(seed, id);
     LmTrial *t = lm_malloc(sizeof *t);
     /* Trial 0 of a dump is modality 0; for modality 1 show trial 1 (the dump's first modality-1 trial). */
     int skip = d->family != LM_FAM_DM && modality == 1;
-    for (int i = 0; i <= skip; i++) lm_trial_generate(env, id, trial_modality(id, i), &rng, &rng, t);
+    for (int i = 0; i <= skip; i++) lm_trial_generate(env, id, lm_trial_modality(id, i), &rng, &rng, t);
 
     /* Heat map: rows = the 33 input columns, columns = time steps. */
     const int T = t->len;
@@ -208,12 +198,12 @@ static int cmd_show(int argc, char **argv) {
 /* ---------------------------------------------------------------- dump */
 static int dump_task(const char *dir, const char *name, int id, const LmTaskEnv *env, long K,
                      uint64_t seed, LmTrial *t) {
-    LmRng rng = lm_rng_derive(seed, TRIAL_STREAM + (uint64_t)id);
+    LmRng rng = lm_trial_rng(seed, id);
     /* Generate twice: first pass sizes Tmax, second fills (cheaper than storing K trials). */
     LmRng first = rng;
     int tmax = 0, P = 0;
     for (long i = 0; i < K; i++) {
-        lm_trial_generate(env, id, trial_modality(id, (int)i), &first, &first, t);
+        lm_trial_generate(env, id, lm_trial_modality(id, (int)i), &first, &first, t);
         if (t->len > tmax) tmax = t->len;
         P = t->n_periods;
     }
@@ -224,7 +214,7 @@ static int dump_task(const char *dir, const char *name, int id, const LmTaskEnv 
     int32_t *bounds = lm_calloc((size_t)K * (size_t)P * 2, sizeof(int32_t));
     char names[128] = "";
     for (long i = 0; i < K; i++) {
-        lm_trial_generate(env, id, trial_modality(id, (int)i), &rng, &rng, t);
+        lm_trial_generate(env, id, lm_trial_modality(id, (int)i), &rng, &rng, t);
         memcpy(ob + (size_t)i * tmax * LM_OBS, t->ob, sizeof(float) * LM_OBS * (size_t)t->len);
         memcpy(gt + (size_t)i * tmax, t->gt, sizeof(int32_t) * (size_t)t->len);
         len[i] = t->len;
@@ -292,7 +282,7 @@ static int cmd_dump(int argc, char **argv) {
     if (lm_battery_parse(battery, &b) != 0) return fail();
     if (lm_mkdir_p(dir) != 0) return fail();
     LmTaskEnv *env = lm_malloc(sizeof *env);
-    make_env(env, seed, fix);
+    lm_trial_env(env, seed, fix);
     LmTrial *t = lm_malloc(sizeof *t);
     int rc = 0;
     for (int k = 0; k < b.n && rc == 0; k++) rc = dump_task(dir, b.name[k], b.id[k], env, K, seed, t);

@@ -4,6 +4,7 @@
 #include <string.h>
 #include "cli/commands.h"
 #include "report/figures.h"
+#include "train/memory.h"
 #include "train/train.h"
 #include "util/err.h"
 
@@ -21,6 +22,8 @@ static const char train_usage[] =
     "                   target-*, time-limit, checkpoint-every, log-every, no-plot, quiet). With the same\n"
     "                   --threads the final weights are bit-identical to an uninterrupted run.\n"
     "  --force          start over in a DIR that already holds a run (its files are replaced)\n"
+    "  --dry-run        print the memory the run needs (and what is available) and exit; a run that\n"
+    "                   does not fit is refused before its first step (docs/performance.md)\n"
     "\n"
     "Ctrl-C or SIGTERM: the current step finishes, a checkpoint is saved, exit status 0 (a second Ctrl-C\n"
     "kills at once). A non-finite loss stops with exit status 1 and keeps the last checkpoint.\n"
@@ -45,7 +48,7 @@ static void on_signal(int sig) {
 int lm_cmd_train(int argc, char **argv) {
     static char keys[MAX_PAIRS][64];
     const char *vals[MAX_PAIRS];
-    int n = 0, force = 0;
+    int n = 0, force = 0, dry_run = 0;
     const char *config_file = NULL, *resume = NULL;
     for (int i = 0; i < argc; i++) {
         const char *arg = argv[i];
@@ -66,6 +69,10 @@ int lm_cmd_train(int argc, char **argv) {
         name[len] = '\0';
         if (!strcmp(name, "--force")) {
             force = 1;
+            continue;
+        }
+        if (!strcmp(name, "--dry-run")) {
+            dry_run = 1;
             continue;
         }
         int takes_value = strcmp(name, "--config") == 0 || strcmp(name, "--resume") == 0 ||
@@ -131,6 +138,12 @@ int lm_cmd_train(int argc, char **argv) {
     if (lm_train_config_validate(&cfg) != 0) {
         fprintf(stderr, "lmrnn: train: %s\n", lm_err_msg());
         return 2;
+    }
+    if (dry_run) {
+        LmMemoryEstimate est;
+        if (lm_memory_estimate(&cfg, resume != NULL, &est) != 0) goto fail;
+        lm_memory_print(stdout, &cfg, &est);
+        return 0;
     }
 
     struct sigaction sa;

@@ -96,12 +96,15 @@ int lm_train_step(LmModel *m, LmAdam *a, LmWork *w, const float *x, const int32_
         return -1;
     }
     lm_backward(m, w, x, labels, decision, loss, T, B);
+    lm_dale_chain_grad(m);
     double norm = lm_clip_grad_norm(m, clip);
     if (stats) stats->grad_norm = norm;
     if (!isfinite(norm)) {
         lm_err_set("non-finite gradient norm (%g) at loss %g", norm, l);
         return -1;
     }
+    lm_dale_to_free(m);   /* Dale's law: Adam updates W~ (no-ops without) */
     lm_adam_step(a, m);
+    lm_dale_to_effective(m, a->m);
     return 0;
 }

@@ -23,7 +23,18 @@ struct LmModel {
      * (= d*N + j, offset -dia_off[d]). pad = max |offset|. */
     int dia, n_diag, pad;
     int32_t *dia_off, *dia_noff, *dia_pos, *dia_tpos;
+    /* Dale's law (dale.c): the sign of each presynaptic unit, NULL without; readout_exc: W_out reads
+     * excitatory units only (inhibitory columns held at 0). */
+    int8_t *ei;
+    int readout_exc;
 };
+
+/* Dale's law around the optimiser step (dale.c): W_rec (effective, D-signed) -> W~ = |W_rec| before the
+ * step, and after it the step's W~ folded back to W~ >= 0 (with its first moment) and re-signed. */
+void lm_dale_to_free(LmModel *m);
+void lm_dale_to_effective(LmModel *m, float *adam_m);
+/* The balanced initial W_rec (dense [N][N], before masking) drawn from rng. */
+void lm_dale_init_rec(const LmModel *m, LmRng *rng, float *w);
 
 /* Banded layout when the band holds at most this many times the mask's non-zeros (the extra entries are
  * zeros that cost vector lanes, not correctness). */

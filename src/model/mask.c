@@ -39,16 +39,42 @@ static int64_t dist2(const Geometry *g, int i, int j) {
     return (int64_t)dx * dx + (int64_t)dy * dy;
 }
 
+/* Number of ordered pairs (i, j) at each squared distance s, count[s] for s <= maxd2, from the
+ * displacements alone: O(N) instead of visiting the N^2 pairs. Open sheet: (nx-|dx|)(ny-|dy|) pairs have
+ * displacement (dx, dy); on a torus or a ring every one of the N units has each displacement once. */
+static int64_t *pair_counts(const Geometry *g, int64_t *maxd2) {
+    int n = g->n;
+    *maxd2 = g->kind == LM_MASK_LOCAL1D ? (int64_t)(n / 2) * (n / 2)
+                                        : (int64_t)(g->nx - 1) * (g->nx - 1) + (int64_t)(g->ny - 1) * (g->ny - 1);
+    int64_t *count = lm_calloc((size_t)*maxd2 + 1, sizeof *count);
+    if (g->kind == LM_MASK_LOCAL1D) {
+        for (int k = 0; k < n; k++) {
+            int64_t d = k < n - k ? k : n - k;
+            count[d * d] += n;
+        }
+        return count;
+    }
+    for (int dy = -(g->ny - 1); dy <= g->ny - 1; dy++)
+        for (int dx = -(g->nx - 1); dx <= g->nx - 1; dx++) {
+            if (g->periodic && (dx < 0 || dy < 0)) continue;   /* torus: dx, dy in [0, side) */
+            int64_t ax = abs(dx), ay = abs(dy), pairs = (int64_t)(g->nx - ax) * (g->ny - ay);
+            if (g->periodic) {
+                if (g->nx - ax < ax) ax = g->nx - ax;
+                if (g->ny - ay < ay) ay = g->ny - ay;
+                pairs = n;
+            }
+            count[ax * ax + ay * ay] += pairs;
+        }
+    return count;
+}
+
 /* The distance threshold d whose mask density is closest to `target`. Distances are square roots of
  * integers, so only the distinct squared distances s_0 < s_1 < ... matter: the threshold that keeps
  * every pair with dist^2 <= s_k is reported as d = sqrt(s_{k+1}) (strict "<"). Ties go to the sparser. */
 static double d_for_density(const Geometry *g, double target) {
     int n = g->n;
-    int64_t maxd2 = g->kind == LM_MASK_LOCAL1D ? (int64_t)(n / 2) * (n / 2)
-                                               : (int64_t)(g->nx - 1) * (g->nx - 1) + (int64_t)(g->ny - 1) * (g->ny - 1);
-    int64_t *count = lm_calloc((size_t)maxd2 + 1, sizeof *count);
-    for (int i = 0; i < n; i++)
-        for (int j = 0; j < n; j++) count[dist2(g, i, j)]++;
+    int64_t maxd2;
+    int64_t *count = pair_counts(g, &maxd2);
     double total = (double)n * n, best_err = INFINITY;
     int64_t cum = 0, best = 0;
     for (int64_t s = 0; s <= maxd2; s++) {
@@ -62,6 +88,47 @@ static double d_for_density(const Geometry *g, double target) {
         if (count[s]) next = s;
     free(count);
     return next >= 0 ? sqrt((double)next) : sqrt((double)maxd2) + 1.0;
+}
+
+/* The candidate coordinates within r of c on an axis of `side` units (wrapped or clipped), ascending.
+ * Returns their number. */
+static int axis_window(int c, int r, int side, int wrap, int *out) {
+    int k = 0;
+    if (2 * (int64_t)r + 1 >= side) {
+        for (int v = 0; v < side; v++) out[k++] = v;
+        return k;
+    }
+    if (!wrap) {
+        for (int v = c - r < 0 ? 0 : c - r; v <= c + r && v < side; v++) out[k++] = v;
+        return k;
+    }
+    int lo = c - r, hi = c + r;   /* the wrapped part below 0 lands at the top: emit low, mid, high */
+    for (int v = 0; v <= hi - side; v++) out[k++] = v;
+    for (int v = lo < 0 ? 0 : lo; v <= (hi < side ? hi : side - 1); v++) out[k++] = v;
+    for (int v = lo + side; v < side && lo < 0; v++) out[k++] = v;
+    return k;
+}
+
+/* Row i of a local mask: the columns j (ascending) with i == j or dist(i, j) < d. `xs`, `ys` are
+ * scratch of nx and ny ints (1-d: n). Cost O(d^2) per row, never O(N). */
+static int local_row(const Geometry *g, double d, int i, int32_t *cols, int *xs, int *ys) {
+    double rd = ceil(d) - 1;
+    int r = rd < 0 ? 0 : rd > g->n ? g->n : (int)rd;
+    int k = 0;
+    if (g->kind == LM_MASK_LOCAL1D) {
+        int nc = axis_window(i, r, g->n, 1, xs);
+        for (int c = 0; c < nc; c++)
+            if (xs[c] == i || sqrt((double)dist2(g, i, xs[c])) < d) cols[k++] = xs[c];
+        return k;
+    }
+    int nxs = axis_window(i % g->nx, r, g->nx, g->periodic, xs);
+    int nys = axis_window(i / g->nx, r, g->ny, g->periodic, ys);
+    for (int a = 0; a < nys; a++)
+        for (int b = 0; b < nxs; b++) {
+            int j = ys[a] * g->nx + xs[b];
+            if (j == i || sqrt((double)dist2(g, i, j)) < d) cols[k++] = j;
+        }
+    return k;
 }
 
 static int check_d_or_density(const LmMaskSpec *s, const char *kind) {
@@ -84,55 +151,118 @@ static int check_d_or_density(const LmMaskSpec *s, const char *kind) {
     return 0;
 }
 
-static int build_local(const LmMaskSpec *s, int n, LmMask *out) {
-    Geometry g = {(int)s->kind, n, 0, 1, 1};
+/* The sheet or ring of a local mask and its threshold d (from the spec's d or target density); `geo`
+ * and `how` describe them for the mask's desc. */
+static int local_setup(const LmMaskSpec *s, int n, Geometry *g, double *d, char *geo, size_t geolen, char *how,
+                       size_t howlen) {
+    *g = (Geometry){(int)s->kind, n, 0, 1, 1};
     const char *kind = lm_mask_kind_name(s->kind);
     if (check_d_or_density(s, kind)) return -1;
-    char geo[64];
     if (s->kind == LM_MASK_LOCAL2D) {
-        g.periodic = s->periodic != 0;
-        g.nx = s->nx;
-        g.ny = s->ny;
-        if (g.nx < 0 || g.ny < 0) {
-            lm_err_set("local2d mask: grid %d x %d has a negative side", g.nx, g.ny);
+        g->periodic = s->periodic != 0;
+        g->nx = s->nx;
+        g->ny = s->ny;
+        if (g->nx < 0 || g->ny < 0) {
+            lm_err_set("local2d mask: grid %d x %d has a negative side", g->nx, g->ny);
             return -1;
         }
-        if (g.nx == 0 && g.ny == 0) {
+        if (g->nx == 0 && g->ny == 0) {
             int r = (int)lround(sqrt((double)n));
             if (r * r != n) {
                 lm_err_set("local2d mask: N = %d is not a perfect square; give the grid as nx x ny", n);
                 return -1;
             }
-            g.nx = g.ny = r;
-        } else if (g.nx == 0 || g.ny == 0) {
-            int side = g.nx ? g.nx : g.ny;
+            g->nx = g->ny = r;
+        } else if (g->nx == 0 || g->ny == 0) {
+            int side = g->nx ? g->nx : g->ny;
             if (n % side) {
                 lm_err_set("local2d mask: grid side %d does not divide N = %d", side, n);
                 return -1;
             }
-            if (g.nx == 0) g.nx = n / side; else g.ny = n / side;
+            if (g->nx == 0) g->nx = n / side; else g->ny = n / side;
         }
-        if ((int64_t)g.nx * g.ny != n) {
-            lm_err_set("local2d mask: grid %d x %d = %lld units but N = %d", g.nx, g.ny,
-                       (long long)g.nx * g.ny, n);
+        if ((int64_t)g->nx * g->ny != n) {
+            lm_err_set("local2d mask: grid %d x %d = %lld units but N = %d", g->nx, g->ny,
+                       (long long)g->nx * g->ny, n);
             return -1;
         }
-        snprintf(geo, sizeof geo, "local2d %dx%d %s", g.nx, g.ny, g.periodic ? "periodic" : "open");
+        snprintf(geo, geolen, "local2d %dx%d %s", g->nx, g->ny, g->periodic ? "periodic" : "open");
     } else {
-        snprintf(geo, sizeof geo, "local1d ring %d", n);
+        snprintf(geo, geolen, "local1d ring %d", n);
     }
-    double d = s->d;
-    char how[64] = "";
-    if (d == 0) {
-        d = d_for_density(&g, s->density);
-        snprintf(how, sizeof how, " (target density %.4f)", s->density);
+    *d = s->d;
+    how[0] = '\0';
+    if (*d == 0) {
+        *d = d_for_density(g, s->density);
+        snprintf(how, howlen, " (target density %.4f)", s->density);
     }
-    uint8_t *m = lm_malloc((size_t)n * n);
-    for (int i = 0; i < n; i++)
-        for (int j = 0; j < n; j++) m[(size_t)i * n + j] = i == j || sqrt((double)dist2(&g, i, j)) < d;
+    return 0;
+}
+
+static int build_local(const LmMaskSpec *s, int n, LmMask *out) {
+    Geometry g;
+    double d;
+    char geo[64], how[64];
+    if (local_setup(s, n, &g, &d, geo, sizeof geo, how, sizeof how)) return -1;
+    uint8_t *m = lm_calloc((size_t)n * n, 1);
+    int32_t *cols = lm_malloc((size_t)n * sizeof *cols);
+    int *xs = lm_malloc((size_t)n * sizeof *xs), *ys = lm_malloc((size_t)n * sizeof *ys);
+    for (int i = 0; i < n; i++) {
+        int k = local_row(&g, d, i, cols, xs, ys);
+        for (int c = 0; c < k; c++) m[(size_t)i * n + cols[c]] = 1;
+    }
+    free(cols), free(xs), free(ys);
     char desc[160];
     snprintf(desc, sizeof desc, "%.60s d=%.4g%.40s", geo, d, how);
     finish(out, n, m, d, desc);
+    return 0;
+}
+
+/* Connections and distinct diagonals j - i of a local mask, row by row (O(nnz) time, O(N) memory). */
+static int count_local(const LmMaskSpec *s, int n, int64_t *nnz, int64_t *n_diag) {
+    Geometry g;
+    double d;
+    char geo[64], how[64];
+    if (local_setup(s, n, &g, &d, geo, sizeof geo, how, sizeof how)) return -1;
+    int32_t *cols = lm_malloc((size_t)n * sizeof *cols);
+    int *xs = lm_malloc((size_t)n * sizeof *xs), *ys = lm_malloc((size_t)n * sizeof *ys);
+    uint8_t *seen = lm_calloc((size_t)2 * n, 1);
+    *nnz = *n_diag = 0;
+    for (int i = 0; i < n; i++) {
+        int k = local_row(&g, d, i, cols, xs, ys);
+        *nnz += k;
+        for (int c = 0; c < k; c++)
+            if (!seen[cols[c] - i + n - 1]) seen[cols[c] - i + n - 1] = 1, ++*n_diag;
+    }
+    free(cols), free(xs), free(ys), free(seen);
+    return 0;
+}
+
+int lm_mask_count(const LmMaskSpec *spec, int n, int64_t *nnz, int64_t *n_diag) {
+    if (n <= 0) {
+        lm_err_set("mask: number of units must be positive, got %d", n);
+        return -1;
+    }
+    switch (spec->kind) {
+    case LM_MASK_FULL: *nnz = (int64_t)n * n, *n_diag = 2 * (int64_t)n - 1; return 0;
+    case LM_MASK_DIAG: *nnz = n, *n_diag = 1; return 0;
+    case LM_MASK_LOCAL2D:
+    case LM_MASK_LOCAL1D: return count_local(spec, n, nnz, n_diag);
+    case LM_MASK_RANDOM:
+        if (!(spec->density > 0 && spec->density <= 1)) {
+            lm_err_set("random mask: density p must be in (0, 1], got %g", spec->density);
+            return -1;
+        }
+        *nnz = (int64_t)ceil(spec->density * n * (double)n);
+        *n_diag = 2 * (int64_t)n - 1;
+        return 0;
+    case LM_MASK_FILE: break;
+    }
+    LmMask m;   /* a file mask: its count is in the file, which is read anyway */
+    if (lm_mask_build(spec, n, &m) != 0) return -1;
+    *nnz = m.nnz;
+    *n_diag = lm_mask_n_diag(&m);
+    lm_mask_free(&m);
     return 0;
 }
 
@@ -240,6 +370,17 @@ int lm_mask_from_array(int n, const uint8_t *m, const char *desc, LmMask *out) {
     memcpy(c, m, (size_t)n * n);
     finish(out, n, c, 0, desc ? desc : "array");
     return 0;
+}
+
+int64_t lm_mask_n_diag(const LmMask *m) {
+    int n = m->n;
+    uint8_t *seen = lm_calloc((size_t)2 * n, 1);
+    int64_t nd = 0;
+    for (int i = 0; i < n; i++)
+        for (int j = 0; j < n; j++)
+            if (m->m[(size_t)i * n + j] && !seen[j - i + n - 1]) seen[j - i + n - 1] = 1, nd++;
+    free(seen);
+    return nd;
 }
 
 void lm_mask_free(LmMask *m) {

@@ -39,14 +39,13 @@ static int check_config(const LmModelConfig *c, const LmMask *mask) {
 }
 
 /* Few distinct diagonals j - i relative to the non-zeros: the band layout applies. */
-static int mask_is_banded(const LmMask *mask) {
-    int n = mask->n, nd = 0;
-    uint8_t *seen = lm_calloc((size_t)2 * n, 1);
-    for (int i = 0; i < n; i++)
-        for (int j = 0; j < n; j++)
-            if (mask->m[(size_t)i * n + j] && !seen[j - i + n - 1]) seen[j - i + n - 1] = 1, nd++;
-    free(seen);
-    return nd > 0 && (int64_t)nd * n <= LM_DIA_MAX_FILL * mask->nnz;
+static int is_banded(int n, int64_t nnz, int64_t n_diag) { return n_diag > 0 && n_diag * n <= LM_DIA_MAX_FILL * nnz; }
+
+const char *lm_model_layout_for(LmRecPath path, int n, int64_t nnz, int64_t n_diag) {
+    double density = (double)nnz / ((double)n * n);
+    double crossover = is_banded(n, nnz, n_diag) ? LM_BAND_CROSSOVER : LM_SPARSE_CROSSOVER;
+    int sparse = path == LM_PATH_SPARSE || (path == LM_PATH_AUTO && density < crossover);
+    return !sparse ? "dense" : is_banded(n, nnz, n_diag) ? "band" : "csr";
 }
 
 static void build_sparse_structure(LmModel *m) {
@@ -86,7 +85,7 @@ static void build_sparse_structure(LmModel *m) {
     int nd = 0;
     for (int k = 0; k < 2 * n - 1; k++)
         if (slot[k] == 0) slot[k] = nd++;
-    if (nd > 0 && (int64_t)nd * n <= LM_DIA_MAX_FILL * m->n_rec) {
+    if (is_banded(n, m->n_rec, nd)) {
         m->dia = 1;
         m->n_diag = nd;
         m->dia_off = lm_malloc((size_t)nd * sizeof(int32_t));
@@ -118,8 +117,7 @@ LmModel *lm_model_new(const LmModelConfig *cfg, const LmMask *mask) {
     m->mask.m = lm_malloc((size_t)mask->n * mask->n);
     memcpy(m->mask.m, mask->m, (size_t)mask->n * mask->n);
     int n = cfg->n_hidden;
-    double crossover = mask_is_banded(mask) ? LM_BAND_CROSSOVER : LM_SPARSE_CROSSOVER;
-    m->sparse = cfg->path == LM_PATH_SPARSE || (cfg->path == LM_PATH_AUTO && mask->density < crossover);
+    m->sparse = strcmp(lm_model_layout_for(cfg->path, n, mask->nnz, lm_mask_n_diag(mask)), "dense") != 0;
     m->n_rec = m->sparse ? mask->nnz : (int64_t)n * n;
     size_t sizes[LM_N_TENSORS] = {(size_t)n * cfg->n_in, (size_t)n, (size_t)m->n_rec, (size_t)n,
                                   (size_t)cfg->n_out * n, (size_t)cfg->n_out};
@@ -146,6 +144,7 @@ void lm_model_free(LmModel *m) {
     free(m->dia_noff);
     free(m->dia_pos);
     free(m->dia_tpos);
+    free(m->ei);
     free(m);
 }
 
@@ -203,7 +202,8 @@ void lm_model_init(LmModel *m, LmRng *rng) {
     fill_uniform(lm_p(m, T_W_IN), (size_t)n * c->n_in, b_in, rng);
     fill_uniform(lm_p(m, T_B_IN), (size_t)n, b_in, rng);
     float *w = lm_calloc((size_t)n * n, sizeof(float));
-    switch (c->rec_init) {
+    if (m->ei) lm_dale_init_rec(m, rng, w);   /* Dale's law: the balanced init replaces rec_init */
+    else switch (c->rec_init) {
     case LM_INIT_HALF_IDENTITY:
         for (int i = 0; i < n; i++) w[(size_t)i * n + i] = (float)c->rec_gain;
         break;
@@ -224,6 +224,7 @@ void lm_model_init(LmModel *m, LmRng *rng) {
     fill_uniform(lm_p(m, T_B_REC), (size_t)n, b_hid, rng);
     fill_uniform(lm_p(m, T_W_OUT), (size_t)c->n_out * n, b_hid, rng);
     fill_uniform(lm_p(m, T_B_OUT), (size_t)c->n_out, b_hid, rng);
+    lm_dale_to_effective(m, NULL);   /* Dale: inhibitory readout columns 0 (W_rec is already signed) */
 }
 
 static const char *const tensor_names[LM_N_TENSORS] = {"W_in", "b_in", "W_rec", "b_rec", "W_out", "b_out"};
@@ -268,8 +269,24 @@ int lm_model_import_tensor(LmModel *m, int i, const float *in) {
                            (double)in[k], m->mask.desc);
                 return -1;
             }
+        if (m->ei)
+            for (size_t k = 0; k < (size_t)n * n; k++)
+                if (in[k] * m->ei[k % n] < 0) {
+                    lm_err_set("W_rec[%zu][%zu] = %g has the wrong sign for %s unit %zu (Dale's law)", k / n,
+                               k % n, (double)in[k], m->ei[k % n] > 0 ? "excitatory" : "inhibitory", k % n);
+                    return -1;
+                }
         set_rec_dense(m, in);
         return 0;
+    }
+    if (i == T_W_OUT && lm_model_readout_exc(m)) {
+        int n = m->cfg.n_hidden;
+        for (size_t k = 0; k < (size_t)m->cfg.n_out * n; k++)
+            if (m->ei[k % n] < 0 && in[k] != 0.0f) {
+                lm_err_set("W_out[%zu][%zu] = %g reads inhibitory unit %zu (excitatory-only readout)", k / n,
+                           k % n, (double)in[k], k % n);
+                return -1;
+            }
     }
     memcpy(lm_p(m, i), in, (m->off[i + 1] - m->off[i]) * sizeof(float));
     return 0;

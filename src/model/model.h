@@ -45,6 +45,12 @@ int lm_mask_build(const LmMaskSpec *spec, int n, LmMask *out);
 /* Wrap an existing 0/1 matrix (copied), validating it. */
 int lm_mask_from_array(int n, const uint8_t *m, const char *desc, LmMask *out);
 void lm_mask_free(LmMask *m);
+/* Distinct diagonals j - i holding a connection. */
+int64_t lm_mask_n_diag(const LmMask *m);
+/* The number of connections and of distinct diagonals the mask lm_mask_build would build, without
+ * building it (local masks: O(nnz) time, O(N) memory; random: the expected count p N^2; file masks are
+ * read). For memory estimates before anything large is allocated. 0 or -1 + lm_err_set. */
+int lm_mask_count(const LmMaskSpec *spec, int n, int64_t *nnz, int64_t *n_diag);
 
 /* ---------------------------------------------------------------- model */
 typedef enum { LM_RULE_NGYM = 0, LM_RULE_YANG } LmUpdateRule;
@@ -89,6 +95,9 @@ const LmMask *lm_model_mask(const LmModel *m);
 int lm_model_is_sparse(const LmModel *m);
 /* How W_rec is stored and multiplied: "dense", "band" (sparse, diagonals) or "csr" (sparse, general). */
 const char *lm_model_rec_layout(const LmModel *m);
+/* The layout lm_model_new chooses ("dense", "band" or "csr", as lm_model_rec_layout) for n units and a
+ * mask of nnz connections on n_diag distinct diagonals (lm_mask_count): for estimates before building. */
+const char *lm_model_layout_for(LmRecPath path, int n, int64_t nnz, int64_t n_diag);
 /* Initialise every parameter from `rng` (docs/model.md §3); masked W_rec entries are exactly 0. */
 void lm_model_init(LmModel *m, LmRng *rng);
 
@@ -107,6 +116,23 @@ int lm_model_import_tensor(LmModel *m, int i, const float *in);
 /* The gradient of tensor i in the same dense shape as lm_model_export_tensor (W_rec: zeros outside the
  * mask). Valid after lm_backward(); after lm_train_step() it holds the clipped gradient. */
 void lm_model_export_grad(const LmModel *m, int i, float *out);
+
+/* ---------------------------------------------------------------- Dale's law (docs/dale.md) */
+/* Each unit j is excitatory (ei[j] = +1) or inhibitory (-1); the network uses W_rec = |W~| D ∘ M with
+ * D = diag(ei) by column (presynaptic unit), and the optimiser updates W~. The parameter block holds the
+ * effective, signed W_rec (what the kernels, exports and checkpoints see); W~ = |W_rec| is kept >= 0,
+ * which is exact: the loss is symmetric under W~_ij -> -W~_ij, so a step that takes W~_ij below 0 is
+ * reflected together with its Adam first moment. d|w|/dw at 0 is 0, as in torch.abs.
+ * Call before lm_model_init (which then draws the balanced initialisation). ei: [N] of +1/-1 only;
+ * readout_exc: W_out reads excitatory units only. 0, or -1 + lm_err_set naming the bad entry. */
+int lm_model_set_dale(LmModel *m, const int8_t *ei, int readout_exc);
+const int8_t *lm_model_ei(const LmModel *m);   /* NULL without Dale's law */
+int lm_model_readout_exc(const LmModel *m);
+/* After lm_backward: dL/dW_rec -> dL/dW~ (times D_j sign W~_ij) and, with readout_exc, the gradient of
+ * the inhibitory units' readout columns set to 0. No-op without Dale. lm_train_step calls it. */
+void lm_dale_chain_grad(LmModel *m);
+/* A seeded E/I assignment: exactly round(frac_exc * n) excitatory units at positions drawn from rng. */
+void lm_dale_assign(int n, double frac_exc, LmRng *rng, int8_t *ei);
 
 /* ---------------------------------------------------------------- forward / backward */
 typedef struct {

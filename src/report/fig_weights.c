@@ -90,6 +90,11 @@ int lm_fig_weights(LmFigOut *o, const LmTrained *run, int fi) {
     }
     char title[240];
     snprintf(title, sizeof title, "W_rec, j != i (clip p99 %.3g)", clip);
+    if (lm_model_ei(run->model)) { /* Dale's law: a column's sign is its presynaptic unit's E/I type */
+        int ne = 0;
+        for (int j = 0; j < N; j++) ne += lm_model_ei(run->model)[j] > 0;
+        snprintf(title, sizeof title, "W_rec, j != i (clip %.3g); Dale: %d E, %d I columns", clip, ne, N - ne);
+    }
     lm_fig_panel(f, 0, 0, N, 0, N, title, "pre-synaptic unit j", "post-synaptic unit i");
     lm_fig_equal_aspect(f);
     lm_fig_heatmap(f, lat, N, N, -(clip > 0 ? clip : 1), clip > 0 ? clip : 1, 1, 1);

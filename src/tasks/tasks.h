@@ -132,4 +132,12 @@ void lm_trial_generate(const LmTaskEnv *env, int task, int modality, LmRng *task
 /* Index of the period named `name` in the trial, -1 if absent. */
 int lm_trial_period(const LmTrial *t, const char *name);
 
+/* Single trials outside a stream (`lmrnn tasks show/dump`, the C API's lmrnn_trial): task `id` draws
+ * from its own generator lm_trial_rng(seed, id), used as both task and global RNG; trial i is bound to
+ * lm_trial_modality(id, i) (i % 2 for go/match tasks, -1 for DM tasks, like the stream's alternation);
+ * lm_trial_env draws the per-instance match delays (Q6) exactly as a stream with the same seed does. */
+void lm_trial_env(LmTaskEnv *env, uint64_t seed, unsigned fix);
+LmRng lm_trial_rng(uint64_t seed, int id);
+int lm_trial_modality(int id, int i);
+
 #endif

@@ -223,3 +223,14 @@ void lm_task_layout(int id, unsigned fix, char *buf, int n) {
         break;
     }
 }
+
+#define TRIAL_STREAM 0x747269616C0000ULL  /* "trial" */
+
+void lm_trial_env(LmTaskEnv *env, uint64_t seed, unsigned fix) {
+    LmRng construction = lm_rng_derive(seed, 0);   /* lm_stream_new's construction generator */
+    lm_taskenv_init(env, fix, &construction);
+}
+
+LmRng lm_trial_rng(uint64_t seed, int id) { return lm_rng_derive(seed, TRIAL_STREAM + (uint64_t)id); }
+
+int lm_trial_modality(int id, int i) { return lm_task_def(id)->family == LM_FAM_DM ? -1 : i % 2; }

@@ -36,6 +36,12 @@ int lm_checkpoint_save(const LmTrainer *t, const char *config_doc, const char *p
     int64_t adam_t = t->adam.t, step = t->step, trials = t->trials, format = LM_CHECKPOINT_FORMAT;
     double wall = t->wall;
     if (rc == 0) rc = lm_npz_add(w, "mask", LM_DT_U8, 2, sh_nn, t->mask.m);
+    int32_t *ei = NULL;   /* Dale's law: +1/-1 per (presynaptic) unit, beside the signed W_rec */
+    if (rc == 0 && lm_model_ei(m)) {
+        ei = lm_malloc((size_t)N * sizeof(int32_t));
+        for (int64_t j = 0; j < N; j++) ei[j] = lm_model_ei(m)[j];
+        rc = lm_npz_add(w, "ei", LM_DT_I32, 1, &N, ei);
+    }
     if (rc == 0) rc = lm_npz_add(w, "params", LM_DT_F32, 1, &P, lm_model_params(m));
     if (rc == 0) rc = lm_npz_add(w, "adam_m", LM_DT_F32, 1, &P, t->adam.m);
     if (rc == 0) rc = lm_npz_add(w, "adam_v", LM_DT_F32, 1, &P, t->adam.v);
@@ -52,6 +58,7 @@ int lm_checkpoint_save(const LmTrainer *t, const char *config_doc, const char *p
     if (rc == 0) rc = lm_npz_close(w);
     else lm_npz_discard(w);
     for (int i = 0; i < LM_N_TENSORS; i++) free(tensors[i]);
+    free(ei);
     free(stream_state);
     return rc;
 }
@@ -135,8 +142,20 @@ static int load(LmTrainer *t, const char *path, int full) {
 
     /* Named tensors go into a scratch model: importing checks W_rec against the mask, and the
      * scratch parameter block must then equal the stored `params` exactly. */
+    if (lm_model_ei(m)) {   /* Dale's law: the stored assignment is the one the configuration gives */
+        const LmArray *ei = lm_npz_expect(z, "ei", LM_DT_I32, 1, &N);
+        if (!ei) goto out;
+        for (int64_t j = 0; j < N; j++)
+            if (((const int32_t *)ei->data)[j] != lm_model_ei(m)[j]) {
+                snprintf(msg, sizeof msg, "ei[%lld] differs from the E/I assignment of this configuration",
+                         (long long)j);
+                fail(path, "%s", msg);
+                goto out;
+            }
+    }
     scratch = lm_model_new(mc, &t->mask);
     if (!scratch) goto out;
+    if (lm_model_ei(m) && lm_model_set_dale(scratch, lm_model_ei(m), lm_model_readout_exc(m)) != 0) goto out;
     for (int i = 0; i < LM_N_TENSORS; i++) {
         LmTensorInfo ti = lm_model_tensor_info(m, i);
         const LmArray *a = lm_npz_expect(z, ti.name, LM_DT_F32, ti.ndim, ti.shape);

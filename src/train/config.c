@@ -1,6 +1,7 @@
 /* Run configuration: one table drives flag parsing, config-file loading, config.json output, --help and
  * the resume compatibility check, so an option cannot exist in one of them and be missing in another. */
 #include "train/config.h"
+#include "train/dale.h"
 #include <math.h>
 #include <stddef.h>
 #include <stdlib.h>
@@ -11,7 +12,7 @@
 
 typedef enum {
     T_STR, T_BATTERY, T_FIX, T_INT, T_I64, T_U64, T_DBL, T_BOOL, T_MASK, T_RULE, T_ACT, T_INIT, T_PATH,
-    T_LOSS, T_METRIC, T_GRID
+    T_LOSS, T_METRIC, T_GRID, T_READOUT
 } OptType;
 
 typedef struct {
@@ -46,6 +47,11 @@ static const Opt opts[] = {
     {"init", T_INIT, OFF(init), 0, 0, 0, 0, "W_rec init: half_identity (0.5 I), randortho, gaussian"},
     {"init_gain", T_DBL, OFF(init_gain), 0, 1e3, 0, 0, "W_rec init scale (0 = the init's default)"},
     {"path", T_PATH, OFF(path), 0, 0, 0, 0, "recurrent kernel: auto, dense, sparse"},
+    {"dale", T_BOOL, OFF(dale), 0, 0, 0, 0, "Dale's law: each unit excitatory or inhibitory (docs/dale.md)"},
+    {"frac_exc", T_DBL, OFF(frac_exc), 0, 1, 0, 0, "Dale: fraction of excitatory units (seeded assignment)"},
+    {"ei_file", T_STR, OFF(ei_file), 0, 0, 0, 0, "Dale: E/I per unit from a .npy of N values +1/-1"},
+    {"dale_readout", T_READOUT, OFF(dale_readout_exc), 0, 0, 0, 0,
+     "Dale: read out all units or exc (excitatory only)"},
     {"batch", T_INT, OFF(batch), 1, 4096, 0, 0, "rows per batch"},
     {"window", T_INT, OFF(window), 1, 100000, 0, 0, "steps per window (BPTT length)"},
     {"steps", T_I64, OFF(steps), 1, 1e12, 0, 1, "optimiser steps in total"},
@@ -86,6 +92,7 @@ void lm_train_config_default(LmTrainConfig *c) {
     c->alpha = 1.0;
     c->init = LM_INIT_HALF_IDENTITY;
     c->path = LM_PATH_AUTO;
+    c->frac_exc = 0.8;
     c->batch = 4;
     c->window = 350;
     c->steps = 40000;
@@ -289,6 +296,14 @@ int lm_train_config_set(LmTrainConfig *c, const char *key, const char *value) {
         return 0;
     case T_GRID:
         return parse_grid(flag, value, &c->grid_nx, &c->grid_ny);
+    case T_READOUT:
+        if (!strcmp(value, "all")) c->dale_readout_exc = 0;
+        else if (!strcmp(value, "exc")) c->dale_readout_exc = 1;
+        else {
+            lm_err_set("%s: unknown readout '%s' (expected all or exc)", flag, value);
+            return -1;
+        }
+        return 0;
     }
     lm_err_set("%s: internal error (option type)", flag);
     return -1;
@@ -391,6 +406,7 @@ int lm_train_config_validate(const LmTrainConfig *c) {
             }
         }
     }
+    if (lm_train_config_validate_dale(c) != 0) return -1;
     if (c->density > 0 && c->density > 1) {
         lm_err_set("--density: %g must be at most 1", c->density);
         return -1;
@@ -430,6 +446,7 @@ cJSON *lm_train_config_to_json(const LmTrainConfig *c) {
         case T_PATH: cJSON_AddStringToObject(o, p->name, path_name(c->path)); break;
         case T_LOSS: cJSON_AddStringToObject(o, p->name, c->decision_loss ? "decision" : "all"); break;
         case T_METRIC: cJSON_AddStringToObject(o, p->name, lm_metric_name(c->eval_metric)); break;
+        case T_READOUT: cJSON_AddStringToObject(o, p->name, c->dale_readout_exc ? "exc" : "all"); break;
         case T_GRID: {
             char t[48] = "auto";
             if (c->grid_nx) snprintf(t, sizeof t, "%dx%d", c->grid_nx, c->grid_ny);

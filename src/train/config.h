@@ -36,6 +36,11 @@ typedef struct {
     LmRecInit init;             /* half-identity */
     double init_gain;           /* 0 = the init's own default (0.5 for half-identity) */
     LmRecPath path;             /* auto */
+    /* Dale's law (docs/dale.md) */
+    int dale;                   /* 0 */
+    double frac_exc;            /* 0.8: excitatory fraction of a seeded assignment */
+    char ei_file[512];          /* "" = seeded; else a .npy of N values +1/-1 */
+    int dale_readout_exc;       /* 0 = read out every unit ("all"), 1 = excitatory units only ("exc") */
     /* optimisation */
     int batch;                  /* 4 */
     int window;                 /* 350 */

@@ -12,6 +12,7 @@
 #include "io/npz.h"
 #include "report/eval_report.h"
 #include "train/checkpoint.h"
+#include "train/memory.h"
 #include "train/progress.h"
 #include "util/err.h"
 
@@ -309,6 +310,7 @@ int lm_train_run(const LmTrainConfig *cfg, const LmRunOptions *o, LmRunResult *o
     memset(out, 0, sizeof *out);
     out->mean = out->min = NAN;
     if (lm_train_config_validate(cfg) != 0) return -1;
+    if (lm_memory_check(cfg, o->resume) != 0) return -1;
     lm_set_threads(cfg->threads);
     Run r;
     memset(&r, 0, sizeof r);

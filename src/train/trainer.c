@@ -3,11 +3,9 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include "lmrnn.h"   /* LMRNN_VERSION_STRING: the one version of the library, the program and config.json */
+#include "train/dale.h"
 #include "util/err.h"
-
-#ifndef LMRNN_VERSION
-#define LMRNN_VERSION "0.1.0"
-#endif
 
 const double lm_train_thresholds[LM_N_THRESHOLDS] = {0.5, 0.8, 0.9};
 
@@ -16,7 +14,7 @@ uint64_t lm_train_subseed(uint64_t seed, uint64_t id) {
     return lm_rng_u64(&r);
 }
 
-int lm_train_build_mask(const LmTrainConfig *c, LmMask *out) {
+int lm_train_mask_spec(const LmTrainConfig *c, LmMaskSpec *out) {
     LmMaskSpec s;
     memset(&s, 0, sizeof s);
     s.kind = c->mask;
@@ -33,21 +31,27 @@ int lm_train_build_mask(const LmTrainConfig *c, LmMask *out) {
             LmMaskSpec ls = s;
             ls.kind = LM_MASK_LOCAL2D;
             ls.d = c->match_density_of;
-            LmMask lm;
-            if (lm_mask_build(&ls, c->hidden, &lm) != 0) {
+            int64_t nnz, nd;
+            if (lm_mask_count(&ls, c->hidden, &nnz, &nd) != 0) {
                 char msg[400];
                 snprintf(msg, sizeof msg, "%s", lm_err_msg());
                 lm_err_set("--match-density-of: %s", msg);
                 return -1;
             }
-            s.density = lm.density;
-            lm_mask_free(&lm);
+            s.density = (double)nnz / ((double)c->hidden * c->hidden);
         } else {
             s.density = c->density;
         }
     } else if (c->mask == LM_MASK_FILE) {
         snprintf(s.file, sizeof s.file, "%s", c->mask_file);
     }
+    *out = s;
+    return 0;
+}
+
+int lm_train_build_mask(const LmTrainConfig *c, LmMask *out) {
+    LmMaskSpec s;
+    if (lm_train_mask_spec(c, &s) != 0) return -1;
     return lm_mask_build(&s, c->hidden, out);
 }
 
@@ -81,6 +85,13 @@ LmTrainer *lm_trainer_new(const LmTrainConfig *cfg) {
     mc.path = cfg->path;
     t->model = lm_model_new(&mc, &t->mask);
     if (!t->model) goto fail;
+    if (cfg->dale) {   /* before the init: Dale's law draws the balanced W_rec */
+        int8_t *ei = lm_malloc((size_t)cfg->hidden);
+        int rc = lm_train_build_ei(cfg, lm_train_subseed(cfg->seed, LM_SEED_EI), ei);
+        if (rc == 0) rc = lm_model_set_dale(t->model, ei, cfg->dale_readout_exc);
+        free(ei);
+        if (rc != 0) goto fail;
+    }
     LmRng init = lm_rng_derive(cfg->seed, LM_SEED_INIT);
     lm_model_init(t->model, &init);
     lm_adam_init(&t->adam, t->model, cfg->lr);
@@ -176,6 +187,11 @@ cJSON *lm_trainer_derived_json(const LmTrainer *t) {
     cJSON_AddStringToObject(d, "recurrent_path", lm_model_is_sparse(t->model) ? "sparse" : "dense");
     cJSON_AddNumberToObject(d, "init_gain", mc->rec_gain);
     cJSON_AddNumberToObject(d, "n_params", (double)lm_model_n_params(t->model));
+    if (lm_model_ei(t->model)) {
+        int n_exc = 0;
+        for (int j = 0; j < mc->n_hidden; j++) n_exc += lm_model_ei(t->model)[j] > 0;
+        cJSON_AddNumberToObject(d, "n_excitatory", n_exc);
+    }
     cJSON_AddNumberToObject(d, "cache_len", lm_stream_cache_len(t->stream));
     if (t->pool_start) cJSON_AddNumberToObject(d, "pool_trials", (double)t->pool_trials);
     cJSON *seeds = cJSON_AddObjectToObject(d, "seeds");
@@ -194,6 +210,6 @@ cJSON *lm_trainer_config_doc(const LmTrainer *t) {
     cJSON *inf = cJSON_AddArrayToObject(doc, "inferred");
     for (size_t i = 0; i < sizeof inferred / sizeof inferred[0]; i++)
         cJSON_AddItemToArray(inf, cJSON_CreateString(inferred[i]));
-    cJSON_AddStringToObject(doc, "version", LMRNN_VERSION);
+    cJSON_AddStringToObject(doc, "version", LMRNN_VERSION_STRING);
     return doc;
 }

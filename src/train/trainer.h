@@ -14,7 +14,7 @@
 #include "train/config.h"
 
 enum { LM_SEED_INIT = 1, LM_SEED_STREAM = 2, LM_SEED_NOISE = 3, LM_SEED_EVAL = 4, LM_SEED_MASK = 5,
-       LM_SEED_EVAL_NOISE = 6 };
+       LM_SEED_EVAL_NOISE = 6, LM_SEED_EI = 7 };
 
 /* Thresholds of mean evaluation performance whose first crossing is recorded. */
 #define LM_N_THRESHOLDS 3
@@ -70,6 +70,8 @@ cJSON *lm_trainer_config_doc(const LmTrainer *t);
 
 /* Build the mask the configuration describes (shared with evaluation tools). 0 or -1 + lm_err_set. */
 int lm_train_build_mask(const LmTrainConfig *cfg, LmMask *out);
+/* The mask specification behind it (for lm_mask_count). 0 or -1 + lm_err_set. */
+int lm_train_mask_spec(const LmTrainConfig *cfg, LmMaskSpec *out);
 /* The sub-seed for a derived purpose (LM_SEED_*). */
 uint64_t lm_train_subseed(uint64_t seed, uint64_t id);
 
