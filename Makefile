@@ -89,8 +89,8 @@ LIBDIR  ?= $(PREFIX)/lib
 INCLUDEDIR ?= $(PREFIX)/include
 PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
 PYTHONDIR ?= $(PREFIX)/lib/python3/dist-packages
-# The command line is a client of the library, not part of it (its number parsers are still shared).
-SO_OBJ := $(filter-out build/rel/cli/%,$(REL_OBJ)) $(filter build/rel/cli/args.o,$(REL_OBJ))
+# The command line is a client of the library, not part of it.
+SO_OBJ := $(filter-out build/rel/cli/%,$(REL_OBJ))
 LMRNN_VERSION := $(shell sed -n 's/^\#define LMRNN_VERSION_\(MAJOR\|MINOR\|PATCH\) \([0-9]*\)/\2/p' include/lmrnn.h | paste -sd.)
 
 build/liblmrnn.so: $(SO_OBJ)

@@ -197,6 +197,16 @@ static void test_cli_bad_input(void) {
     { char *a[] = {"train", "--resume", ref, "--hidden", "32", NULL}; expect_error("resume_change", a, 2, "--hidden"); }
     { char *a[] = {"train", "--resume", dirpath("nowhere"), NULL}; expect_error("resume_missing", a, 1, "nowhere"); }
     { char *a[] = {"train", TINY, "--out", "/proc/version/run", NULL}; expect_error("unwritable", a, 1, "/proc/version"); }
+    { char *a[] = {"eval", ref, "--trials", "-3", NULL}; expect_error("eval_value", a, 2, "--trials"); }
+    { char *a[] = {"plot", ref, "--threads", "many", NULL}; expect_error("plot_value", a, 2, "--threads"); }
+    { char *a[] = {"tasks", "list", "--battery", "nosuch", NULL}; expect_error("tasks_value", a, 2, "nosuch"); }
+    { char *a[] = {"experiment", "autapse", "--seeds", "0", "--plan", NULL}; expect_error("exp_value", a, 2, "--seeds"); }
+    {
+        char *a[] = {"--version", NULL}, out[200];
+        CHECK(run("version", a) == 0);
+        read_text("version", "out", out, sizeof out);
+        CHECK(!strncmp(out, "lmrnn ", 6) && strchr(out, '.'), "%s", out);
+    }
 
     /* a corrupt checkpoint: resume refuses, the file is left as it was */
     char *c = dirpath("corrupt");

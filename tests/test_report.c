@@ -201,6 +201,22 @@ static void test_eval_cli(void) {
         CHECK_CLOSE(jnum(all, "strict_trial"), jnum(doc, "mean"), 1e-12);
         cJSON_Delete(doc);
     }
+    /* A subset or another metric does not replace the run's own eval.json unless asked. */
+    CHECK(call(lm_cmd_eval, 5, run_dir, "--trials", "20", "--battery", "dms,go") == 0, "%s", lm_err_msg());
+    CHECK(call(lm_cmd_eval, 5, run_dir, "--trials", "20", "--metric", "strict_trial") == 0, "%s", lm_err_msg());
+    doc = read_eval(run_dir);
+    CHECK(doc && cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(doc, "tasks")) == 5);
+    CHECK(doc && !strcmp(cJSON_GetObjectItemCaseSensitive(doc, "metric")->valuestring, "last_step"));
+    CHECK(doc && jnum(doc, "trials_per_task") == 50, "the run's evaluation is untouched");
+    cJSON_Delete(doc);
+    CHECK(call(lm_cmd_eval, 6, run_dir, "--trials", "20", "--battery", "dms,go", "--overwrite") == 0);
+    doc = read_eval(run_dir);
+    CHECK(doc && cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(doc, "tasks")) == 2, "--overwrite writes");
+    cJSON_Delete(doc);
+    CHECK(call(lm_cmd_eval, 3, run_dir, "--trials", "50") == 0, "the full evaluation writes again");
+    doc = read_eval(run_dir);
+    CHECK(doc && cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(doc, "tasks")) == 5);
+    cJSON_Delete(doc);
     /* Thread count does not change the result. */
     CHECK(call(lm_cmd_eval, 7, run_dir, "--trials", "20", "--threads", "2", "--out", out) == 0);
     cJSON *d2 = read_eval(out);
@@ -212,7 +228,7 @@ static void test_eval_cli(void) {
     CHECK(call(lm_cmd_eval, 1, "--help") == 0);
 }
 
-/* Each bad input: status 1 (2 for usage), a one-line message naming the problem. */
+/* Each bad input: status 1 for a bad run, 2 for a bad option or value, a one-line message naming the problem. */
 static void expect_fail(int status, const char *needle, int n, char **argv) {
     fflush(stdout);
     int rc = lm_cmd_eval(n, argv);
@@ -298,13 +314,13 @@ static void test_eval_bad_input(void) {
     write_variant(p, "W_rec", LM_DT_F32, 2, shr, wrec);
     expect_fail(1, "non-finite", 1, (char *[]){p});
     /* Options. */
-    expect_fail(1, "accuracy", 3, (char *[]){run_dir, "--metric", "accuracy"});
-    expect_fail(1, "gox", 3, (char *[]){run_dir, "--battery", "gox"});
-    expect_fail(1, "not in the training battery", 3, (char *[]){run_dir, "--battery", "go,anti"});
-    expect_fail(1, "--trials", 3, (char *[]){run_dir, "--trials", "0"});
-    expect_fail(1, "--trials", 3, (char *[]){run_dir, "--trials", "ten"});
-    expect_fail(1, "--seed", 3, (char *[]){run_dir, "--seed", "-4"});
-    expect_fail(1, "--trials needs a value", 2, (char *[]){run_dir, "--trials"});
+    expect_fail(2, "accuracy", 3, (char *[]){run_dir, "--metric", "accuracy"});
+    expect_fail(2, "gox", 3, (char *[]){run_dir, "--battery", "gox"});
+    expect_fail(2, "not in the training battery", 3, (char *[]){run_dir, "--battery", "go,anti"});
+    expect_fail(2, "--trials", 3, (char *[]){run_dir, "--trials", "0"});
+    expect_fail(2, "--trials", 3, (char *[]){run_dir, "--trials", "ten"});
+    expect_fail(2, "--seed", 3, (char *[]){run_dir, "--seed", "-4"});
+    expect_fail(2, "--trials needs a value", 2, (char *[]){run_dir, "--trials"});
     expect_fail(2, NULL, 2, (char *[]){run_dir, "--bogus"});
     expect_fail(2, NULL, 0, (char *[]){NULL});
     /* Unwritable output: a regular file where the directory should be. */
@@ -347,7 +363,7 @@ static void test_plot(void) {
     CHECK(file_size(plots, "loss.pdf") < 0, "no log, no loss figure");
     CHECK(file_size(plots, "trial_go.pdf") < 0);
     /* Bad input. */
-    CHECK(call(lm_cmd_plot, 3, run_dir, "--format", "gif") == 1);
+    CHECK(call(lm_cmd_plot, 3, run_dir, "--format", "gif") == 2);
     CHECK(strstr(lm_err_msg(), "gif"), "%s", lm_err_msg());
     CHECK(call(lm_cmd_plot, 3, run_dir, "--tasks", "anti") == 1);
     CHECK(strstr(lm_err_msg(), "anti"), "%s", lm_err_msg());

@@ -1,14 +1,15 @@
 /* lmrnn eval DIR|CKPT: per-task performance of a trained network on held-out trials. */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "cli/args.h"
 #include "cli/commands.h"
 #include "eval/eval.h"
 #include "io/npz.h"
 #include "report/eval_report.h"
 #include "report/run.h"
 #include "util/err.h"
+#include "util/options.h"
 
 #define EVAL_DEFAULT_TRIALS 200
 
@@ -31,7 +32,11 @@ static const char eval_usage[] =
     "                 training, derived from the run seed)\n"
     "  --noise        draw recurrent noise (sigma_rec of the run) during evaluation\n"
     "  --threads N    threads (default 1); results do not depend on it\n"
-    "  --out DIR      where to write eval.json/eval.csv (default: the checkpoint's directory)\n";
+    "  --out DIR      where to write eval.json/eval.csv (default: the checkpoint's directory)\n"
+    "  --overwrite    replace the run's own eval.json even when evaluating a task subset or another\n"
+    "                 metric (without it such an evaluation is printed, not written, unless --out)\n"
+    "\n"
+    "Exit status 0, 1 for a bad run directory or checkpoint, 2 for bad options.\n";
 
 /* Map every task of `sub` to its position in the training battery. */
 static int map_subset(const LmBattery *train, const LmBattery *sub, int *pos) {
@@ -51,48 +56,59 @@ static int map_subset(const LmBattery *train, const LmBattery *sub, int *pos) {
     return 0;
 }
 
+typedef struct {
+    const char *battery, *out;
+    int trials, threads, noise, overwrite;
+    LmMetric metric;
+    uint64_t seed;
+} EvalOptions;
+
+static int set_metric(void *obj, const char *v) { return lm_metric_parse(v, &((EvalOptions *)obj)->metric); }
+static void fmt_metric(const void *obj, char *buf, size_t n) {
+    snprintf(buf, n, "%s", lm_metric_name(((const EvalOptions *)obj)->metric));
+}
+
+#define OPT(name, type, field, lo, hi, def, help) \
+    {name, type, offsetof(EvalOptions, field), 0, lo, hi, 0, def, help, NULL, NULL, NULL, NULL, 0}
+static const LmOption eval_opts[] = {
+    OPT("battery", LM_OPT_STRING, battery, 0, 0, NULL, "tasks to evaluate (default: the training battery)"),
+    OPT("trials", LM_OPT_INT, trials, 1, 1000000, "200", "trials per task"),
+    {"metric", LM_OPT_CUSTOM, 0, 0, 0, 0, 0, "last_step", "metric of the table", NULL, NULL, set_metric, fmt_metric, 0},
+    OPT("seed", LM_OPT_UINT64, seed, 0, 0, NULL, "trial seed (default: the run's held-out evaluation seed)"),
+    OPT("noise", LM_OPT_BOOL, noise, 0, 0, "false", "recurrent noise during evaluation"),
+    OPT("threads", LM_OPT_INT, threads, 1, 1024, "1", "threads"),
+    OPT("out", LM_OPT_STRING, out, 0, 0, NULL, "where to write eval.json/eval.csv"),
+    OPT("overwrite", LM_OPT_BOOL, overwrite, 0, 0, "false", "replace the run's eval.json with a partial one"),
+};
+static const LmOptTable eval_table = {"eval", eval_opts, LM_OPTS_COUNT(eval_opts)};
+
 int lm_cmd_eval(int argc, char **argv) {
-    const char *path = NULL, *battery = NULL, *out_dir = NULL, *v;
-    long trials = EVAL_DEFAULT_TRIALS, threads = 1;
-    LmMetric metric = LM_METRIC_LAST_STEP;
-    uint64_t seed = 0;
-    int have_seed = 0, noise = 0;
-    LmArgs a = lm_args(argc, argv, 0);
-    while (lm_args_more(&a)) {
-        const char *arg = lm_args_peek(&a);
-        if (!strcmp(arg, "--help") || !strcmp(arg, "-h")) {
-            fputs(eval_usage, stdout);
-            return 0;
-        } else if (lm_arg_value(&a, "--battery", &v)) {
-            battery = v;
-        } else if (lm_arg_value(&a, "--trials", &v)) {
-            if (!a.failed && lm_parse_long("--trials", v, 1, 1000000, &trials) != 0) goto fail;
-        } else if (lm_arg_value(&a, "--metric", &v)) {
-            if (!a.failed && lm_metric_parse(v, &metric) != 0) goto fail;
-        } else if (lm_arg_value(&a, "--seed", &v)) {
-            if (!a.failed && lm_parse_u64("--seed", v, &seed) != 0) goto fail;
-            have_seed = 1;
-        } else if (lm_arg_switch(&a, "--noise")) {
-            noise = 1;
-        } else if (lm_arg_value(&a, "--threads", &v)) {
-            if (!a.failed && lm_parse_long("--threads", v, 1, 1024, &threads) != 0) goto fail;
-        } else if (lm_arg_value(&a, "--out", &v)) {
-            out_dir = v;
-        } else if (arg[0] == '-' && arg[1] != '\0') {
-            fprintf(stderr, "lmrnn eval: unknown option '%s' (see lmrnn eval --help)\n", arg);
-            return 2;
-        } else if (!path) {
-            path = arg;
-            a.i++;
-        } else {
-            fprintf(stderr, "lmrnn eval: unexpected argument '%s' (one DIR or CKPT expected)\n", arg);
-            return 2;
-        }
+    EvalOptions eo = {0};
+    LmOptScan *scan = lm_malloc(sizeof *scan);
+    int rc = lm_opts_parse(&eval_table, &eo, argc, argv, 1, scan);
+    const char *path = scan->n_pos ? scan->pos[0] : NULL;
+    int help = scan->help, have_seed = lm_opts_given(scan, "seed");
+    free(scan);
+    if (rc != 0) return lm_opts_fail("eval", LM_EXIT_USAGE);
+    if (help) {
+        fputs(eval_usage, stdout);
+        return LM_EXIT_OK;
     }
-    if (a.failed) goto fail;
     if (!path) {
         fputs(eval_usage, stderr);
-        return 2;
+        return LM_EXIT_USAGE;
+    }
+    const char *battery = eo.battery, *out_dir = eo.out;
+    long trials = eo.trials;
+    LmMetric metric = eo.metric;
+    uint64_t seed = eo.seed;
+    int noise = eo.noise, threads = eo.threads;
+    LmBattery check;
+    if (battery && lm_battery_parse(battery, &check) != 0) {
+        char msg[600];
+        snprintf(msg, sizeof msg, "%s", lm_err_msg());
+        lm_err_set("--battery: %s", msg);
+        return lm_opts_fail("eval", LM_EXIT_USAGE);
     }
     lm_set_threads((int)threads);
 
@@ -101,9 +117,12 @@ int lm_cmd_eval(int argc, char **argv) {
     LmBattery sub = *run.battery;
     int pos[LM_MAX_BATTERY];
     for (int k = 0; k < sub.n; k++) pos[k] = k;
-    int rc = 0;
-    if (battery && (lm_battery_parse(battery, &sub) != 0 || map_subset(run.battery, &sub, pos) != 0)) rc = -1;
-    if (rc == 0 && out_dir && lm_mkdir_p(out_dir) != 0) rc = -1;
+    rc = 0;
+    if (battery && (lm_battery_parse(battery, &sub) != 0 || map_subset(run.battery, &sub, pos) != 0)) {
+        lm_trained_free(&run);
+        return lm_opts_fail("eval", LM_EXIT_USAGE);
+    }
+    if (out_dir && lm_mkdir_p(out_dir) != 0) rc = -1;
     if (rc != 0) {
         lm_trained_free(&run);
         goto fail;
@@ -129,15 +148,22 @@ int lm_cmd_eval(int argc, char **argv) {
         cJSON_AddNumberToObject(doc, "seed", (double)seed);
         cJSON_AddBoolToObject(doc, "noise", noise);
         const char *dir = out_dir ? out_dir : run.dir;
-        rc = lm_eval_write_files(dir, doc);
+        /* The run's own eval.json describes the run (training battery, its metric): a partial or
+         * differently scored evaluation replaces it only when asked. */
+        int partial = sub.n != run.battery->n || metric != run.trainer->cfg.eval_metric;
+        if (!out_dir && partial && !eo.overwrite) {
+            printf("not written: %s/eval.json keeps the run's own evaluation (this one is %s); give --out DIR "
+                   "or --overwrite to write it\n", dir, sub.n != run.battery->n ? "a task subset" : "another metric");
+        } else {
+            rc = lm_eval_write_files(dir, doc);
+            if (rc == 0) printf("wrote %s/eval.json and %s/eval.csv\n", dir, dir);
+        }
         cJSON_Delete(doc);
-        if (rc == 0) printf("wrote %s/eval.json and %s/eval.csv\n", dir, dir);
     }
     free(res);
     lm_trained_free(&run);
     if (rc != 0) goto fail;
     return 0;
 fail:
-    fprintf(stderr, "lmrnn: %s\n", lm_err_msg());
-    return 1;
+    return lm_opts_fail("eval", LM_EXIT_FAILED);
 }

@@ -1,10 +1,11 @@
 /* lmrnn experiment NAME: the paper's experiments (docs/model.md §6) as grids of independent training runs,
  * run J at a time, resumable, with an aggregate report. See docs/experiments.md. */
 #include <math.h>
+#include <stddef.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
-#include "cli/args.h"
 #include "cli/commands.h"
 #include "experiment/plan.h"
 #include "experiment/report.h"
@@ -12,6 +13,8 @@
 #include "experiment/runner.h"
 #include "io/npz.h"
 #include "util/err.h"
+#include "util/number.h"
+#include "util/options.h"
 
 static const char usage[] =
     "usage: lmrnn experiment NAME --out DIR [options]\n"
@@ -98,51 +101,78 @@ static void print_plan(const LmExpPlan *p, const char *dir) {
     }
 }
 
+typedef struct {
+    const char *out, *report, *scale, *from, *pool;
+    int seeds, jobs, fix_all, report_only, plan, quiet;
+    int64_t steps;
+    double d;
+} ExpCommand;
+
+static int set_pool(void *obj, const char *v) {
+    LmExpSettings check;
+    if (parse_pool(v, &check) != 0) return -1;
+    ((ExpCommand *)obj)->pool = v;
+    return 0;
+}
+static void fmt_pool(const void *obj, char *buf, size_t n) {
+    const char *p = ((const ExpCommand *)obj)->pool;
+    snprintf(buf, n, "%s", p ? p : "");
+}
+static int set_scale(void *obj, const char *v) {
+    LmExpScale scale;
+    if (lm_scale_parse(v, &scale) != 0) return -1;
+    ((ExpCommand *)obj)->scale = v;
+    return 0;
+}
+static void fmt_scale(const void *obj, char *buf, size_t n) { snprintf(buf, n, "%s", ((const ExpCommand *)obj)->scale); }
+
+static const char *const fix_names[] = {"none", "all", NULL};
+#define OPT(name, type, field, lo, hi, def, help) \
+    {name, type, offsetof(ExpCommand, field), 0, lo, hi, 0, def, help, NULL, NULL, NULL, NULL, 0}
+static const LmOption exp_opts[] = {
+    OPT("out", LM_OPT_STRING, out, 0, 0, NULL, "experiment directory"),
+    OPT("report", LM_OPT_STRING, report, 0, 0, NULL, "only (re)write the report of this directory"),
+    {"scale", LM_OPT_CUSTOM, 0, 0, 0, 0, 0, "quick", "tiny, quick or paper", NULL, NULL, set_scale, fmt_scale, 0},
+    OPT("seeds", LM_OPT_INT, seeds, 1, 100, NULL, "seeds per condition"),
+    OPT("jobs", LM_OPT_INT, jobs, 1, 256, NULL, "training processes at a time"),
+    OPT("steps", LM_OPT_INT64, steps, 1, 1000000000, NULL, "optimiser steps per run"),
+    OPT("d", LM_OPT_DOUBLE, d, 1, 64, NULL, "data-efficiency: local2d d"),
+    OPT("from", LM_OPT_STRING, from, 0, 0, NULL, "data-efficiency: a finished sparsity experiment"),
+    {"pool", LM_OPT_CUSTOM, 0, 0, 0, 0, 0, NULL, "data-efficiency: pool sizes", NULL, NULL, set_pool, fmt_pool, 0},
+    {"fix", LM_OPT_ENUM, offsetof(ExpCommand, fix_all), 0, 0, 0, 0, NULL, "task corrections", fix_names, NULL,
+     NULL, NULL, 0},
+    OPT("plan", LM_OPT_BOOL, plan, 0, 0, "false", "print the runs only"),
+    OPT("report_only", LM_OPT_BOOL, report_only, 0, 0, "false", "only (re)write the report"),
+    OPT("quiet", LM_OPT_BOOL, quiet, 0, 0, "false", "no per-run progress lines"),
+};
+static const LmOptTable exp_table = {"experiment", exp_opts, LM_OPTS_COUNT(exp_opts)};
+
 int lm_cmd_experiment(int argc, char **argv) {
     if (argc >= 1 && (!strcmp(argv[0], "--help") || !strcmp(argv[0], "-h"))) {
         fputs(usage, stdout);
-        return 0;
+        return LM_EXIT_OK;
     }
     if (argc < 1 || argv[0][0] == '-') {
         fputs(usage, stderr);
-        return 2;
+        return LM_EXIT_USAGE;
     }
     LmExperiment exp;
-    if (lm_experiment_parse(argv[0], &exp) != 0) {
-        fprintf(stderr, "lmrnn: %s\n", lm_err_msg());
-        return 2;
+    if (lm_experiment_parse(argv[0], &exp) != 0) return lm_opts_fail("experiment", LM_EXIT_USAGE);
+    ExpCommand ec = {0};
+    LmOptScan *scan = lm_malloc(sizeof *scan);
+    int prc = lm_opts_parse(&exp_table, &ec, argc - 1, argv + 1, 0, scan);
+    int help = scan->help, fix_given = lm_opts_given(scan, "fix");
+    free(scan);
+    if (prc != 0) return lm_opts_fail("experiment", LM_EXIT_USAGE);
+    if (help) {
+        fputs(usage, stdout);
+        return LM_EXIT_OK;
     }
-    const char *out = NULL, *scale_s = "quick", *from = NULL, *pool = NULL, *fix = NULL, *v;
-    long seeds = 0, jobs = 0, steps = 0;
-    double d = 0;
-    int report_only = 0, plan_only = 0, quiet = 0;
-    LmArgs a = lm_args(argc, argv, 1);
-    while (lm_args_more(&a)) {
-        if (lm_arg_value(&a, "--out", &v)) out = v;
-        else if (lm_arg_value(&a, "--report", &v)) {
-            out = v;
-            report_only = 1;
-        } else if (lm_arg_value(&a, "--scale", &v)) scale_s = v;
-        else if (lm_arg_value(&a, "--seeds", &v)) {
-            if (lm_parse_long("--seeds", v, 1, 100, &seeds) != 0) goto bad;
-        } else if (lm_arg_value(&a, "--jobs", &v)) {
-            if (lm_parse_long("--jobs", v, 1, 256, &jobs) != 0) goto bad;
-        } else if (lm_arg_value(&a, "--steps", &v)) {
-            if (lm_parse_long("--steps", v, 1, 1000000000L, &steps) != 0) goto bad;
-        } else if (lm_arg_value(&a, "--d", &v)) {
-            if (lm_parse_double("--d", v, 1, 64, &d) != 0) goto bad;
-        } else if (lm_arg_value(&a, "--from", &v)) from = v;
-        else if (lm_arg_value(&a, "--pool", &v)) pool = v;
-        else if (lm_arg_value(&a, "--fix", &v)) fix = v;
-        else if (lm_arg_switch(&a, "--report-only")) report_only = 1;
-        else if (lm_arg_switch(&a, "--plan")) plan_only = 1;
-        else if (lm_arg_switch(&a, "--quiet")) quiet = 1;
-        else {
-            fprintf(stderr, "lmrnn: experiment: unknown option '%s' (see lmrnn experiment --help)\n", lm_args_peek(&a));
-            return 2;
-        }
-    }
-    if (a.failed) goto bad;
+    const char *out = ec.report ? ec.report : ec.out, *scale_s = ec.scale, *from = ec.from, *pool = ec.pool;
+    const char *fix = fix_given ? fix_names[ec.fix_all] : NULL;
+    long seeds = ec.seeds, jobs = ec.jobs, steps = (long)ec.steps;
+    double d = ec.d;
+    int report_only = ec.report_only || ec.report, plan_only = ec.plan, quiet = ec.quiet;
     if (!out && !plan_only) {
         fprintf(stderr, "lmrnn: experiment: --out DIR (or --report DIR) is required\n");
         return 2;
@@ -157,10 +187,6 @@ int lm_cmd_experiment(int argc, char **argv) {
     }
     if (d > 0 && from) {
         fprintf(stderr, "lmrnn: experiment: give either --d or --from, not both\n");
-        return 2;
-    }
-    if (fix && strcmp(fix, "all") && strcmp(fix, "none")) {
-        fprintf(stderr, "lmrnn: experiment: --fix must be all or none (got '%s')\n", fix);
         return 2;
     }
 

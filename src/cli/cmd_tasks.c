@@ -5,10 +5,10 @@
  * RNG, trial i gets modality i % 2 for go/match tasks (like the stream's alternation) and -1 for DM
  * tasks, and the per-instance match delays (Q6) are drawn exactly as a stream with the same seed draws
  * them. `show NAME --seed S` shows trial 0 of `dump` with the same seed (or trial 1 with --modality 1). */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "cli/args.h"
 #include "cli/commands.h"
 #include "io/npz.h"
 #include "plot/plot.h"
@@ -16,6 +16,7 @@
 #include "tasks/battery.h"
 #include "tasks/tasks.h"
 #include "util/err.h"
+#include "util/options.h"
 
 static const char tasks_usage[] =
     "usage: lmrnn tasks SUBCOMMAND [options]\n"
@@ -42,26 +43,89 @@ static int fail(void) {
 }
 
 static int usage_error(const char *sub, const char *msg, const char *arg) {
-    fprintf(stderr, "lmrnn tasks %s: %s%s%s (see lmrnn tasks --help)\n", sub, msg, arg ? " " : "",
+    fprintf(stderr, "lmrnn: tasks %s: %s%s%s (see lmrnn tasks --help)\n", sub, msg, arg ? " " : "",
             arg ? arg : "");
-    return 2;
+    return LM_EXIT_USAGE;
+}
+
+/* ---------------------------------------------------------------- options of every subcommand */
+typedef struct {
+    char battery[256];
+    const char *out;
+    unsigned fix;
+    int fixes, modality, trials, batch, window, count;
+    uint64_t seed;
+} TasksOptions;
+
+static int set_battery(void *obj, const char *v) {
+    TasksOptions *o = obj;
+    LmBattery b;
+    if (strlen(v) >= sizeof o->battery) {
+        lm_err_set("value is too long");
+        return -1;
+    }
+    if (lm_battery_parse(v, &b) != 0) return -1;
+    strcpy(o->battery, v);
+    return 0;
+}
+static void fmt_battery(const void *obj, char *buf, size_t n) { snprintf(buf, n, "%s", ((const TasksOptions *)obj)->battery); }
+static int set_fix(void *obj, const char *v) { return lm_fix_parse(v, &((TasksOptions *)obj)->fix); }
+static void fmt_fix(const void *obj, char *buf, size_t n) {
+    lm_fix_describe(((const TasksOptions *)obj)->fix, buf, (int)n);
+}
+
+#define OPT(name, type, field, lo, hi, def, help) \
+    {name, type, offsetof(TasksOptions, field), 0, lo, hi, 0, def, help, NULL, NULL, NULL, NULL, 0}
+#define BATTERY(def) {"battery", LM_OPT_CUSTOM, 0, 0, 0, 0, 0, def, "task battery", NULL, NULL, set_battery, fmt_battery, 0}
+#define FIX {"fix", LM_OPT_CUSTOM, 0, 0, 0, 0, 0, "none", "task corrections", NULL, NULL, set_fix, fmt_fix, 0}
+#define SEED OPT("seed", LM_OPT_UINT64, seed, 0, 0, "0", "seed")
+#define OUT(help) OPT("out", LM_OPT_STRING, out, 0, 0, NULL, help)
+static const LmOption list_opts[] = {
+    BATTERY("modcog126"), FIX, OPT("fixes", LM_OPT_BOOL, fixes, 0, 0, "false", "list the corrections"),
+};
+static const LmOption show_opts[] = {
+    SEED, OPT("modality", LM_OPT_INT, modality, 0, 1, "0", "modality of a go/match trial"), FIX, OUT("figure file"),
+};
+static const LmOption dump_opts[] = {
+    BATTERY(NULL), OPT("trials", LM_OPT_INT, trials, 1, 10000000, NULL, "trials per task"), SEED, FIX,
+    OUT("directory"),
+};
+static const LmOption batch_opts[] = {
+    BATTERY(NULL), OPT("batch", LM_OPT_INT, batch, 1, 65536, NULL, "rows"),
+    OPT("window", LM_OPT_INT, window, 1, 10000000, NULL, "steps per window"),
+    OPT("count", LM_OPT_INT, count, 1, 1000000, "1", "windows"), SEED, FIX, OUT("npz file"),
+};
+static const LmOptTable list_table = {"tasks list", list_opts, LM_OPTS_COUNT(list_opts)};
+static const LmOptTable show_table = {"tasks show", show_opts, LM_OPTS_COUNT(show_opts)};
+static const LmOptTable dump_table = {"tasks dump", dump_opts, LM_OPTS_COUNT(dump_opts)};
+static const LmOptTable batch_table = {"tasks batch", batch_opts, LM_OPTS_COUNT(batch_opts)};
+
+/* Parse a subcommand's options; 0, or the exit status after printing the message. */
+static int parse(const LmOptTable *t, int argc, char **argv, int max_pos, TasksOptions *o, LmOptScan *s) {
+    memset(o, 0, sizeof *o);
+    if (lm_opts_parse(t, o, argc, argv, max_pos, s) != 0) return lm_opts_fail(t->command, LM_EXIT_USAGE);
+    return 0;
+}
+
+/* A required option that was not given. */
+static int missing(const LmOptTable *t, const LmOptScan *s, const char *const *names) {
+    for (int i = 0; names[i]; i++)
+        if (!lm_opts_given(s, names[i])) {
+            lm_err_set("missing --%s", names[i]);
+            return lm_opts_fail(t->command, LM_EXIT_USAGE);
+        }
+    return 0;
 }
 
 /* ---------------------------------------------------------------- list */
 static int cmd_list(int argc, char **argv) {
-    const char *battery = "modcog126", *v;
-    unsigned fix = 0;
-    int fixes = 0;
-    LmArgs a = lm_args(argc, argv, 0);
-    while (lm_args_more(&a)) {
-        const char *arg = lm_args_peek(&a);
-        if (lm_arg_value(&a, "--battery", &v)) battery = v;
-        else if (lm_arg_value(&a, "--fix", &v)) {
-            if (!a.failed && lm_fix_parse(v, &fix) != 0) return fail();
-        } else if (lm_arg_switch(&a, "--fixes")) fixes = 1;
-        else return usage_error("list", "unexpected argument", arg);
-    }
-    if (a.failed) return fail();
+    TasksOptions o;
+    LmOptScan s;
+    int st = parse(&list_table, argc, argv, 0, &o, &s);
+    if (st) return st;
+    const char *battery = o.battery;
+    unsigned fix = o.fix;
+    int fixes = o.fixes;
     if (fixes) {
         printf("%-4s %-15s %s\n", "id", "name", "what the correction changes (default: faithful to the reference)");
         for (int i = 0; i < lm_fix_count; i++)
@@ -71,6 +135,9 @@ static int cmd_list(int argc, char **argv) {
     }
     LmBattery b;
     if (lm_battery_parse(battery, &b) != 0) return fail();
+    char fixs[96];
+    lm_fix_describe(fix, fixs, sizeof fixs);
+    printf("# battery %s: %d tasks, fix %s\n", battery, b.n, fixs);
     for (int k = 0; k < b.n; k++) {
         char mods[64], layout[160];
         lm_task_modifiers(b.id[k], mods, sizeof mods);
@@ -92,36 +159,18 @@ static int cmd_list(int argc, char **argv) {
 
 /* ---------------------------------------------------------------- show */
 static int cmd_show(int argc, char **argv) {
-    const char *name = NULL, *out = NULL, *v;
-    uint64_t seed = 0;
-    long modality = 0;
-    int have_modality = 0;
-    unsigned fix = 0;
-    LmArgs a = lm_args(argc, argv, 0);
-    while (lm_args_more(&a)) {
-        const char *arg = lm_args_peek(&a);
-        if (lm_arg_value(&a, "--seed", &v)) {
-            if (!a.failed && lm_parse_u64("--seed", v, &seed) != 0) return fail();
-        } else if (lm_arg_value(&a, "--modality", &v)) {
-            if (!a.failed && lm_parse_long("--modality", v, 0, 1, &modality) != 0) return fail();
-            have_modality = 1;
-        } else if (lm_arg_value(&a, "--fix", &v)) {
-            if (!a.failed && lm_fix_parse(v, &fix) != 0) return fail();
-        } else if (lm_arg_value(&a, "--out", &v)) {
-            out = v;
-        } else if (arg[0] == '-' && arg[1] != '\0') {
-            return usage_error("show", "unknown option", arg);
-        } else if (!name) {
-            name = arg;
-            a.i++;
-        } else {
-            return usage_error("show", "unexpected argument", arg);
-        }
-    }
-    if (a.failed) return fail();
+    TasksOptions o;
+    LmOptScan s;
+    int st = parse(&show_table, argc, argv, 1, &o, &s);
+    if (st) return st;
+    const char *name = s.n_pos ? s.pos[0] : NULL, *out = o.out;
+    uint64_t seed = o.seed;
+    long modality = o.modality;
+    int have_modality = lm_opts_given(&s, "modality");
+    unsigned fix = o.fix;
     if (!name) return usage_error("show", "missing task NAME", NULL);
     LmBattery b;
-    if (lm_battery_parse(name, &b) != 0) return fail();
+    if (lm_battery_parse(name, &b) != 0) return lm_opts_fail("tasks show", LM_EXIT_USAGE);
     if (b.n != 1) return usage_error("show", "expected one task name, got", name);
     const int id = b.id[0];
     const LmTaskDef *d = lm_task_def(id);
@@ -253,31 +302,16 @@ static int dump_task(const char *dir, const char *name, int id, const LmTaskEnv 
 }
 
 static int cmd_dump(int argc, char **argv) {
-    const char *battery = NULL, *dir = NULL, *v;
-    long K = 0;
-    uint64_t seed = 0;
-    int have_seed = 0, have_k = 0;
-    unsigned fix = 0;
-    LmArgs a = lm_args(argc, argv, 0);
-    while (lm_args_more(&a)) {
-        const char *arg = lm_args_peek(&a);
-        if (lm_arg_value(&a, "--battery", &v)) battery = v;
-        else if (lm_arg_value(&a, "--trials", &v)) {
-            if (!a.failed && lm_parse_long("--trials", v, 1, 10000000, &K) != 0) return fail();
-            have_k = 1;
-        } else if (lm_arg_value(&a, "--seed", &v)) {
-            if (!a.failed && lm_parse_u64("--seed", v, &seed) != 0) return fail();
-            have_seed = 1;
-        } else if (lm_arg_value(&a, "--fix", &v)) {
-            if (!a.failed && lm_fix_parse(v, &fix) != 0) return fail();
-        } else if (lm_arg_value(&a, "--out", &v)) dir = v;
-        else return usage_error("dump", "unexpected argument", arg);
-    }
-    if (a.failed) return fail();
-    if (!battery) return usage_error("dump", "missing --battery", NULL);
-    if (!have_k) return usage_error("dump", "missing --trials", NULL);
-    if (!have_seed) return usage_error("dump", "missing --seed", NULL);
-    if (!dir) return usage_error("dump", "missing --out DIR", NULL);
+    static const char *const required[] = {"battery", "trials", "seed", "out", NULL};
+    TasksOptions o;
+    LmOptScan s;
+    int st = parse(&dump_table, argc, argv, 0, &o, &s);
+    if (!st) st = missing(&dump_table, &s, required);
+    if (st) return st;
+    const char *battery = o.battery, *dir = o.out;
+    long K = o.trials;
+    uint64_t seed = o.seed;
+    unsigned fix = o.fix;
     LmBattery b;
     if (lm_battery_parse(battery, &b) != 0) return fail();
     if (lm_mkdir_p(dir) != 0) return fail();
@@ -295,35 +329,16 @@ static int cmd_dump(int argc, char **argv) {
 
 /* ---------------------------------------------------------------- batch */
 static int cmd_batch(int argc, char **argv) {
-    const char *battery = NULL, *out = NULL, *v;
-    long B = 0, T = 0, count = 1;
-    uint64_t seed = 0;
-    int have_seed = 0;
-    unsigned fix = 0;
-    LmArgs a = lm_args(argc, argv, 0);
-    while (lm_args_more(&a)) {
-        const char *arg = lm_args_peek(&a);
-        if (lm_arg_value(&a, "--battery", &v)) battery = v;
-        else if (lm_arg_value(&a, "--batch", &v)) {
-            if (!a.failed && lm_parse_long("--batch", v, 1, 65536, &B) != 0) return fail();
-        } else if (lm_arg_value(&a, "--window", &v)) {
-            if (!a.failed && lm_parse_long("--window", v, 1, 10000000, &T) != 0) return fail();
-        } else if (lm_arg_value(&a, "--count", &v)) {
-            if (!a.failed && lm_parse_long("--count", v, 1, 1000000, &count) != 0) return fail();
-        } else if (lm_arg_value(&a, "--seed", &v)) {
-            if (!a.failed && lm_parse_u64("--seed", v, &seed) != 0) return fail();
-            have_seed = 1;
-        } else if (lm_arg_value(&a, "--fix", &v)) {
-            if (!a.failed && lm_fix_parse(v, &fix) != 0) return fail();
-        } else if (lm_arg_value(&a, "--out", &v)) out = v;
-        else return usage_error("batch", "unexpected argument", arg);
-    }
-    if (a.failed) return fail();
-    if (!battery) return usage_error("batch", "missing --battery", NULL);
-    if (!B) return usage_error("batch", "missing --batch", NULL);
-    if (!T) return usage_error("batch", "missing --window", NULL);
-    if (!have_seed) return usage_error("batch", "missing --seed", NULL);
-    if (!out) return usage_error("batch", "missing --out FILE", NULL);
+    static const char *const required[] = {"battery", "batch", "window", "seed", "out", NULL};
+    TasksOptions o;
+    LmOptScan sc;
+    int st = parse(&batch_table, argc, argv, 0, &o, &sc);
+    if (!st) st = missing(&batch_table, &sc, required);
+    if (st) return st;
+    const char *battery = o.battery, *out = o.out;
+    long B = o.batch, T = o.window, count = o.count;
+    uint64_t seed = o.seed;
+    unsigned fix = o.fix;
     LmBattery b;
     if (lm_battery_parse(battery, &b) != 0) return fail();
     size_t per = (size_t)T * (size_t)B, n_in = (size_t)lm_battery_n_in(&b);
@@ -383,6 +398,6 @@ int lm_cmd_tasks(int argc, char **argv) {
     if (!strcmp(sub, "show")) return cmd_show(argc - 1, argv + 1);
     if (!strcmp(sub, "dump")) return cmd_dump(argc - 1, argv + 1);
     if (!strcmp(sub, "batch")) return cmd_batch(argc - 1, argv + 1);
-    fprintf(stderr, "lmrnn tasks: unknown subcommand '%s' (expected list, show, dump or batch)\n", sub);
+    fprintf(stderr, "lmrnn: tasks: unknown subcommand '%s' (expected list, show, dump or batch)\n", sub);
     return 2;
 }

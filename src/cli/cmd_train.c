@@ -1,5 +1,7 @@
 /* lmrnn train: train an RNN into a run directory, or continue one (--resume). */
 #include <signal.h>
+#include <stddef.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include "cli/commands.h"
@@ -43,107 +45,79 @@ static void on_signal(int sig) {
     stop_signal = sig;
 }
 
-#define MAX_PAIRS 128
+/* The options of the command itself; the training options are the run configuration's table. */
+typedef struct {
+    const char *config, *resume;
+    int force, dry_run;
+} TrainCommand;
+
+#define CMD(name, type, field, help) \
+    {name, type, offsetof(TrainCommand, field), 0, 0, 0, 0, NULL, help, NULL, NULL, NULL, NULL, 0}
+static const LmOption command_opts[] = {
+    CMD("config", LM_OPT_STRING, config, "options from a JSON file"),
+    CMD("resume", LM_OPT_STRING, resume, "continue a run directory"),
+    CMD("force", LM_OPT_BOOL, force, "start over in a directory that holds a run"),
+    CMD("dry_run", LM_OPT_BOOL, dry_run, "print the memory the run needs and exit"),
+};
+static const LmOptTable command_table = {"train", command_opts, LM_OPTS_COUNT(command_opts)};
+
+/* The configuration of a resumed run: the stored one, with only schedule options changed. */
+static int resume_config(const char *dir, const LmOptScan *s, LmTrainConfig *cfg) {
+    const LmOptTable *t = lm_train_config_table();
+    if (lm_train_config_for_resume(dir, cfg) != 0) return LM_EXIT_FAILED;
+    int stored_threads = cfg->threads;
+    for (int k = 0; k < s->n; k++) {
+        const char *name = s->args[k].opt->name;
+        if (s->args[k].table != t) continue;
+        if (!lm_train_config_is_schedule(name) || !strcmp(name, "out")) {
+            char flag[80];
+            lm_opts_flag(s->args[k].opt, flag, sizeof flag);
+            lm_err_set("%s cannot be changed when resuming (it would change the training); start a new run "
+                       "instead", flag);
+            return LM_EXIT_USAGE;
+        }
+    }
+    if (lm_opts_apply(t, cfg, s) != 0) return LM_EXIT_USAGE;
+    if (cfg->threads != stored_threads)
+        fprintf(stderr, "lmrnn: note: resuming with --threads %d (the run used %d): the result will not be "
+                        "bit-identical to an uninterrupted run\n", cfg->threads, stored_threads);
+    return LM_EXIT_OK;
+}
 
 int lm_cmd_train(int argc, char **argv) {
-    static char keys[MAX_PAIRS][64];
-    const char *vals[MAX_PAIRS];
-    int n = 0, force = 0, dry_run = 0;
-    const char *config_file = NULL, *resume = NULL;
-    for (int i = 0; i < argc; i++) {
-        const char *arg = argv[i];
-        if (!strcmp(arg, "--help") || !strcmp(arg, "-h")) {
-            fputs(train_usage, stdout);
-            lm_train_config_print_help(stdout);
-            return 0;
-        }
-        if (strncmp(arg, "--", 2) != 0) {
-            fprintf(stderr, "lmrnn: train: unexpected argument '%s' (options start with --; see --help)\n", arg);
-            return 2;
-        }
-        char name[64];
-        const char *eq = strchr(arg, '=');
-        size_t len = eq ? (size_t)(eq - arg) : strlen(arg);
-        if (len >= sizeof name) len = sizeof name - 1;
-        memcpy(name, arg, len);
-        name[len] = '\0';
-        if (!strcmp(name, "--force")) {
-            force = 1;
-            continue;
-        }
-        if (!strcmp(name, "--dry-run")) {
-            dry_run = 1;
-            continue;
-        }
-        int takes_value = strcmp(name, "--config") == 0 || strcmp(name, "--resume") == 0 ||
-                          (lm_train_config_has(name) && !lm_train_config_is_switch(name));
-        if (!takes_value && !lm_train_config_has(name)) {
-            fprintf(stderr, "lmrnn: train: unknown option '%s' (see lmrnn train --help)\n", name);
-            return 2;
-        }
-        const char *value;
-        if (eq) value = eq + 1;
-        else if (!takes_value) value = "true";
-        else if (i + 1 < argc) value = argv[++i];
-        else {
-            fprintf(stderr, "lmrnn: train: %s needs a value\n", name);
-            return 2;
-        }
-        if (!strcmp(name, "--config")) config_file = value;
-        else if (!strcmp(name, "--resume")) resume = value;
-        else if (n < MAX_PAIRS) {
-            memcpy(keys[n], name, sizeof name);
-            vals[n++] = value;
-        } else {
-            fprintf(stderr, "lmrnn: train: too many options\n");
-            return 2;
-        }
-    }
-
+    const LmOptTable *t = lm_train_config_table();
+    const LmOptTable *tables[2] = {&command_table, t};
+    LmOptScan *scan = lm_malloc(sizeof *scan);
+    TrainCommand cmd = {0};
     LmTrainConfig cfg;
-    if (resume) {
-        if (config_file) {
-            fprintf(stderr, "lmrnn: train: --config cannot be combined with --resume (the run has its config)\n");
-            return 2;
-        }
-        if (lm_train_config_for_resume(resume, &cfg) != 0) goto fail;
-        int stored_threads = cfg.threads;
-        for (int k = 0; k < n; k++) {
-            if (!lm_train_config_is_schedule(keys[k]) || !strcmp(keys[k], "--out")) {
-                fprintf(stderr,
-                        "lmrnn: train: %s cannot be changed when resuming (it would change the training); "
-                        "start a new run instead\n", keys[k]);
-                return 2;
-            }
-            if (lm_train_config_set(&cfg, keys[k], vals[k]) != 0) {
-                fprintf(stderr, "lmrnn: train: %s\n", lm_err_msg());
-                return 2;
-            }
-        }
-        if (cfg.threads != stored_threads)
-            fprintf(stderr, "lmrnn: note: resuming with --threads %d (the run used %d): the result will not be "
-                            "bit-identical to an uninterrupted run\n", cfg.threads, stored_threads);
+    int status = LM_EXIT_OK;
+    if (lm_opts_scan(tables, 2, argc, argv, 0, scan) != 0 || lm_opts_apply(&command_table, &cmd, scan) != 0) {
+        status = LM_EXIT_USAGE;
+    } else if (scan->help) {
+        fputs(train_usage, stdout);
+        lm_train_config_print_help(stdout);
+        free(scan);
+        return LM_EXIT_OK;
+    } else if (cmd.resume && cmd.config) {
+        lm_err_set("--config cannot be combined with --resume (the run has its config)");
+        status = LM_EXIT_USAGE;
+    } else if (cmd.resume) {
+        status = resume_config(cmd.resume, scan, &cfg);
     } else {
         lm_train_config_default(&cfg);
-        if (config_file && lm_train_config_load_file(&cfg, config_file) != 0) {
-            fprintf(stderr, "lmrnn: train: %s\n", lm_err_msg());
-            return 2;
-        }
-        for (int k = 0; k < n; k++)
-            if (lm_train_config_set(&cfg, keys[k], vals[k]) != 0) {
-                fprintf(stderr, "lmrnn: train: %s\n", lm_err_msg());
-                return 2;
-            }
+        if ((cmd.config && lm_train_config_load_file(&cfg, cmd.config) != 0) || lm_opts_apply(t, &cfg, scan) != 0)
+            status = LM_EXIT_USAGE;
     }
-    if (lm_train_config_validate(&cfg) != 0) {
-        fprintf(stderr, "lmrnn: train: %s\n", lm_err_msg());
-        return 2;
-    }
-    if (dry_run) {
+    free(scan);
+    if (status == LM_EXIT_OK && lm_train_config_validate(&cfg) != 0) status = LM_EXIT_USAGE;
+    if (status != LM_EXIT_OK) return lm_opts_fail("train", status);
+    const char *resume = cmd.resume;
+    int force = cmd.force;
+    if (cmd.dry_run) {
         LmMemoryEstimate est;
         if (lm_memory_estimate(&cfg, resume != NULL, &est) != 0) goto fail;
         lm_memory_print(stdout, &cfg, &est);
-        return 0;
+        return LM_EXIT_OK;
     }
 
     struct sigaction sa;
@@ -174,6 +148,5 @@ int lm_cmd_train(int argc, char **argv) {
         fprintf(stderr, "lmrnn: warning: training finished but the plots failed: %s\n", lm_err_msg());
     return 0;
 fail:
-    fprintf(stderr, "lmrnn: %s\n", lm_err_msg());
-    return 1;
+    return lm_opts_fail("train", LM_EXIT_FAILED);
 }

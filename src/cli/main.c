@@ -2,6 +2,8 @@
 #include <stdio.h>
 #include <string.h>
 #include "cli/commands.h"
+#include "util/options.h"
+#include "lmrnn.h"   /* LMRNN_VERSION_STRING: the one version of the library, the program and config.json */
 
 static const char usage[] =
     "usage: lmrnn COMMAND [options]\n"
@@ -13,12 +15,17 @@ static const char usage[] =
     "  plot DIR                     figures of a run directory\n"
     "  experiment NAME              the paper's experiments (autapse, sparsity, data-efficiency)\n"
     "\n"
-    "Run `lmrnn COMMAND --help` for the options of a command.\n";
+    "Run `lmrnn COMMAND --help` for the options of a command; `lmrnn --version` prints the version.\n"
+    "Exit status: 0 ok, 1 failed work (bad run, I/O), 2 bad usage (bad option or value).\n";
 
 int main(int argc, char **argv) {
     if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
         fputs(usage, argc < 2 ? stderr : stdout);
-        return argc < 2 ? 2 : 0;
+        return argc < 2 ? LM_EXIT_USAGE : LM_EXIT_OK;
+    }
+    if (!strcmp(argv[1], "--version")) {
+        printf("lmrnn %s\n", LMRNN_VERSION_STRING);
+        return LM_EXIT_OK;
     }
     const char *cmd = argv[1];
     if (!strcmp(cmd, "tasks")) return lm_cmd_tasks(argc - 2, argv + 2);
@@ -27,5 +34,5 @@ int main(int argc, char **argv) {
     if (!strcmp(cmd, "plot")) return lm_cmd_plot(argc - 2, argv + 2);
     if (!strcmp(cmd, "experiment")) return lm_cmd_experiment(argc - 2, argv + 2);
     fprintf(stderr, "lmrnn: unknown command '%s' (expected tasks, train, eval, plot or experiment)\n", cmd);
-    return 2;
+    return LM_EXIT_USAGE;
 }

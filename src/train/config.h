@@ -12,6 +12,7 @@
 #include "eval/eval.h"
 #include "model/model.h"
 #include "tasks/battery.h"
+#include "util/options.h"
 
 #define LM_PATH_MAX 1024
 
@@ -69,6 +70,8 @@ typedef struct {
 } LmTrainConfig;
 
 void lm_train_config_default(LmTrainConfig *c);
+/* The options table behind every function below (for commands and plans that parse train options). */
+const LmOptTable *lm_train_config_table(void);
 
 /* Set one option from text. `key` is the option name with or without leading dashes, '-' or '_'
  * inside; switches take "true"/"false" (or "1"/"0"). Returns 0; -1 with lm_err_set() naming the option
