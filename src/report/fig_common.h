@@ -42,7 +42,7 @@ int lm_run_log_read(const char *dir, LmRunLog *log);
 void lm_run_log_free(LmRunLog *log);
 
 /* The figures, one file each (fig_<name>.c); fi indexes o->fmt. 0, or -1 with lm_err_set(). */
-int lm_fig_loss(LmFigOut *o, const LmRunLog *log, int log_every, int fi);
+int lm_fig_loss(LmFigOut *o, const LmRunLog *log, int fi);
 int lm_fig_perf(LmFigOut *o, const LmRunLog *log, int fi);
 int lm_fig_mask(LmFigOut *o, const LmTrained *run, int fi);
 int lm_fig_weights(LmFigOut *o, const LmTrained *run, int fi);

@@ -1,13 +1,25 @@
 /* plots/loss: the training loss against the optimiser step, as logged. A train record holds the loss
- * of the one step it was written at (every log_every steps), so the legend says so; a running mean over
- * the records shows the trend through the step-to-step noise. */
+ * of the one step it was written at (every --log-every steps), so the legend gives the interval read
+ * from the log itself; a running mean over the records shows the trend through the step-to-step noise. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include "report/fig_common.h"
 #include "util/err.h"
 
-int lm_fig_loss(LmFigOut *o, const LmRunLog *log, int log_every, int fi) {
+/* The spacing of the logged steps: the common gap, or -1 if the gaps differ (e.g. a resumed run with
+ * another --log-every); 0 for fewer than two records. */
+static long log_interval(const LmSeries *steps) {
+    long gap = 0;
+    for (int i = 1; i < steps->n; i++) {
+        long g = lround(steps->v[i] - steps->v[i - 1]);
+        if (i == 1) gap = g;
+        else if (g != gap) return -1;
+    }
+    return gap;
+}
+
+int lm_fig_loss(LmFigOut *o, const LmRunLog *log, int fi) {
     const int from_train = log->train_step.n > 0;
     const LmSeries *xs = from_train ? &log->train_step : &log->eval_step;
     const LmSeries *ys = from_train ? &log->train_loss : &log->eval_loss;
@@ -42,11 +54,12 @@ int lm_fig_loss(LmFigOut *o, const LmRunLog *log, int log_every, int fi) {
                  from_train ? "training loss" : "held-out loss (no training records)", "optimiser step",
                  "log10 cross-entropy");
     char raw[96], mean[96];
-    if (from_train && log_every > 1) snprintf(raw, sizeof raw, "loss of one step, every %d steps", log_every);
-    else if (from_train) snprintf(raw, sizeof raw, "loss of every step");
-    else snprintf(raw, sizeof raw, "at each evaluation");
-    if (from_train && log_every > 0) snprintf(mean, sizeof mean, "running mean of %d records (%lld steps)", win,
-                                              (long long)win * log_every);
+    long every = log_interval(xs);
+    if (!from_train) snprintf(raw, sizeof raw, "at each evaluation");
+    else if (every > 1) snprintf(raw, sizeof raw, "loss of one step, every %ld steps", every);
+    else if (every == 1) snprintf(raw, sizeof raw, "loss of every step");
+    else snprintf(raw, sizeof raw, "loss of one step per record");
+    if (every > 0) snprintf(mean, sizeof mean, "running mean of %d records (%ld steps)", win, win * every);
     else snprintf(mean, sizeof mean, "running mean of %d records", win);
     const double *yy[2] = {ly, smooth};
     const char *labels[2] = {raw, win > 1 ? mean : NULL};

@@ -102,9 +102,8 @@ int lm_plot_run(const char *dir, const LmPlotOptions *opt) {
     }
     if (rc == 0 && !log.train_step.n && !log.eval_step.n)
         fprintf(stderr, "lmrnn plot: note: %s has no log.jsonl records, skipping loss.* and perf.*\n", run.dir);
-    const int log_every = (int)run.trainer->cfg.log_every;
     for (int fi = 0; rc == 0 && fi < o.n_fmt; fi++) {
-        if (log.train_step.n || log.eval_step.n) rc = lm_fig_loss(&o, &log, log_every, fi);
+        if (log.train_step.n || log.eval_step.n) rc = lm_fig_loss(&o, &log, fi);
         if (rc == 0 && log.eval_step.n) rc = lm_fig_perf(&o, &log, fi);
         if (rc == 0) rc = lm_fig_tasks(&o, table, fi);
         if (rc == 0) rc = lm_fig_mask(&o, &run, fi);
