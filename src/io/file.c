@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -93,46 +94,102 @@ int lm_write_file_atomic(const char *path, const void *data, size_t n) {
     return 0;
 }
 
-unsigned char *lm_read_file(const char *path, size_t *len) {
-    FILE *f = fopen(path, "rb");
+int lm_open_regular(const char *path, size_t max_bytes, size_t *size) {
+    /* O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer. */
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) {
+        lm_err_set("cannot read %s: %s", path, strerror(errno));
+        return -1;
+    }
+    struct stat st;
+    if (fstat(fd, &st) != 0) {
+        lm_err_set("cannot read %s: %s", path, strerror(errno));
+        close(fd);
+        return -1;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        lm_err_set("cannot read %s: not a regular file", path);
+        close(fd);
+        return -1;
+    }
+    if ((uint64_t)st.st_size > (uint64_t)max_bytes) {
+        lm_err_set("cannot read %s: %lld bytes, more than the %zu this file may have", path,
+                   (long long)st.st_size, max_bytes);
+        close(fd);
+        return -1;
+    }
+    int flags = fcntl(fd, F_GETFL);
+    if (flags >= 0) fcntl(fd, F_SETFL, flags & ~O_NONBLOCK);
+    *size = (size_t)st.st_size;
+    return fd;
+}
+
+FILE *lm_fopen_regular(const char *path, size_t max_bytes) {
+    size_t size;
+    int fd = lm_open_regular(path, max_bytes, &size);
+    if (fd < 0) return NULL;
+    FILE *f = fdopen(fd, "rb");
     if (!f) {
         lm_err_set("cannot read %s: %s", path, strerror(errno));
-        return NULL;
+        close(fd);
     }
-    size_t cap = 1 << 16, n = 0;
+    return f;
+}
+
+unsigned char *lm_read_file_max(const char *path, size_t max_bytes, size_t *len) {
+    size_t size;
+    int fd = lm_open_regular(path, max_bytes, &size);
+    if (fd < 0) return NULL;
+    /* Read to the end, never past the cap: the file may grow after fstat. */
+    size_t cap = size + 1, n = 0;
     unsigned char *buf = malloc(cap);
     if (!buf) {
-        fclose(f);
-        lm_err_set("%s: out of memory", path);
+        close(fd);
+        lm_err_set("%s: out of memory for %zu bytes", path, cap);
         return NULL;
     }
     for (;;) {
         if (n == cap) {
-            unsigned char *nb = cap < SIZE_MAX / 2 ? realloc(buf, cap * 2) : NULL;
+            if (cap > max_bytes) {
+                free(buf);
+                close(fd);
+                lm_err_set("cannot read %s: more than the %zu bytes this file may have", path, max_bytes);
+                return NULL;
+            }
+            size_t ncap = cap * 2 > max_bytes + 1 ? max_bytes + 1 : cap * 2;
+            unsigned char *nb = realloc(buf, ncap);
             if (!nb) {
                 free(buf);
-                fclose(f);
+                close(fd);
                 lm_err_set("%s: out of memory", path);
                 return NULL;
             }
             buf = nb;
-            cap *= 2;
+            cap = ncap;
         }
-        size_t r = fread(buf + n, 1, cap - n, f);
-        n += r;
+        ssize_t r = read(fd, buf + n, cap - n);
+        if (r < 0 && errno == EINTR) continue;
+        if (r < 0) {
+            int e = errno;
+            free(buf);
+            close(fd);
+            lm_err_set("cannot read %s: %s", path, strerror(e));
+            return NULL;
+        }
         if (r == 0) break;
+        n += (size_t)r;
     }
-    if (ferror(f)) {
-        int e = errno;
+    close(fd);
+    if (n > max_bytes) {
         free(buf);
-        fclose(f);
-        lm_err_set("cannot read %s: %s", path, strerror(e));
+        lm_err_set("cannot read %s: more than the %zu bytes this file may have", path, max_bytes);
         return NULL;
     }
-    fclose(f);
     *len = n;
     return buf;
 }
+
+unsigned char *lm_read_file(const char *path, size_t *len) { return lm_read_file_max(path, LM_READ_MAX, len); }
 
 int lm_mkdir_p(const char *path) {
     char buf[PATH_MAX];

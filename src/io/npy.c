@@ -265,11 +265,119 @@ static int parse_shape(Cursor *c, int *ndim, int64_t *shape) {
     return 0;
 }
 
-/* Decodes one .npy image. On failure returns -1 and writes a reason (without file name) to why. */
-int lm_npy_decode(const unsigned char *buf, size_t len, LmArray *out, char *why, size_t whylen) {
-    memset(out, 0, sizeof *out);
+/* "descr" -> dtype (and the width of a '<U<n>' string); -1 with the reason. */
+static int parse_descr(const char *descr, LmNpyHeader *h, char *why, size_t whylen) {
+    static const struct { const char *descr; LmDtype dt; } known[] = {
+        {"<f4", LM_DT_F32}, {"<f8", LM_DT_F64}, {"<i4", LM_DT_I32}, {"<i8", LM_DT_I64},
+        {"|u1", LM_DT_U8},  {"<u1", LM_DT_U8},  {"|b1", LM_DT_U8},
+    };
+    for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
+        if (!strcmp(descr, known[i].descr)) {
+            h->dtype = known[i].dt;
+            h->itemsize = lm_dtype_size(known[i].dt);
+            return 0;
+        }
+    if (descr[0] == '<' && descr[1] == 'U') {
+        char *e;
+        errno = 0;
+        long w = strtol(descr + 2, &e, 10);
+        if (descr[2] >= '0' && descr[2] <= '9' && !*e && !errno && w >= 0 && w <= (1L << 28)) {
+            h->dtype = LM_DT_STR;
+            h->strwidth = w;
+            h->itemsize = 4 * (size_t)w;
+            return 0;
+        }
+    } else if (descr[0] == '>' && descr[1] && strcmp(descr + 1, "u1") && strcmp(descr + 1, "i1")) {
+        snprintf(why, whylen, "big-endian dtype '%s' is not supported", descr);
+        return -1;
+    }
+    snprintf(why, whylen, "unsupported dtype '%s'", descr);
+    return -1;
+}
+
+typedef struct {
+    char descr[32];
+    int have_descr, have_order, have_shape, fortran;
+} HeaderKeys;
+
+/* One "key: value" entry of the header dict. 0, -1 malformed, -2 with a specific reason in why. */
+static int parse_entry(Cursor *c, HeaderKeys *k, LmNpyHeader *h, char *why, size_t whylen) {
+    char key[32];
+    if (parse_str(c, key, sizeof key) || !eat(c, ':')) return -1;
+    if (!strcmp(key, "descr")) {
+        if (parse_str(c, k->descr, sizeof k->descr)) {
+            snprintf(why, whylen, "unsupported dtype (structured or too long)");
+            return -2;
+        }
+        k->have_descr = 1;
+    } else if (!strcmp(key, "fortran_order")) {
+        skip_ws(c);
+        if (c->end - c->p >= 4 && !memcmp(c->p, "True", 4)) { k->fortran = 1; c->p += 4; }
+        else if (c->end - c->p >= 5 && !memcmp(c->p, "False", 5)) { k->fortran = 0; c->p += 5; }
+        else return -1;
+        k->have_order = 1;
+    } else if (!strcmp(key, "shape")) {
+        int r = parse_shape(c, &h->ndim, h->shape);
+        if (r == -2) {
+            snprintf(why, whylen, "more than %d dimensions", LM_NPY_MAXDIM);
+            return -2;
+        }
+        if (r) return -1;
+        k->have_shape = 1;
+    } else {
+        return -1;
+    }
+    return 0;
+}
+
+/* The header dict {'descr': ..., 'fortran_order': ..., 'shape': (...), } */
+static int parse_dict(Cursor *c, LmNpyHeader *h, char *why, size_t whylen) {
+    HeaderKeys k;
+    memset(&k, 0, sizeof k);
+    int r = eat(c, '{') ? 0 : -1;
+    while (r == 0 && !eat(c, '}')) {
+        r = parse_entry(c, &k, h, why, whylen);
+        if (r == 0 && !eat(c, ',')) r = eat(c, '}') ? 1 : -1;
+    }
+    if (r == -2) return -1;
+    if (r == -1 || !k.have_descr || !k.have_order || !k.have_shape) {
+        snprintf(why, whylen, "malformed .npy header");
+        return -1;
+    }
+    if (k.fortran) {
+        snprintf(why, whylen, "fortran_order arrays are not supported");
+        return -1;
+    }
+    return parse_descr(k.descr, h, why, whylen);
+}
+
+/* Element count and payload bytes of the parsed shape, refusing sizes that overflow. */
+static int header_sizes(LmNpyHeader *h, char *why, size_t whylen) {
+    size_t count = 1;
+    for (int i = 0; i < h->ndim; i++) {
+        if (h->shape[i] && count > (SIZE_MAX / 16) / (size_t)h->shape[i]) {
+            snprintf(why, whylen, "shape too large");
+            return -1;
+        }
+        count *= (size_t)h->shape[i];
+    }
+    if (h->itemsize && count > SIZE_MAX / 16 / h->itemsize) {
+        snprintf(why, whylen, "shape too large");
+        return -1;
+    }
+    if (h->dtype == LM_DT_STR && count != 1) {
+        snprintf(why, whylen, "only single (0-d) strings are supported");
+        return -1;
+    }
+    h->count = count;
+    h->payload = count * h->itemsize;
+    return 0;
+}
+
+int lm_npy_header_len(const unsigned char *buf, size_t len, size_t *total, char *why, size_t whylen) {
     if (len < 10 || memcmp(buf, "\x93NUMPY", 6) != 0) {
-        snprintf(why, whylen, "not a .npy file (bad magic)");
+        snprintf(why, whylen, len < 10 && len >= 6 && !memcmp(buf, "\x93NUMPY", 6) ? "truncated .npy header"
+                                                                                  : "not a .npy file (bad magic)");
         return -1;
     }
     int major = buf[6];
@@ -288,147 +396,97 @@ int lm_npy_decode(const unsigned char *buf, size_t len, LmArray *out, char *why,
         snprintf(why, whylen, "unsupported .npy format version %d.%d", major, buf[7]);
         return -1;
     }
-    if (hlen > len - hstart) {
+    if (hlen > LM_NPY_HEADER_READ_MAX) {
+        snprintf(why, whylen, ".npy header of %zu bytes is implausibly long", hlen);
+        return -1;
+    }
+    *total = hstart + hlen;
+    return 0;
+}
+
+int lm_npy_parse_header(const unsigned char *buf, size_t len, LmNpyHeader *h, char *why, size_t whylen) {
+    memset(h, 0, sizeof *h);
+    size_t total;
+    if (lm_npy_header_len(buf, len, &total, why, whylen)) return -1;
+    if (total > len) {
         snprintf(why, whylen, "truncated .npy header");
         return -1;
     }
-    Cursor c = {(const char *)buf + hstart, (const char *)buf + hstart + hlen};
-    char descr[32] = "";
-    int have_descr = 0, have_order = 0, have_shape = 0, fortran = 0, ndim = 0;
-    int64_t shape[LM_NPY_MAXDIM] = {0};
-    if (!eat(&c, '{')) goto bad_header;
-    for (;;) {
-        if (eat(&c, '}')) break;
-        char key[32];
-        if (parse_str(&c, key, sizeof key) || !eat(&c, ':')) goto bad_header;
-        if (!strcmp(key, "descr")) {
-            if (parse_str(&c, descr, sizeof descr)) {
-                snprintf(why, whylen, "unsupported dtype (structured or too long)");
-                return -1;
-            }
-            have_descr = 1;
-        } else if (!strcmp(key, "fortran_order")) {
-            skip_ws(&c);
-            if (c.end - c.p >= 4 && !memcmp(c.p, "True", 4)) { fortran = 1; c.p += 4; }
-            else if (c.end - c.p >= 5 && !memcmp(c.p, "False", 5)) { fortran = 0; c.p += 5; }
-            else goto bad_header;
-            have_order = 1;
-        } else if (!strcmp(key, "shape")) {
-            int r = parse_shape(&c, &ndim, shape);
-            if (r == -2) {
-                snprintf(why, whylen, "more than %d dimensions", LM_NPY_MAXDIM);
-                return -1;
-            }
-            if (r) goto bad_header;
-            have_shape = 1;
-        } else {
-            goto bad_header;
-        }
-        if (eat(&c, ',')) continue;
-        if (eat(&c, '}')) break;
-        goto bad_header;
+    size_t hstart = buf[6] == 1 ? 10 : 12;
+    Cursor c = {(const char *)buf + hstart, (const char *)buf + total};
+    if (parse_dict(&c, h, why, whylen) || header_sizes(h, why, whylen)) return -1;
+    h->header_len = total;
+    return 0;
+}
+
+/* UTF-32LE code points (numpy pads with NUL, which ends the string) -> a malloc'd UTF-8 string. */
+static char *utf32_to_utf8(const unsigned char *data, long width, size_t *n_out, char *why, size_t whylen) {
+    char *s = malloc(4 * (size_t)width + 1);
+    if (!s) {
+        snprintf(why, whylen, "out of memory");
+        return NULL;
     }
-    if (!have_descr || !have_order || !have_shape) goto bad_header;
-    if (fortran) {
-        snprintf(why, whylen, "fortran_order arrays are not supported");
-        return -1;
-    }
-    LmDtype dt;
-    size_t itemsize;
-    long strwidth = 0;
-    if (!strcmp(descr, "<f4")) dt = LM_DT_F32;
-    else if (!strcmp(descr, "<f8")) dt = LM_DT_F64;
-    else if (!strcmp(descr, "<i4")) dt = LM_DT_I32;
-    else if (!strcmp(descr, "<i8")) dt = LM_DT_I64;
-    else if (!strcmp(descr, "|u1") || !strcmp(descr, "<u1") || !strcmp(descr, "|b1")) dt = LM_DT_U8;
-    else if (descr[0] == '<' && descr[1] == 'U') {
-        char *e;
-        errno = 0;
-        strwidth = strtol(descr + 2, &e, 10);
-        if (e == descr + 2 || *e || errno || strwidth < 0 || strwidth > (1L << 28)) {
-            snprintf(why, whylen, "unsupported dtype '%s'", descr);
-            return -1;
+    size_t n = 0;
+    for (long i = 0; i < width; i++) {
+        const unsigned char *q = data + 4 * i;
+        uint32_t cp = (uint32_t)q[0] | ((uint32_t)q[1] << 8) | ((uint32_t)q[2] << 16) | ((uint32_t)q[3] << 24);
+        if (cp == 0) break;
+        if (cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) {
+            free(s);
+            snprintf(why, whylen, "invalid code point in string");
+            return NULL;
         }
-        dt = LM_DT_STR;
-    } else {
-        if (descr[0] == '>' && descr[1] && strcmp(descr + 1, "u1") && strcmp(descr + 1, "i1"))
-            snprintf(why, whylen, "big-endian dtype '%s' is not supported", descr);
-        else
-            snprintf(why, whylen, "unsupported dtype '%s'", descr);
-        return -1;
+        n += utf8_encode(cp, s + n);
     }
-    itemsize = dt == LM_DT_STR ? 4 * (size_t)strwidth : lm_dtype_size(dt);
-    size_t count = 1;
-    for (int i = 0; i < ndim; i++) {
-        if (shape[i] && count > (SIZE_MAX / 16) / (size_t)shape[i]) {
-            snprintf(why, whylen, "shape too large");
-            return -1;
-        }
-        count *= (size_t)shape[i];
-    }
-    size_t payload = len - hstart - hlen;
-    if (itemsize && count > SIZE_MAX / 16 / itemsize) {
-        snprintf(why, whylen, "shape too large");
-        return -1;
-    }
-    if (count * itemsize != payload) {
-        snprintf(why, whylen, "payload is %zu bytes but shape and dtype need %zu", payload,
-                 count * itemsize);
-        return -1;
-    }
-    const unsigned char *data = buf + hstart + hlen;
-    if (dt == LM_DT_STR) {
-        if (count != 1) {
-            snprintf(why, whylen, "only single (0-d) strings are supported");
-            return -1;
-        }
-        /* UTF-32LE -> UTF-8; numpy pads with NUL code points, which we drop */
-        char *s = malloc(4 * (size_t)strwidth + 1);
-        if (!s) {
-            snprintf(why, whylen, "out of memory");
-            return -1;
-        }
-        size_t n = 0;
-        for (long i = 0; i < strwidth; i++) {
-            const unsigned char *q = data + 4 * i;
-            uint32_t cp = (uint32_t)q[0] | ((uint32_t)q[1] << 8) | ((uint32_t)q[2] << 16) |
-                          ((uint32_t)q[3] << 24);
-            if (cp == 0) break;
-            if (cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) {
-                free(s);
-                snprintf(why, whylen, "invalid code point in string");
-                return -1;
-            }
-            n += utf8_encode(cp, s + n);
-        }
-        s[n] = 0;
+    s[n] = 0;
+    *n_out = n;
+    return s;
+}
+
+int lm_npy_set_payload(const LmNpyHeader *h, void *payload, LmArray *out, char *why, size_t whylen) {
+    memset(out, 0, sizeof *out);
+    if (h->dtype == LM_DT_STR) {
+        size_t n;
+        char *s = utf32_to_utf8(payload, h->strwidth, &n, why, whylen);
+        free(payload);
+        if (!s) return -1;
         out->dtype = LM_DT_STR;
-        out->ndim = 0;
         out->data = s;
         out->count = n;
         return 0;
     }
-    void *d = malloc(payload ? payload : 1);
-    if (!d) {
-        snprintf(why, whylen, "out of memory for %zu bytes", payload);
-        return -1;
-    }
-    if (payload) memcpy(d, data, payload);
-    out->dtype = dt;
-    out->ndim = ndim;
-    for (int i = 0; i < ndim; i++) out->shape[i] = shape[i];
-    out->data = d;
-    out->count = count;
+    out->dtype = h->dtype;
+    out->ndim = h->ndim;
+    for (int i = 0; i < h->ndim; i++) out->shape[i] = h->shape[i];
+    out->data = payload;
+    out->count = h->count;
     return 0;
-bad_header:
-    snprintf(why, whylen, "malformed .npy header");
-    return -1;
 }
 
-int lm_npy_read(const char *path, LmArray *out) {
+/* Decodes one .npy image. On failure returns -1 and writes a reason (without file name) to why. */
+int lm_npy_decode(const unsigned char *buf, size_t len, LmArray *out, char *why, size_t whylen) {
+    memset(out, 0, sizeof *out);
+    LmNpyHeader h;
+    if (lm_npy_parse_header(buf, len, &h, why, whylen)) return -1;
+    if (len - h.header_len != h.payload) {
+        snprintf(why, whylen, "payload is %zu bytes but shape and dtype need %zu", len - h.header_len, h.payload);
+        return -1;
+    }
+    void *d = malloc(h.payload ? h.payload : 1);
+    if (!d) {
+        snprintf(why, whylen, "out of memory for %zu bytes", h.payload);
+        return -1;
+    }
+    if (h.payload) memcpy(d, buf + h.header_len, h.payload);
+    return lm_npy_set_payload(&h, d, out, why, whylen);
+}
+
+int lm_npy_read(const char *path, LmArray *out) { return lm_npy_read_max(path, LM_READ_MAX, out); }
+
+int lm_npy_read_max(const char *path, size_t max_bytes, LmArray *out) {
     memset(out, 0, sizeof *out);
     size_t len;
-    unsigned char *buf = lm_read_file(path, &len);
+    unsigned char *buf = lm_read_file_max(path, max_bytes, &len);
     if (!buf) return -1;
     char why[256];
     int rc = lm_npy_decode(buf, len, out, why, sizeof why);

@@ -169,91 +169,217 @@ fail:
     return -1;
 }
 
-/* ---------------------------------------------------------------- reading */
+/* ---------------------------------------------------------------- reading
+ * Opening an archive reads its directory and every member's .npy header (a few hundred bytes each), so
+ * a member that is not a valid array is reported at once; a member's payload is inflated only when it is
+ * asked for, and only if its size agrees with its header, so a small archive cannot make us allocate
+ * more than the members a caller actually uses. */
+
+typedef struct {
+    LmArray a;            /* metadata from the header; data once loaded */
+    LmNpyHeader h;
+    zip_uint64_t index;
+    int loaded;
+} Entry;
 
 struct LmNpz {
     char *path;
-    LmArray *arrays;
+    zip_t *za;
+    off_t archive_size;
+    Entry *e;
     int n;
 };
 
 void lm_npz_free(LmNpz *z) {
     if (!z) return;
-    for (int i = 0; i < z->n; i++) lm_array_free(&z->arrays[i]);
-    free(z->arrays);
+    for (int i = 0; i < z->n; i++) lm_array_free(&z->e[i].a);
+    free(z->e);
+    if (z->za) zip_discard(z->za);
     free(z->path);
     free(z);
 }
 
 int lm_npz_count(const LmNpz *z) { return z->n; }
-const LmArray *lm_npz_at(const LmNpz *z, int i) { return i >= 0 && i < z->n ? &z->arrays[i] : NULL; }
 
-const LmArray *lm_npz_find(const LmNpz *z, const char *name) {
-    for (int i = 0; i < z->n; i++)
-        if (!strcmp(z->arrays[i].name, name)) return &z->arrays[i];
-    return NULL;
-}
-
-/* Reads one member fully, letting libzip verify its CRC (checked when the stream reaches its end). */
-static unsigned char *read_member(zip_t *za, zip_uint64_t i, zip_uint64_t size, off_t archive_size,
-                                  char *why, size_t whylen) {
-    /* A corrupt directory can claim any size: refuse what no deflate stream of this archive could hold
-     * (deflate expands at most ~1032:1) rather than attempt a huge allocation. */
-    if (size > (zip_uint64_t)archive_size * 1032u + 4096u || size > (zip_uint64_t)SIZE_MAX / 2) {
-        snprintf(why, whylen, "implausible member size %llu", (unsigned long long)size);
-        return NULL;
-    }
-    unsigned char *buf = malloc(size ? size : 1);
-    if (!buf) {
-        snprintf(why, whylen, "out of memory for %llu bytes", (unsigned long long)size);
-        return NULL;
-    }
-    zip_file_t *f = zip_fopen_index(za, i, 0);
-    if (!f) {
-        snprintf(why, whylen, "%s", zip_strerror(za));
-        free(buf);
-        return NULL;
-    }
+/* Exactly n bytes of an open member; -1 with the reason (a short member, a CRC error). */
+static int read_exact(zip_file_t *f, void *buf, zip_uint64_t n, char *why, size_t whylen) {
     zip_uint64_t got = 0;
-    while (got < size) {
-        zip_int64_t r = zip_fread(f, buf + got, size - got);
+    while (got < n) {
+        zip_int64_t r = zip_fread(f, (unsigned char *)buf + got, n - got);
         if (r < 0) {
             snprintf(why, whylen, "%s", zip_file_strerror(f));
-            goto fail;
+            return -1;
         }
         if (r == 0) {
             snprintf(why, whylen, "member shorter than its recorded size");
-            goto fail;
+            return -1;
         }
         got += (zip_uint64_t)r;
     }
-    unsigned char extra;
-    zip_int64_t r = zip_fread(f, &extra, 1);
-    if (r != 0) {
-        snprintf(why, whylen, "%s", r < 0 ? zip_file_strerror(f) : "member longer than its recorded size");
-        goto fail;
+    return 0;
+}
+
+/* The member's .npy header, checked against the member's recorded size. */
+static int read_header(LmNpz *z, Entry *en, zip_uint64_t size, char *why, size_t whylen) {
+    /* A corrupt directory can claim any size: refuse what no deflate stream of this archive could hold
+     * (deflate expands at most ~1032:1). */
+    if (size > (zip_uint64_t)z->archive_size * 1032u + 4096u || size > (zip_uint64_t)SIZE_MAX / 2) {
+        snprintf(why, whylen, "implausible member size %llu", (unsigned long long)size);
+        return -1;
+    }
+    zip_file_t *f = zip_fopen_index(z->za, en->index, 0);
+    if (!f) {
+        snprintf(why, whylen, "%s", zip_strerror(z->za));
+        return -1;
+    }
+    unsigned char head[12];
+    size_t first = size < sizeof head ? (size_t)size : sizeof head, total = 0;
+    unsigned char *buf = NULL;
+    int rc = -1;
+    if (read_exact(f, head, first, why, whylen) || lm_npy_header_len(head, first, &total, why, whylen)) goto out;
+    if (total > size) {
+        snprintf(why, whylen, "truncated .npy header");
+        goto out;
+    }
+    buf = lm_malloc(total);
+    memcpy(buf, head, first);
+    if (read_exact(f, buf + first, total - first, why, whylen) ||
+        lm_npy_parse_header(buf, total, &en->h, why, whylen))
+        goto out;
+    if (size - total != en->h.payload) {
+        snprintf(why, whylen, "payload is %llu bytes but shape and dtype need %zu",
+                 (unsigned long long)(size - total), en->h.payload);
+        goto out;
+    }
+    rc = 0;
+out:
+    free(buf);
+    zip_fclose(f);
+    return rc;
+}
+
+/* Inflate a member's payload (libzip checks its CRC when the stream reaches the end). */
+static int load_entry(LmNpz *z, Entry *en) {
+    char why[300];
+    zip_file_t *f = zip_fopen_index(z->za, en->index, 0);
+    if (!f) {
+        lm_err_set("%s: %s.npy: %s", z->path, en->a.name, zip_strerror(z->za));
+        return -1;
+    }
+    unsigned char skip[4096];
+    size_t left = en->h.header_len;
+    int rc = 0;
+    while (rc == 0 && left) {
+        size_t k = left < sizeof skip ? left : sizeof skip;
+        rc = read_exact(f, skip, k, why, sizeof why);
+        left -= k;
+    }
+    void *payload = malloc(en->h.payload ? en->h.payload : 1);
+    if (!payload) snprintf(why, sizeof why, "out of memory for %zu bytes", en->h.payload);
+    if (rc == 0 && payload) rc = read_exact(f, payload, en->h.payload, why, sizeof why);
+    if (rc == 0 && payload) {
+        unsigned char extra;
+        zip_int64_t r = zip_fread(f, &extra, 1);
+        if (r != 0) {
+            snprintf(why, sizeof why, "%s", r < 0 ? zip_file_strerror(f) : "member longer than its recorded size");
+            rc = -1;
+        }
     }
     zip_fclose(f);
-    return buf;
-fail:
-    zip_fclose(f);
-    free(buf);
+    if (rc || !payload) {
+        free(payload);
+        lm_err_set("%s: %s.npy: %s", z->path, en->a.name, why);
+        return -1;
+    }
+    char name[sizeof en->a.name];
+    memcpy(name, en->a.name, sizeof name);
+    if (lm_npy_set_payload(&en->h, payload, &en->a, why, sizeof why)) {
+        memcpy(en->a.name, name, sizeof name);
+        lm_err_set("%s: %s.npy: %s", z->path, name, why);
+        return -1;
+    }
+    memcpy(en->a.name, name, sizeof name);
+    en->loaded = 1;
+    return 0;
+}
+
+static Entry *find_entry(const LmNpz *z, const char *name) {
+    for (int i = 0; i < z->n; i++)
+        if (!strcmp(z->e[i].a.name, name)) return &z->e[i];
     return NULL;
 }
 
+static const LmArray *loaded(LmNpz *z, Entry *en, size_t max_bytes) {
+    if (en->loaded) return &en->a;
+    if (en->h.payload > max_bytes) {
+        lm_err_set("%s: %s: %zu bytes, more than the %zu this array may have", z->path, en->a.name, en->h.payload,
+                   max_bytes);
+        return NULL;
+    }
+    return load_entry(z, en) ? NULL : &en->a;
+}
+
+const LmArray *lm_npz_at(LmNpz *z, int i) {
+    return i >= 0 && i < z->n ? loaded(z, &z->e[i], LM_NPZ_MEMBER_MAX) : NULL;
+}
+
+const LmArray *lm_npz_find(LmNpz *z, const char *name) { return lm_npz_find_max(z, name, LM_NPZ_MEMBER_MAX); }
+
+const LmArray *lm_npz_find_max(LmNpz *z, const char *name, size_t max_bytes) {
+    Entry *en = find_entry(z, name);
+    if (!en) {
+        lm_err_set("%s: missing array '%s'", z->path, name);
+        return NULL;
+    }
+    return loaded(z, en, max_bytes);
+}
+
+const LmArray *lm_npz_info(const LmNpz *z, const char *name) {
+    Entry *en = find_entry(z, name);
+    return en ? &en->a : NULL;
+}
+
+/* Directory entry i: name, header, duplicates. */
+static int open_entry(LmNpz *z, zip_int64_t i) {
+    zip_stat_t zs;
+    zip_stat_init(&zs);
+    if (zip_stat_index(z->za, (zip_uint64_t)i, 0, &zs) || !(zs.valid & ZIP_STAT_NAME) || !(zs.valid & ZIP_STAT_SIZE)) {
+        lm_err_set("%s: member %lld: %s", z->path, (long long)i, zip_strerror(z->za));
+        return -1;
+    }
+    Entry *en = &z->e[z->n];
+    size_t nl = strlen(zs.name);
+    if (nl < 5 || strcmp(zs.name + nl - 4, ".npy") || nl - 4 >= sizeof en->a.name) {
+        lm_err_set("%s: member '%s' is not a .npy array", z->path, zs.name);
+        return -1;
+    }
+    char why[300];
+    en->index = (zip_uint64_t)i;
+    if (read_header(z, en, zs.size, why, sizeof why)) {
+        lm_err_set("%s: %s: %s", z->path, zs.name, why);
+        return -1;
+    }
+    en->a.dtype = en->h.dtype;
+    en->a.ndim = en->h.ndim;
+    for (int d = 0; d < en->h.ndim; d++) en->a.shape[d] = en->h.shape[d];
+    en->a.count = en->h.dtype == LM_DT_STR ? 0 : en->h.count;
+    snprintf(en->a.name, sizeof en->a.name, "%.*s", (int)(nl - 4), zs.name);
+    if (find_entry(z, en->a.name)) {
+        lm_err_set("%s: array '%s' appears twice", z->path, en->a.name);
+        return -1;
+    }
+    z->n++;
+    return 0;
+}
+
 LmNpz *lm_npz_read(const char *path) {
-    struct stat st;
-    if (stat(path, &st)) {
-        lm_err_set("cannot read %s: %s", path, strerror(errno));
-        return NULL;
-    }
-    if (!S_ISREG(st.st_mode)) {
-        lm_err_set("cannot read %s: not a regular file", path);
-        return NULL;
-    }
+    size_t size;
+    int fd = lm_open_regular(path, (size_t)INT64_MAX, &size);
+    if (fd < 0) return NULL;
     int zerr = 0;
-    zip_t *za = zip_open(path, ZIP_RDONLY | ZIP_CHECKCONS, &zerr);
+    zip_t *za = zip_fdopen(fd, ZIP_RDONLY | ZIP_CHECKCONS, &zerr);
     if (!za) {
+        close(fd);
         zip_error_t e;
         zip_error_init_with_code(&e, zerr);
         lm_err_set("cannot read %s: %s", path,
@@ -262,52 +388,21 @@ LmNpz *lm_npz_read(const char *path) {
         return NULL;
     }
     LmNpz *z = lm_calloc(1, sizeof *z);
+    z->za = za;
+    z->archive_size = (off_t)size;
     z->path = strdup(path);
     if (!z->path) lm_die("out of memory");
     zip_int64_t n = zip_get_num_entries(za, 0);
-    if (n < 0 || n > 1000000) {
+    /* A member's central-directory entry takes at least 46 bytes. */
+    if (n < 0 || (uint64_t)n > size / 46 + 1) {
         lm_err_set("%s: bad number of members", path);
         goto fail;
     }
-    z->arrays = lm_calloc((size_t)(n ? n : 1), sizeof *z->arrays);
-    for (zip_int64_t i = 0; i < n; i++) {
-        zip_stat_t zs;
-        zip_stat_init(&zs);
-        if (zip_stat_index(za, (zip_uint64_t)i, 0, &zs) || !(zs.valid & ZIP_STAT_NAME) ||
-            !(zs.valid & ZIP_STAT_SIZE)) {
-            lm_err_set("%s: member %lld: %s", path, (long long)i, zip_strerror(za));
-            goto fail;
-        }
-        size_t nl = strlen(zs.name);
-        if (nl < 5 || strcmp(zs.name + nl - 4, ".npy") || nl - 4 >= sizeof z->arrays[0].name) {
-            lm_err_set("%s: member '%s' is not a .npy array", path, zs.name);
-            goto fail;
-        }
-        char why[300];
-        unsigned char *buf = read_member(za, (zip_uint64_t)i, zs.size, st.st_size, why, sizeof why);
-        if (!buf) {
-            lm_err_set("%s: %s: %s", path, zs.name, why);
-            goto fail;
-        }
-        LmArray *a = &z->arrays[z->n];
-        int rc = lm_npy_decode(buf, (size_t)zs.size, a, why, sizeof why);
-        free(buf);
-        if (rc) {
-            lm_err_set("%s: %s: %s", path, zs.name, why);
-            goto fail;
-        }
-        snprintf(a->name, sizeof a->name, "%.*s", (int)(nl - 4), zs.name);
-        z->n++;
-        for (int k = 0; k < z->n - 1; k++)
-            if (!strcmp(z->arrays[k].name, a->name)) {
-                lm_err_set("%s: array '%s' appears twice", path, a->name);
-                goto fail;
-            }
-    }
-    zip_discard(za);
+    z->e = lm_calloc((size_t)(n ? n : 1), sizeof *z->e);
+    for (zip_int64_t i = 0; i < n; i++)
+        if (open_entry(z, i)) goto fail;
     return z;
 fail:
-    zip_discard(za);
     lm_npz_free(z);
     return NULL;
 }
@@ -321,17 +416,17 @@ static void format_shape(char *out, size_t cap, int ndim, const int64_t *shape) 
     if (n < cap) snprintf(out + n, cap - n, "]");
 }
 
-const LmArray *lm_npz_expect(const LmNpz *z, const char *name, LmDtype dtype, int ndim,
-                             const int64_t *shape) {
-    const LmArray *a = lm_npz_find(z, name);
-    if (!a) {
+const LmArray *lm_npz_expect(LmNpz *z, const char *name, LmDtype dtype, int ndim, const int64_t *shape) {
+    Entry *en = find_entry(z, name);
+    if (!en) {
         lm_err_set("%s: missing array '%s'", z->path, name);
         return NULL;
     }
+    const LmArray *a = &en->a;
     int ok = a->dtype == dtype && a->ndim == ndim;
     for (int i = 0; ok && i < ndim; i++)
         if (shape && shape[i] >= 0 && shape[i] != a->shape[i]) ok = 0;
-    if (ok) return a;
+    if (ok) return loaded(z, en, LM_NPZ_MEMBER_MAX);
     char want[160], got[160];
     int64_t any[LM_NPY_MAXDIM] = {-1, -1, -1, -1};
     if (ndim > LM_NPY_MAXDIM || ndim < 0) ndim = 0; /* never index past the caller's shape */

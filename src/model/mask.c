@@ -289,7 +289,8 @@ static int build_random(const LmMaskSpec *s, int n, LmMask *out) {
 /* A 0/1 matrix from a .npy file; float, integer or uint8/bool data accepted, values exactly 0 or 1. */
 static int build_file(const LmMaskSpec *s, int n, LmMask *out) {
     LmArray a;
-    if (lm_npy_read(s->file, &a)) return -1;
+    /* at most float64 [n, n] plus a header: a larger file (or /dev/zero) is refused unread */
+    if (lm_npy_read_max(s->file, (size_t)n * n * 8 + 65536, &a)) return -1;
     int rc = -1;
     if (a.ndim != 2 || a.shape[0] != n || a.shape[1] != n) {
         lm_err_set("mask file %s: expected shape [%d, %d], found %d-d array%s%lld x %lld", s->file, n, n,

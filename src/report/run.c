@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include "io/npz.h"
 #include "train/checkpoint.h"
+#include "train/memory.h"
 #include "util/err.h"
 
 static int resolve_paths(const char *path, LmTrained *r) {
@@ -32,36 +33,25 @@ static int resolve_paths(const char *path, LmTrained *r) {
     return 0;
 }
 
-/* The configuration stored in the checkpoint (the trainer is rebuilt from it). */
-static int stored_config(const char *ckpt, LmTrainConfig *cfg) {
-    LmNpz *z = lm_npz_read(ckpt);
-    if (!z) return -1;
-    int rc = -1;
-    const LmArray *a = lm_npz_find(z, "config");
-    cJSON *doc = NULL;
-    if (!a || a->dtype != LM_DT_STR) {
-        lm_err_set("%s: %s", ckpt, a ? "'config' is not a string" : "missing array 'config'");
-    } else if (!(doc = cJSON_Parse((const char *)a->data)) || !cJSON_IsObject(doc)) {
-        lm_err_set("%s: stored configuration is not a JSON object", ckpt);
-    } else {
-        lm_train_config_default(cfg);
-        rc = lm_train_config_apply_json(cfg, doc, ckpt);
-    }
-    cJSON_Delete(doc);
-    lm_npz_free(z);
-    return rc;
-}
-
 int lm_trained_load(const char *path, LmTrained *out) {
     memset(out, 0, sizeof *out);
     if (resolve_paths(path, out) != 0) return -1;
     LmTrainConfig cfg;
-    if (stored_config(out->ckpt, &cfg) != 0) return -1;
+    if (lm_checkpoint_read_config(out->ckpt, &cfg) != 0) return -1;
+    /* Evaluation and plots need the network only: no pool (building one costs K stream windows). */
+    cfg.train_pool = 0;
     if (!cfg.out[0]) snprintf(cfg.out, sizeof cfg.out, "%s", out->dir);
     if (lm_train_config_validate(&cfg) != 0) {
         char msg[512];
         snprintf(msg, sizeof msg, "%s", lm_err_msg());
         lm_err_set("%s: stored configuration: %s", out->ckpt, msg);
+        return -1;
+    }
+    /* Every array must fit the stored configuration before a trainer of that size is built. */
+    if (lm_memory_check(&cfg, 1) != 0 || lm_checkpoint_check_shapes(out->ckpt, &cfg, 0) != 0) {
+        char msg[600];
+        snprintf(msg, sizeof msg, "%s", lm_err_msg());
+        if (strncmp(msg, out->ckpt, strlen(out->ckpt)) != 0) lm_err_set("%s: stored configuration: %s", out->ckpt, msg);
         return -1;
     }
     out->trainer = lm_trainer_new(&cfg);
@@ -71,7 +61,7 @@ int lm_trained_load(const char *path, LmTrained *out) {
         lm_err_set("%s: stored configuration: %s", out->ckpt, msg);
         return -1;
     }
-    if (lm_checkpoint_load(out->trainer, out->ckpt) != 0) {
+    if (lm_checkpoint_load_weights(out->trainer, out->ckpt) != 0) {
         lm_trained_free(out);
         return -1;
     }

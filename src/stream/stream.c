@@ -106,6 +106,11 @@ static void fill_all(LmStream *s) {
     s->seq_start = 0;
 }
 
+static int cache_len_for(int n_in, int batch, int window) {
+    double c = 1e5 / (n_in + 1) / batch;
+    return (int)((1 + floor(c / window)) * window);
+}
+
 LmStream *lm_stream_new(const LmBattery *battery, int batch, int window, uint64_t seed, unsigned fix) {
     if (!battery || battery->n <= 0) {
         lm_err_set("stream: empty battery");
@@ -126,8 +131,7 @@ LmStream *lm_stream_new(const LmBattery *battery, int batch, int window, uint64_
     s->seed = seed;
     s->fix = fix;
     s->n_in = lm_battery_n_in(battery);
-    double c = 1e5 / (s->n_in + 1) / batch;
-    s->cache_len = (int)((1 + floor(c / window)) * window);
+    s->cache_len = cache_len_for(s->n_in, batch, window);
     LmRng construction = lm_rng_derive(seed, RNG_CONSTRUCTION);
     lm_taskenv_init(&s->env, fix, &construction);
     s->rows = lm_calloc((size_t)batch, sizeof(Row));
@@ -225,17 +229,18 @@ typedef struct {
     int32_t seq_start;
 } StateHeader;
 
-static size_t row_cache_bytes(const LmStream *s) {
-    return (size_t)s->cache_len * (sizeof(float) * LM_OBS + sizeof(int32_t) + sizeof(int16_t) + 1);
+static size_t row_bytes_for(int n_tasks, int cache_len) {
+    return 3 * sizeof(LmRng) + 3 * sizeof(int32_t) + sizeof(int64_t) + (size_t)n_tasks + sizeof(LmTrial) +
+           (size_t)cache_len * (sizeof(float) * LM_OBS + sizeof(int32_t) + sizeof(int16_t) + 1);
 }
-static size_t row_bytes(const LmStream *s) {
-    return 3 * sizeof(LmRng) + 3 * sizeof(int32_t) + sizeof(int64_t) + (size_t)s->battery.n + sizeof(LmTrial) +
-           row_cache_bytes(s);
+static size_t row_bytes(const LmStream *s) { return row_bytes_for(s->battery.n, s->cache_len); }
+
+size_t lm_stream_state_size_for(int n_tasks, int batch, int window) {
+    int cache_len = cache_len_for(LM_OBS + n_tasks, batch, window);
+    return sizeof(StateHeader) + sizeof(int32_t) * (size_t)n_tasks + (size_t)batch * row_bytes_for(n_tasks, cache_len);
 }
 
-size_t lm_stream_state_size(const LmStream *s) {
-    return sizeof(StateHeader) + sizeof(int32_t) * (size_t)s->battery.n + (size_t)s->batch * row_bytes(s);
-}
+size_t lm_stream_state_size(const LmStream *s) { return lm_stream_state_size_for(s->battery.n, s->batch, s->window); }
 
 #define PUT(p, src, n) (memcpy((p), (src), (n)), (p) += (n))
 #define GET(dst, p, n) (memcpy((dst), (p), (n)), (p) += (n))
@@ -274,6 +279,107 @@ void lm_stream_save_state(const LmStream *s, uint8_t *buf) {
     }
 }
 
+/* ---- validation of a saved row (every field the stream later indexes with or loops on) ---- */
+typedef struct {
+    LmRng rng[3];                /* task, global, schedule */
+    int32_t next, pend_pos, pend_off;
+    int64_t trials;
+    const uint8_t *parity;
+    LmTrial pending;
+    const uint8_t *ob, *label, *rule, *dec;
+} RowView;
+
+static void row_view(const LmStream *s, const uint8_t *p, RowView *v) {
+    const size_t L = (size_t)s->cache_len;
+    memcpy(v->rng, p, 3 * sizeof(LmRng));
+    p += 3 * sizeof(LmRng);
+    memcpy(&v->next, p, sizeof(int32_t));
+    memcpy(&v->pend_pos, p + 4, sizeof(int32_t));
+    memcpy(&v->pend_off, p + 8, sizeof(int32_t));
+    memcpy(&v->trials, p + 12, sizeof(int64_t));
+    p += 3 * sizeof(int32_t) + sizeof(int64_t);
+    v->parity = p;
+    p += (size_t)s->battery.n;
+    memcpy(&v->pending, p, sizeof(LmTrial));
+    v->ob = p + sizeof(LmTrial);
+    v->label = v->ob + sizeof(float) * LM_OBS * L;
+    v->rule = v->label + sizeof(int32_t) * L;
+    v->dec = v->rule + sizeof(int16_t) * L;
+}
+
+static int rng_is_zero(const LmRng *r) { return !(r->s[0] | r->s[1] | r->s[2] | r->s[3]); }
+
+static int finite_floats(const uint8_t *p, size_t n) {
+    for (size_t i = 0; i < n; i++) {
+        float x;
+        memcpy(&x, p + i * sizeof x, sizeof x);
+        if (!isfinite(x)) return 0;
+    }
+    return 1;
+}
+
+static int known_period_name(const char *name) {
+    static const char *const names[] = {"fixation", "stimulus", "delay", "decision",
+                                        "stim1",    "stim2",    "sample", "test"};
+    if (!memchr(name, 0, sizeof(((LmPeriod *)0)->name))) return 0;
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (!strcmp(name, names[i])) return 1;
+    return 0;
+}
+
+/* The pending trial: its task, length, back-to-back period table with a decision period, labels. */
+static const char *check_trial(const LmStream *s, const LmTrial *t, int pos) {
+    if (t->task != s->battery.id[pos]) return "pending trial is not of its battery position's task";
+    if (t->len < 1 || t->len > LM_TMAX) return "pending trial length out of range";
+    if (t->n_periods < 1 || t->n_periods > LM_MAX_PERIODS) return "pending trial period count out of range";
+    int at = 0;
+    for (int i = 0; i < t->n_periods; i++) {
+        const LmPeriod *q = &t->periods[i];
+        if (!known_period_name(q->name)) return "pending trial has an unknown period name";
+        if (q->start != at || q->end < q->start || q->end > t->len) return "pending trial periods out of order";
+        at = q->end;
+    }
+    if (at != t->len) return "pending trial periods do not cover the trial";
+    if (lm_trial_period(t, "decision") < 0) return "pending trial has no decision period";
+    for (int i = 0; i < LM_TMAX; i++)
+        if (t->gt[i] < 0 || t->gt[i] >= LM_N_ACTIONS) return "pending trial label out of range";
+    if (!finite_floats((const uint8_t *)t->ob, LM_TMAX * LM_OBS)) return "pending trial input not finite";
+    return NULL;
+}
+
+/* The cache a window is read from: labels, rule positions, decision flags, finite inputs. */
+static const char *check_cache(const LmStream *s, const RowView *v) {
+    const size_t L = (size_t)s->cache_len;
+    for (size_t i = 0; i < L; i++) {
+        int32_t lab;
+        int16_t q;
+        memcpy(&lab, v->label + i * sizeof lab, sizeof lab);
+        memcpy(&q, v->rule + i * sizeof q, sizeof q);
+        if (lab < 0 || lab >= LM_N_ACTIONS) return "cached label out of range";
+        if (q < 0 || q >= s->battery.n) return "cached task position out of range";
+        if (v->dec[i] > 1) return "cached decision flag not 0 or 1";
+    }
+    if (!finite_floats(v->ob, L * LM_OBS)) return "cached input not finite";
+    return NULL;
+}
+
+/* NULL if the row at p is usable, else what is wrong with it. */
+static const char *check_row(const LmStream *s, const uint8_t *p) {
+    static _Thread_local RowView v;   /* holds a whole trial (~9 KB): kept off the stack */
+    row_view(s, p, &v);
+    for (int k = 0; k < 3; k++)
+        if (rng_is_zero(&v.rng[k])) return "a generator has the all-zero state (it would never advance)";
+    const int n = s->battery.n;
+    if (v.next < 0 || v.next >= n || v.pend_pos < 0 || v.pend_pos >= n) return "task position out of range";
+    if (v.trials < 1) return "trial count out of range";
+    for (int i = 0; i < n; i++)
+        if (v.parity[i] > 1) return "modality parity not 0 or 1";
+    const char *why = check_trial(s, &v.pending, v.pend_pos);
+    if (why) return why;
+    if (v.pend_off < 0 || v.pend_off > v.pending.len) return "pending trial offset out of range";
+    return check_cache(s, &v);
+}
+
 int lm_stream_load_state(LmStream *s, const uint8_t *buf, size_t n) {
     if (n != lm_stream_state_size(s)) {
         lm_err_set("stream state: %zu bytes, expected %zu for this configuration", n, lm_stream_state_size(s));
@@ -299,31 +405,20 @@ int lm_stream_load_state(LmStream *s, const uint8_t *buf, size_t n) {
         return -1;
     }
     p += sizeof(int32_t) * (size_t)s->battery.n;
-    if (h.seq_start < 0 || h.seq_start > s->cache_len) {
+    if (h.seq_start < 0 || h.seq_start > s->cache_len || h.seq_start % s->window != 0) {
         lm_err_set("stream state: corrupt read position %d", h.seq_start);
         return -1;
     }
     /* Validate every row before touching the stream, so a bad buffer leaves it unchanged. */
-    const size_t L = (size_t)s->cache_len;
     const uint8_t *rows = p;
     for (int b = 0; b < s->batch; b++, p += row_bytes(s)) {
-        int32_t v[3], len;
-        memcpy(v, p + 3 * sizeof(LmRng), sizeof v);
-        const uint8_t *trial = p + 3 * sizeof(LmRng) + sizeof v + sizeof(int64_t) + (size_t)s->battery.n;
-        memcpy(&len, trial + offsetof(LmTrial, len), sizeof len);
-        int ok = v[0] >= 0 && v[0] < s->battery.n && v[1] >= 0 && v[1] < s->battery.n && len >= 0 &&
-                 len <= LM_TMAX && v[2] >= 0 && v[2] <= len;
-        const uint8_t *rule = trial + sizeof(LmTrial) + (sizeof(float) * LM_OBS + sizeof(int32_t)) * L;
-        for (size_t i = 0; ok && i < L; i++) {
-            int16_t q;
-            memcpy(&q, rule + i * sizeof q, sizeof q);
-            ok = q >= 0 && q < s->battery.n;
-        }
-        if (!ok) {
-            lm_err_set("stream state: corrupt row %d", b);
+        const char *why = check_row(s, p);
+        if (why) {
+            lm_err_set("stream state: corrupt row %d: %s", b, why);
             return -1;
         }
     }
+    const size_t L = (size_t)s->cache_len;
     p = rows;
     for (int b = 0; b < s->batch; b++) {
         Row *r = &s->rows[b];

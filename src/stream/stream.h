@@ -38,6 +38,9 @@ int64_t lm_stream_trials(const LmStream *s);
 /* The stream's complete mutable state (row generators, schedulers, modality parities, cache, read
  * position) as an opaque byte string, so a checkpoint can resume the stream exactly. */
 size_t lm_stream_state_size(const LmStream *s);
+/* The same for a stream not built yet (a battery of n_tasks, batch rows, windows of `window` steps):
+ * lets a checkpoint's stream state be checked before anything is allocated. */
+size_t lm_stream_state_size_for(int n_tasks, int batch, int window);
 void lm_stream_save_state(const LmStream *s, uint8_t *buf);
 /* Returns 0, or -1 with lm_err_set() if the buffer does not fit this stream's configuration (seed,
  * corrections, batch, window, battery) or is corrupt; the stream is then left unchanged. */

@@ -63,7 +63,13 @@ int lm_checkpoint_save(const LmTrainer *t, const char *config_doc, const char *p
     return rc;
 }
 
-/* Prefix the current error with the checkpoint path unless the io layer already named it. */
+/* ---------------------------------------------------------------- reading
+ * Loading is a sequence of checks, each on a few arrays, that only read: nothing of the trainer changes
+ * until every array has passed (commit). The arrays besides the named tensors and their expected dtype
+ * and shape are listed in one table (key_specs), which the shape check before a trainer is built
+ * (lm_checkpoint_check_shapes) and the loader share: a new key is one line there. */
+
+/* Prefix a message with the checkpoint path (arg is printed with fmt's %s). */
 static int fail(const char *path, const char *fmt, const char *arg) {
     char msg[1024]; /* room for a 600-byte argument and the format */
     snprintf(msg, sizeof msg, fmt, arg);
@@ -71,8 +77,186 @@ static int fail(const char *path, const char *fmt, const char *arg) {
     return -1;
 }
 
-static const LmArray *scalar(const LmNpz *z, const char *name, LmDtype dt) {
-    return lm_npz_expect(z, name, dt, 0, NULL);
+/* The current error (already naming the file) with a prefix after the path. */
+static int fail_with(const char *path, const char *what) {
+    char msg[600];
+    snprintf(msg, sizeof msg, "%s", lm_err_msg());
+    lm_err_set("%s: %s: %s", path, what, msg);
+    return -1;
+}
+
+/* The sizes a configuration gives a checkpoint's arrays; P < 0 = at most P_max (not known before the
+ * mask is built, on the compressed path). */
+typedef struct {
+    int64_t N, n_in, n_out, P, P_max, S;
+} Dims;
+
+typedef struct {
+    const char *name;
+    LmDtype dtype;
+    int ndim;
+    int64_t shape[2];   /* LM_CK_P: the parameter count */
+    int full_only;      /* read by a full load only (not by a weights-only load) */
+} KeySpec;
+
+enum { LM_CK_P = -2 };
+
+static int key_specs(const Dims *d, KeySpec *out) {
+    const KeySpec k[] = {
+        {"format", LM_DT_I64, 0, {0, 0}, 0},
+        {"mask", LM_DT_U8, 2, {d->N, d->N}, 0},
+        {"params", LM_DT_F32, 1, {LM_CK_P, 0}, 0},
+        {"adam_m", LM_DT_F32, 1, {LM_CK_P, 0}, 1},
+        {"adam_v", LM_DT_F32, 1, {LM_CK_P, 0}, 1},
+        {"adam_t", LM_DT_I64, 0, {0, 0}, 1},
+        {"step", LM_DT_I64, 0, {0, 0}, 0},
+        {"trials", LM_DT_I64, 0, {0, 0}, 1},
+        {"wall", LM_DT_F64, 0, {0, 0}, 1},
+        {"rng_noise", LM_DT_I64, 1, {4, 0}, 1},
+        {"stream_state", LM_DT_U8, 1, {d->S, 0}, 1},
+        {"thresholds", LM_DT_I64, 2, {LM_N_THRESHOLDS, 2}, 1},
+        {"loss_acc", LM_DT_F64, 1, {2, 0}, 1},
+        {"W_in", LM_DT_F32, 2, {d->N, d->n_in}, 0},
+        {"b_in", LM_DT_F32, 1, {d->N, 0}, 0},
+        {"W_rec", LM_DT_F32, 2, {d->N, d->N}, 0},
+        {"b_rec", LM_DT_F32, 1, {d->N, 0}, 0},
+        {"W_out", LM_DT_F32, 2, {d->n_out, d->N}, 0},
+        {"b_out", LM_DT_F32, 1, {d->n_out, 0}, 0},
+    };
+    int n = (int)(sizeof k / sizeof k[0]);
+    memcpy(out, k, sizeof k);
+    return n;
+}
+#define MAX_KEYS 32
+
+/* Does the member's header match the spec (before its payload is read)? */
+static int key_fits(const Dims *d, const KeySpec *k, const LmArray *a) {
+    if (a->dtype != k->dtype || a->ndim != k->ndim) return 0;
+    for (int i = 0; i < k->ndim; i++) {
+        if (k->shape[i] != LM_CK_P) {
+            if (a->shape[i] != k->shape[i]) return 0;
+        } else if (d->P >= 0 ? a->shape[i] != d->P : a->shape[i] > d->P_max) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* Every listed key present with its dtype and shape (full: the training-state keys too). */
+static int check_keys(LmNpz *z, const char *path, const Dims *d, int full) {
+    KeySpec k[MAX_KEYS];
+    int n = key_specs(d, k);
+    for (int i = 0; i < n; i++) {
+        if (k[i].full_only && !full) continue;
+        const LmArray *a = lm_npz_info(z, k[i].name);
+        if (!a) return fail(path, "missing array '%s'", k[i].name);
+        if (key_fits(d, &k[i], a)) continue;
+        int64_t want[2] = {k[i].shape[0] == LM_CK_P ? d->P : k[i].shape[0], k[i].shape[1]};
+        /* lm_npz_expect formats "expected <dtype> <shape>, found ..." */
+        if (lm_npz_expect(z, k[i].name, k[i].dtype, k[i].ndim, want)) {
+            char msg[64];
+            snprintf(msg, sizeof msg, "%s has more than %lld entries", k[i].name, (long long)d->P_max);
+            return fail(path, "%s", msg);
+        }
+        return -1;
+    }
+    return 0;
+}
+
+static Dims dims_of_config(const LmTrainConfig *cfg, const LmBattery *b) {
+    Dims d;
+    d.N = cfg->hidden;
+    d.n_in = lm_battery_n_in(b);
+    d.n_out = LM_N_ACTIONS;
+    d.P = -1;
+    d.P_max = d.N * d.n_in + d.N + d.N * d.N + d.N + d.n_out * d.N + d.n_out;
+    d.S = (int64_t)lm_stream_state_size_for(b->n, cfg->batch, cfg->window);
+    return d;
+}
+
+static Dims dims_of_trainer(const LmTrainer *t) {
+    Dims d = dims_of_config(&t->cfg, &t->battery);
+    d.P = (int64_t)lm_model_n_params(t->model);
+    d.S = (int64_t)lm_stream_state_size(t->stream);
+    return d;
+}
+
+/* The stored configuration (a string of at most 1 MB), parsed over the defaults. */
+static int read_config(LmNpz *z, const char *path, LmTrainConfig *out) {
+    const LmArray *cfg = lm_npz_info(z, "config");
+    if (!cfg || cfg->dtype != LM_DT_STR) return fail(path, "%s", cfg ? "'config' is not a string" : "missing array 'config'");
+    if (!(cfg = lm_npz_find_max(z, "config", (size_t)4 << 20))) return -1;
+    cJSON *doc = cJSON_Parse((const char *)cfg->data);
+    lm_train_config_default(out);
+    int rc = doc && cJSON_IsObject(doc) ? lm_train_config_apply_json(out, doc, "config") : -1;
+    if (rc != 0) {
+        char msg[600];
+        snprintf(msg, sizeof msg, "%s", doc && cJSON_IsObject(doc) ? lm_err_msg() : "not a JSON object");
+        fail(path, "stored configuration: %s", msg);
+    }
+    cJSON_Delete(doc);
+    return rc;
+}
+
+int lm_checkpoint_read_config(const char *path, LmTrainConfig *out) {
+    LmNpz *z = lm_npz_read(path);
+    if (!z) return -1;
+    int rc = read_config(z, path, out);
+    lm_npz_free(z);
+    return rc;
+}
+
+int lm_checkpoint_check_shapes(const char *path, const LmTrainConfig *cfg, int full) {
+    LmBattery b;
+    if (lm_battery_parse(cfg->battery, &b) != 0) return fail_with(path, "stored configuration");
+    LmNpz *z = lm_npz_read(path);
+    if (!z) return -1;
+    Dims d = dims_of_config(cfg, &b);
+    int rc = check_keys(z, path, &d, full);
+    lm_npz_free(z);
+    return rc;
+}
+
+/* The stored configuration trains the same network as the trainer's. */
+static int check_config(LmNpz *z, const char *path, const LmTrainer *t, int full) {
+    LmTrainConfig stored;
+    if (read_config(z, path, &stored)) return -1;
+    /* The pool does not shape the network: a weights-only loader may build its trainer without one. */
+    if (!full) stored.train_pool = t->cfg.train_pool;
+    const char *d = lm_train_config_diff(&stored, &t->cfg);
+    if (*d) return fail(path, "was written by a run with a different '%s' than this configuration", d);
+    return 0;
+}
+
+static const int64_t *scalar_i64(LmNpz *z, const char *name) {
+    const LmArray *a = lm_npz_expect(z, name, LM_DT_I64, 0, NULL);
+    return a ? a->data : NULL;
+}
+
+static int check_format(LmNpz *z, const char *path) {
+    const int64_t *f = scalar_i64(z, "format");
+    if (!f) return -1;
+    if (*f == LM_CHECKPOINT_FORMAT) return 0;
+    char v[32];
+    snprintf(v, sizeof v, "%lld", (long long)*f);
+    return fail(path, "unsupported checkpoint format %s", v);
+}
+
+static int check_mask(LmNpz *z, const char *path, const LmTrainer *t) {
+    int64_t N = t->mask.n, sh[2] = {N, N};
+    const LmArray *mask = lm_npz_expect(z, "mask", LM_DT_U8, 2, sh);
+    if (!mask) return -1;
+    const uint8_t *m = mask->data;
+    for (int64_t i = 0; i < N * N; i++) {
+        if (m[i] > 1) return fail(path, "%s", "mask holds values other than 0 and 1");
+        if (m[i] != t->mask.m[i]) {
+            char msg[300];
+            snprintf(msg, sizeof msg, "mask differs from the %s mask this configuration builds (entry %lld)",
+                     t->mask.desc, (long long)i);
+            return fail(path, "%s", msg);
+        }
+    }
+    return 0;
 }
 
 static int all_finite(const float *x, size_t n) {
@@ -81,173 +265,188 @@ static int all_finite(const float *x, size_t n) {
     return 1;
 }
 
+/* Dale's law: the stored E/I assignment is the one the configuration gives. */
+static int check_ei(LmNpz *z, const char *path, const LmModel *m) {
+    if (!lm_model_ei(m)) return 0;
+    int64_t N = lm_model_config(m)->n_hidden;
+    const LmArray *ei = lm_npz_expect(z, "ei", LM_DT_I32, 1, &N);
+    if (!ei) return -1;
+    for (int64_t j = 0; j < N; j++)
+        if (((const int32_t *)ei->data)[j] != lm_model_ei(m)[j]) {
+            char msg[100];
+            snprintf(msg, sizeof msg, "ei[%lld] differs from the E/I assignment of this configuration", (long long)j);
+            return fail(path, "%s", msg);
+        }
+    return 0;
+}
+
+/* The named tensors go into a scratch model (importing checks W_rec against the mask); its parameter
+ * block must then equal the stored `params` exactly. Returns `params`' data or NULL. */
+static const float *check_network(LmNpz *z, const char *path, const LmTrainer *t) {
+    const LmModel *m = t->model;
+    int64_t P = (int64_t)lm_model_n_params(m);
+    if (check_ei(z, path, m)) return NULL;
+    LmModel *scratch = lm_model_new(lm_model_config(m), &t->mask);
+    if (!scratch) return NULL;
+    const float *out = NULL;
+    if (lm_model_ei(m) && lm_model_set_dale(scratch, lm_model_ei(m), lm_model_readout_exc(m)) != 0) goto done;
+    for (int i = 0; i < LM_N_TENSORS; i++) {
+        LmTensorInfo ti = lm_model_tensor_info(m, i);
+        const LmArray *a = lm_npz_expect(z, ti.name, LM_DT_F32, ti.ndim, ti.shape);
+        if (!a) goto done;
+        if (!all_finite(a->data, a->count)) {
+            fail(path, "%s holds non-finite values", ti.name);
+            goto done;
+        }
+        if (lm_model_import_tensor(scratch, i, a->data) != 0) {
+            char msg[600];
+            snprintf(msg, sizeof msg, "%s: %s (weights and mask disagree)", ti.name, lm_err_msg());
+            fail(path, "%s", msg);
+            goto done;
+        }
+    }
+    const LmArray *params = lm_npz_expect(z, "params", LM_DT_F32, 1, &P);
+    if (!params) goto done;
+    if (memcmp(params->data, lm_model_params(scratch), (size_t)P * sizeof(float)) != 0)
+        fail(path, "%s", "params disagrees with the named tensors W_in..b_out");
+    else out = params->data;
+done:
+    lm_model_free(scratch);
+    return out;
+}
+
+/* What a full load restores besides the weights, validated. */
+typedef struct {
+    const float *adam_m, *adam_v;
+    int64_t adam_t, step, trials, loss_n;
+    double wall, loss_sum;
+    uint64_t noise[4];
+    int64_t threshold[LM_N_THRESHOLDS][2];
+    const uint8_t *stream_state;
+} TrainState;
+
+static int check_adam(LmNpz *z, const char *path, int64_t P, TrainState *s) {
+    const LmArray *am = lm_npz_expect(z, "adam_m", LM_DT_F32, 1, &P);
+    const LmArray *av = am ? lm_npz_expect(z, "adam_v", LM_DT_F32, 1, &P) : NULL;
+    if (!av) return -1;
+    if (!all_finite(am->data, am->count) || !all_finite(av->data, av->count))
+        return fail(path, "%s", "Adam moments hold non-finite values");
+    const float *v = av->data;
+    for (int64_t i = 0; i < P; i++)
+        if (v[i] < 0) return fail(path, "%s", "adam_v holds negative values");
+    s->adam_m = am->data;
+    s->adam_v = av->data;
+    return 0;
+}
+
+/* step, adam_t, trials, wall and loss_acc: in range and consistent with each other. */
+static int check_counters(LmNpz *z, const char *path, TrainState *s) {
+    const int64_t *at = scalar_i64(z, "adam_t"), *st = at ? scalar_i64(z, "step") : NULL;
+    const int64_t *tr = st ? scalar_i64(z, "trials") : NULL;
+    const LmArray *wall = tr ? lm_npz_expect(z, "wall", LM_DT_F64, 0, NULL) : NULL;
+    const LmArray *lacc = wall ? lm_npz_expect(z, "loss_acc", LM_DT_F64, 1, (int64_t[]){2}) : NULL;
+    if (!lacc) return -1;
+    double wl = *(const double *)wall->data;
+    const double *la = lacc->data;
+    /* loss_acc[1] counts steps: an integer in [0, step] (checked before it is converted) */
+    if (*st < 0 || *at != *st || *tr < 0 || !(wl >= 0) || !isfinite(wl) || !isfinite(la[0]) || !(la[1] >= 0) ||
+        la[1] > (double)*st || la[1] != floor(la[1]))
+        return fail(path, "%s", "inconsistent counters (step, adam_t, trials, wall or loss_acc)");
+    s->adam_t = *at;
+    s->step = *st;
+    s->trials = *tr;
+    s->wall = wl;
+    s->loss_sum = la[0];
+    s->loss_n = (int64_t)la[1];
+    return 0;
+}
+
+/* Each threshold: not crossed (-1, -1), or crossed at a step in 0..step with a trial count >= 0, and a
+ * higher threshold never before a lower one. */
+static int check_thresholds(LmNpz *z, const char *path, TrainState *s) {
+    const LmArray *thr = lm_npz_expect(z, "thresholds", LM_DT_I64, 2, (int64_t[]){LM_N_THRESHOLDS, 2});
+    if (!thr) return -1;
+    const int64_t *th = thr->data;
+    for (int i = 0; i < LM_N_THRESHOLDS; i++) {
+        int64_t step = th[2 * i], trials = th[2 * i + 1];
+        int unset = step == -1 && trials == -1;
+        if (!unset && (step < 0 || step > s->step || trials < 0 || trials > s->trials))
+            return fail(path, "%s", "thresholds hold a step outside 0..step");
+        if (i > 0 && !unset && (th[2 * i - 2] < 0 || th[2 * i - 2] > step))
+            return fail(path, "%s", "thresholds crossed out of order");
+        s->threshold[i][0] = step;
+        s->threshold[i][1] = trials;
+    }
+    return 0;
+}
+
+static int check_generators(LmNpz *z, const char *path, const LmTrainer *t, TrainState *s) {
+    const LmArray *rng = lm_npz_expect(z, "rng_noise", LM_DT_I64, 1, (int64_t[]){4});
+    if (!rng) return -1;
+    memcpy(s->noise, rng->data, sizeof s->noise);
+    if (!(s->noise[0] | s->noise[1] | s->noise[2] | s->noise[3]))
+        return fail(path, "%s", "rng_noise is the all-zero state");
+    int64_t S = (int64_t)lm_stream_state_size(t->stream);
+    const LmArray *ss = lm_npz_expect(z, "stream_state", LM_DT_U8, 1, &S);
+    if (!ss) return -1;
+    s->stream_state = ss->data;
+    return 0;
+}
+
+static int check_train_state(LmNpz *z, const char *path, const LmTrainer *t, TrainState *s) {
+    int64_t P = (int64_t)lm_model_n_params(t->model);
+    if (check_adam(z, path, P, s) || check_counters(z, path, s) || check_thresholds(z, path, s)) return -1;
+    return check_generators(z, path, t, s);
+}
+
+static void commit(LmTrainer *t, const float *params, const TrainState *s) {
+    size_t P = lm_model_n_params(t->model);
+    memcpy(lm_model_params(t->model), params, P * sizeof(float));
+    memcpy(t->adam.m, s->adam_m, P * sizeof(float));
+    memcpy(t->adam.v, s->adam_v, P * sizeof(float));
+    t->adam.t = s->adam_t;
+    t->step = s->step;
+    t->trials = s->trials;
+    t->wall = s->wall;
+    memcpy(t->noise.s, s->noise, sizeof t->noise.s);
+    memcpy(t->threshold, s->threshold, sizeof t->threshold);
+    t->loss_sum = s->loss_sum;
+    t->loss_n = s->loss_n;
+}
+
 static int load(LmTrainer *t, const char *path, int full) {
     LmNpz *z = lm_npz_read(path);
     if (!z) return -1;
     int rc = -1;
-    LmModel *scratch = NULL;
-    LmTrainConfig stored;
-    cJSON *doc = NULL;
-    char msg[600];
-
-    /* The stored configuration must describe the same training. */
-    const LmArray *cfg = lm_npz_find(z, "config");
-    if (!cfg || cfg->dtype != LM_DT_STR) {
-        fail(path, "%s", cfg ? "'config' is not a string" : "missing array 'config'");
+    Dims d = dims_of_trainer(t);
+    const float *params = NULL;
+    if (check_keys(z, path, &d, full) || check_config(z, path, t, full) || check_format(z, path) ||
+        check_mask(z, path, t) || !(params = check_network(z, path, t)))
         goto out;
-    }
-    doc = cJSON_Parse((const char *)cfg->data);
-    lm_train_config_default(&stored);
-    if (!doc || lm_train_config_apply_json(&stored, doc, "config") != 0) {
-        snprintf(msg, sizeof msg, "%s", doc ? lm_err_msg() : "not valid JSON");
-        fail(path, "stored configuration: %s", msg);
-        goto out;
-    }
-    /* The pool does not shape the network: a weights-only loader may build its trainer without one. */
-    if (!full) stored.train_pool = t->cfg.train_pool;
-    const char *d = lm_train_config_diff(&stored, &t->cfg);
-    if (*d) {
-        fail(path, "was written by a run with a different '%s' than this configuration", d);
-        goto out;
-    }
-
-    LmModel *m = t->model;
-    const LmModelConfig *mc = lm_model_config(m);
-    int64_t N = mc->n_hidden, P = (int64_t)lm_model_n_params(m);
-    int64_t S = (int64_t)lm_stream_state_size(t->stream);
-    int64_t sh_nn[2] = {N, N}, sh4[1] = {4}, sh2[1] = {2}, sh_thr[2] = {LM_N_THRESHOLDS, 2};
-
-    const LmArray *fmt = scalar(z, "format", LM_DT_I64);
-    if (!fmt) goto out;
-    if (*(const int64_t *)fmt->data != LM_CHECKPOINT_FORMAT) {
-        snprintf(msg, sizeof msg, "%lld", (long long)*(const int64_t *)fmt->data);
-        fail(path, "unsupported checkpoint format %s", msg);
-        goto out;
-    }
-    const LmArray *mask = lm_npz_expect(z, "mask", LM_DT_U8, 2, sh_nn);
-    if (!mask) goto out;
-    for (int64_t i = 0; i < N * N; i++) {
-        uint8_t v = ((const uint8_t *)mask->data)[i];
-        if (v > 1) {
-            fail(path, "%s", "mask holds values other than 0 and 1");
-            goto out;
-        }
-        if (v != t->mask.m[i]) {
-            snprintf(msg, sizeof msg, "mask differs from the %s mask this configuration builds (entry %lld)",
-                     t->mask.desc, (long long)i);
-            fail(path, "%s", msg);
-            goto out;
-        }
-    }
-
-    /* Named tensors go into a scratch model: importing checks W_rec against the mask, and the
-     * scratch parameter block must then equal the stored `params` exactly. */
-    if (lm_model_ei(m)) {   /* Dale's law: the stored assignment is the one the configuration gives */
-        const LmArray *ei = lm_npz_expect(z, "ei", LM_DT_I32, 1, &N);
-        if (!ei) goto out;
-        for (int64_t j = 0; j < N; j++)
-            if (((const int32_t *)ei->data)[j] != lm_model_ei(m)[j]) {
-                snprintf(msg, sizeof msg, "ei[%lld] differs from the E/I assignment of this configuration",
-                         (long long)j);
-                fail(path, "%s", msg);
-                goto out;
-            }
-    }
-    scratch = lm_model_new(mc, &t->mask);
-    if (!scratch) goto out;
-    if (lm_model_ei(m) && lm_model_set_dale(scratch, lm_model_ei(m), lm_model_readout_exc(m)) != 0) goto out;
-    for (int i = 0; i < LM_N_TENSORS; i++) {
-        LmTensorInfo ti = lm_model_tensor_info(m, i);
-        const LmArray *a = lm_npz_expect(z, ti.name, LM_DT_F32, ti.ndim, ti.shape);
-        if (!a) goto out;
-        if (!all_finite(a->data, a->count)) {
-            fail(path, "%s holds non-finite values", ti.name);
-            goto out;
-        }
-        if (lm_model_import_tensor(scratch, i, a->data) != 0) {
-            snprintf(msg, sizeof msg, "%s: %s (weights and mask disagree)", ti.name, lm_err_msg());
-            fail(path, "%s", msg);
-            goto out;
-        }
-    }
-    const LmArray *params = lm_npz_expect(z, "params", LM_DT_F32, 1, &P);
-    if (!params) goto out;
-    if (memcmp(params->data, lm_model_params(scratch), (size_t)P * sizeof(float)) != 0) {
-        fail(path, "%s", "params disagrees with the named tensors W_in..b_out");
-        goto out;
-    }
     if (!full) {
         /* Weights only (evaluation, plots): the optimiser and stream state are not needed. */
-        const LmArray *st = lm_npz_find(z, "step");
-        memcpy(lm_model_params(m), params->data, (size_t)P * sizeof(float));
-        if (st && st->dtype == LM_DT_I64 && st->count == 1) t->step = *(const int64_t *)st->data;
+        const int64_t *st = scalar_i64(z, "step");
+        if (!st) goto out;
+        if (*st < 0) {
+            fail(path, "%s", "step is negative");
+            goto out;
+        }
+        memcpy(lm_model_params(t->model), params, lm_model_n_params(t->model) * sizeof(float));
+        t->step = *st;
         rc = 0;
         goto out;
     }
-    const LmArray *am = lm_npz_expect(z, "adam_m", LM_DT_F32, 1, &P);
-    const LmArray *av = am ? lm_npz_expect(z, "adam_v", LM_DT_F32, 1, &P) : NULL;
-    if (!av) goto out;
-    if (!all_finite(am->data, am->count) || !all_finite(av->data, av->count)) {
-        fail(path, "%s", "Adam moments hold non-finite values");
+    TrainState s;
+    memset(&s, 0, sizeof s);
+    if (check_train_state(z, path, t, &s)) goto out;
+    /* The stream validates its whole state before taking any of it: the last check, then commit. */
+    if (lm_stream_load_state(t->stream, s.stream_state, lm_stream_state_size(t->stream)) != 0) {
+        fail_with(path, "stream_state");
         goto out;
     }
-    const float *vv = av->data;
-    for (int64_t i = 0; i < P; i++)
-        if (vv[i] < 0) {
-            fail(path, "%s", "adam_v holds negative values");
-            goto out;
-        }
-    const LmArray *adam_t = scalar(z, "adam_t", LM_DT_I64), *step = NULL, *trials = NULL, *wall = NULL;
-    if (adam_t) step = scalar(z, "step", LM_DT_I64);
-    if (step) trials = scalar(z, "trials", LM_DT_I64);
-    if (trials) wall = scalar(z, "wall", LM_DT_F64);
-    const LmArray *rng = wall ? lm_npz_expect(z, "rng_noise", LM_DT_I64, 1, sh4) : NULL;
-    const LmArray *ss = rng ? lm_npz_expect(z, "stream_state", LM_DT_U8, 1, &S) : NULL;
-    const LmArray *thr = ss ? lm_npz_expect(z, "thresholds", LM_DT_I64, 2, sh_thr) : NULL;
-    const LmArray *lacc = thr ? lm_npz_expect(z, "loss_acc", LM_DT_F64, 1, sh2) : NULL;
-    if (!lacc) goto out;
-    int64_t st = *(const int64_t *)step->data, at = *(const int64_t *)adam_t->data;
-    int64_t tr = *(const int64_t *)trials->data;
-    double wl = *(const double *)wall->data;
-    const double *la = lacc->data;
-    if (st < 0 || at != st || tr < 0 || !(wl >= 0) || !isfinite(wl) || !isfinite(la[0]) || !(la[1] >= 0) ||
-        la[1] > (double)st) {
-        fail(path, "%s", "inconsistent counters (step, adam_t, trials, wall or loss_acc)");
-        goto out;
-    }
-    const int64_t *th = thr->data;
-    for (int i = 0; i < LM_N_THRESHOLDS; i++)
-        if (th[2 * i] < -1 || th[2 * i] > st) {
-            fail(path, "%s", "thresholds hold a step outside 0..step");
-            goto out;
-        }
-    const uint64_t *rs = rng->data;
-    if (!(rs[0] | rs[1] | rs[2] | rs[3])) {
-        fail(path, "%s", "rng_noise is the all-zero state");
-        goto out;
-    }
-    if (lm_stream_load_state(t->stream, ss->data, (size_t)S) != 0) {
-        snprintf(msg, sizeof msg, "stream_state: %s", lm_err_msg());
-        fail(path, "%s", msg);
-        goto out;
-    }
-
-    /* Everything is valid: commit. */
-    memcpy(lm_model_params(m), params->data, (size_t)P * sizeof(float));
-    memcpy(t->adam.m, am->data, (size_t)P * sizeof(float));
-    memcpy(t->adam.v, av->data, (size_t)P * sizeof(float));
-    t->adam.t = at;
-    t->step = st;
-    t->trials = tr;
-    t->wall = wl;
-    memcpy(t->noise.s, rng->data, sizeof t->noise.s);
-    memcpy(t->threshold, th, sizeof t->threshold);
-    t->loss_sum = la[0];
-    t->loss_n = (int64_t)la[1];
+    commit(t, params, &s);
     rc = 0;
 out:
-    if (scratch) lm_model_free(scratch);
-    if (doc) cJSON_Delete(doc);
     lm_npz_free(z);
     return rc;
 }

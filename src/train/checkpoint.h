@@ -21,4 +21,11 @@ int lm_checkpoint_load(LmTrainer *t, const char *path);
  * The trainer may be built with train_pool = 0 (building a pool costs K stream windows). */
 int lm_checkpoint_load_weights(LmTrainer *t, const char *path);
 
+/* The configuration stored in a checkpoint (its "config" string, over the defaults). 0 or -1. */
+int lm_checkpoint_read_config(const char *path, LmTrainConfig *out);
+/* Before a trainer is built from `cfg`: every array the loader reads is present with the dtype and shape
+ * `cfg` gives it (full: the training state too), judged from the members' headers without reading a
+ * payload. 0, or -1 with lm_err_set() naming the file and the array. */
+int lm_checkpoint_check_shapes(const char *path, const LmTrainConfig *cfg, int full);
+
 #endif

@@ -49,8 +49,10 @@ uint32_t lm_rng_below(LmRng *r, uint32_t n) {
     uint64_t m = (uint64_t)(uint32_t)(lm_rng_u64(r) >> 32) * n;
     uint32_t lo = (uint32_t)m;
     if (lo < n) {
+        /* Each retry happens with probability < n / 2^32 <= 1/2, so 64 retries are never all needed by a
+         * working generator; the bound keeps an all-zero state (which never advances) from spinning. */
         uint32_t threshold = (uint32_t)(-n) % n;
-        while (lo < threshold) {
+        for (int tries = 0; lo < threshold && tries < 64; tries++) {
             m = (uint64_t)(uint32_t)(lm_rng_u64(r) >> 32) * n;
             lo = (uint32_t)m;
         }
