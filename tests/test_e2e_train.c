@@ -190,6 +190,22 @@ static void test_cli_bad_input(void) {
     { char *a[] = {"train", "--battery", "go,nosuch", "--out", d, NULL}; expect_error("task", a, 2, "nosuch"); }
     { char *a[] = {"train", "--mask", "blob", "--out", d, NULL}; expect_error("mask", a, 2, "--mask"); }
     { char *a[] = {"train", "--hidden", "16", NULL}; expect_error("no_out", a, 2, "--out"); }
+    { char *a[] = {"train", "--prune", "lottery", "--out", d, NULL}; expect_error("prune", a, 2, "lottery"); }
+    { char *a[] = {"train", "--mask", "full", "--prune", "set", "--prune-density", "1.5", "--out", d, NULL};
+      expect_error("prune_density", a, 2, "--prune-density"); }
+    { char *a[] = {"train", "--mask", "full", "--prune", "rigl", "--out", d, NULL};
+      expect_error("prune_no_density", a, 2, "target density"); }
+    {   /* an E/I vector of the wrong length, and one with a value other than +1/-1 */
+        int64_t n = 15;
+        int32_t v[16] = {1, 1, -1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1};
+        CHECK(lm_npy_write(dirpath("ei15.npy"), LM_DT_I32, 1, &n, v) == 0);
+        n = 16, v[4] = 0;
+        CHECK(lm_npy_write(dirpath("ei0.npy"), LM_DT_I32, 1, &n, v) == 0);
+        char *a[] = {"train", "--hidden", "16", "--dale", "--ei-file", dirpath("ei15.npy"), "--out", d, NULL};
+        expect_error("ei_length", a, 2, "expected 16 values");
+        char *b[] = {"train", "--hidden", "16", "--dale", "--ei-file", dirpath("ei0.npy"), "--out", d, NULL};
+        expect_error("ei_value", b, 2, "entry 4");
+    }
     { char *a[] = {"train", "--steps", NULL}; expect_error("no_value", a, 2, "--steps"); }
     { char *a[] = {"train", "--config", dirpath("nope.json"), "--out", d, NULL};
       expect_error("no_config", a, 2, "nope.json"); }

@@ -151,6 +151,8 @@ const float *lm_work_hidden(const LmWork *w);
 /* The recurrent noise of the last forward, already scaled (sqrt(2/alpha) sigma_rec xi), [T][B][N], or
  * NULL when none was drawn. */
 const float *lm_work_noise(const LmWork *w);
+/* After lm_backward: dL/ds (s = the full input sum of each unit), [T][B][N], and the window's T, B. */
+const float *lm_work_grad_s(const LmWork *w, int *T, int *B);
 
 /* Forward from h0 = 0 over x [T][B][n_in] (T, B <= the work's sizes). If noise_rng is non-NULL and
  * sigma_rec > 0, recurrent noise is drawn (and kept for backward). If labels [T][B] is non-NULL, returns
@@ -184,6 +186,24 @@ typedef struct { double loss, grad_norm; } LmStepStats;
 int lm_train_step(LmModel *m, LmAdam *a, LmWork *w, const float *x, const int32_t *labels,
                   const uint8_t *decision, const LmLossConfig *loss, int T, int B, double clip,
                   LmRng *noise_rng, LmStepStats *stats);
+
+/* ---------------------------------------------------------------- mask search (docs/lottery.md) */
+/* Replace the mask: the recurrent storage is rebuilt for the path the new mask gets (dense, band or CSR;
+ * cfg.path decides as in lm_model_new). Every parameter and Adam moment (a may be NULL) is kept, W_rec
+ * and its moments at positions in both masks too; positions new to the mask start at exactly 0 with zero
+ * moments. Any LmWork of the model must be rebuilt (lm_work_new). */
+void lm_model_set_mask(LmModel *m, const LmMask *mask, LmAdam *a);
+/* Clear in mask [N][N] (a copy of the model's) the n_drop active W_rec entries of smallest |w|, ties
+ * broken by the lower index i*N + j. */
+void lm_prune_smallest(const LmModel *m, int64_t n_drop, uint8_t *mask);
+/* Set n_grow positions that `allowed` permits and mask lacks, uniformly at random. Returns how many
+ * (fewer only when there are not enough free positions). */
+int64_t lm_grow_random(int n, const uint8_t *allowed, uint8_t *mask, int64_t n_grow, LmRng *rng);
+/* Set the n_grow positions that `allowed` permits and mask lacks with the largest |dL/dW_ij| of the last
+ * backward on w (ties: lower index first). The dense gradient is formed a block of 16 rows at a time
+ * from the BPTT terms (sum over steps of ds_t h_{t-1}^T), never as an N x N matrix. */
+int64_t lm_grow_by_gradient(const LmModel *m, const LmWork *w, const uint8_t *allowed, uint8_t *mask,
+                            int64_t n_grow);
 
 /* Thread count of the model's OpenMP team (every product of a step runs inside it, each thread calling a
  * single-threaded OpenBLAS, so OpenBLAS is set to 1 thread). Results are bit-identical for a fixed count. */

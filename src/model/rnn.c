@@ -103,6 +103,10 @@ void lm_work_free(LmWork *w) {
 const float *lm_work_logits(const LmWork *w) { return w->logits; }
 const float *lm_work_hidden(const LmWork *w) { return w->h; }
 const float *lm_work_noise(const LmWork *w) { return w->noise && w->noise_drawn ? w->noise : NULL; }
+const float *lm_work_grad_s(const LmWork *w, int *T, int *B) {
+    *T = w->last_T, *B = w->last_B;
+    return w->d;
+}
 
 #define INLINE static inline __attribute__((always_inline))
 

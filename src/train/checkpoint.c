@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "io/npz.h"
+#include "train/search.h"
 #include "util/err.h"
 
 int lm_checkpoint_save(const LmTrainer *t, const char *config_doc, const char *path) {
@@ -54,6 +55,7 @@ int lm_checkpoint_save(const LmTrainer *t, const char *config_doc, const char *p
     if (rc == 0) rc = lm_npz_add(w, "thresholds", LM_DT_I64, 2, sh_thr, t->threshold);
     if (rc == 0) rc = lm_npz_add(w, "loss_acc", LM_DT_F64, 1, sh2, loss_acc);
     if (rc == 0) rc = lm_npz_add(w, "format", LM_DT_I64, 0, NULL, &format);
+    if (rc == 0 && t->search) rc = lm_search_checkpoint_add(t, w);
     if (rc == 0) rc = lm_npz_add_string(w, "config", config_doc);
     if (rc == 0) rc = lm_npz_close(w);
     else lm_npz_discard(w);
@@ -176,7 +178,7 @@ static Dims dims_of_config(const LmTrainConfig *cfg, const LmBattery *b) {
 
 static Dims dims_of_trainer(const LmTrainer *t) {
     Dims d = dims_of_config(&t->cfg, &t->battery);
-    d.P = (int64_t)lm_model_n_params(t->model);
+    d.P = t->search ? -1 : (int64_t)lm_model_n_params(t->model);   /* a search may have changed the mask */
     d.S = (int64_t)lm_stream_state_size(t->stream);
     return d;
 }
@@ -249,10 +251,10 @@ static int check_mask(LmNpz *z, const char *path, const LmTrainer *t) {
     const uint8_t *m = mask->data;
     for (int64_t i = 0; i < N * N; i++) {
         if (m[i] > 1) return fail(path, "%s", "mask holds values other than 0 and 1");
-        if (m[i] != t->mask.m[i]) {
+        if (t->search ? m[i] && !lm_search_region(t)[i] : m[i] != t->mask.m[i]) {
             char msg[300];
-            snprintf(msg, sizeof msg, "mask differs from the %s mask this configuration builds (entry %lld)",
-                     t->mask.desc, (long long)i);
+            snprintf(msg, sizeof msg, "mask %s the %s mask this configuration builds (entry %lld)",
+                     t->search ? "leaves the region searched by" : "differs from", t->mask.desc, (long long)i);
             return fail(path, "%s", msg);
         }
     }
@@ -340,7 +342,7 @@ static int check_adam(LmNpz *z, const char *path, int64_t P, TrainState *s) {
 }
 
 /* step, adam_t, trials, wall and loss_acc: in range and consistent with each other. */
-static int check_counters(LmNpz *z, const char *path, TrainState *s) {
+static int check_counters(LmNpz *z, const char *path, int search, TrainState *s) {
     const int64_t *at = scalar_i64(z, "adam_t"), *st = at ? scalar_i64(z, "step") : NULL;
     const int64_t *tr = st ? scalar_i64(z, "trials") : NULL;
     const LmArray *wall = tr ? lm_npz_expect(z, "wall", LM_DT_F64, 0, NULL) : NULL;
@@ -349,7 +351,8 @@ static int check_counters(LmNpz *z, const char *path, TrainState *s) {
     double wl = *(const double *)wall->data;
     const double *la = lacc->data;
     /* loss_acc[1] counts steps: an integer in [0, step] (checked before it is converted) */
-    if (*st < 0 || *at != *st || *tr < 0 || !(wl >= 0) || !isfinite(wl) || !isfinite(la[0]) || !(la[1] >= 0) ||
+    /* a search's IMP rounds start a fresh optimiser: adam_t <= step */
+    if (*st < 0 || (search ? *at < 0 || *at > *st : *at != *st) || *tr < 0 || !(wl >= 0) || !isfinite(wl) || !isfinite(la[0]) || !(la[1] >= 0) ||
         la[1] > (double)*st || la[1] != floor(la[1]))
         return fail(path, "%s", "inconsistent counters (step, adam_t, trials, wall or loss_acc)");
     s->adam_t = *at;
@@ -395,7 +398,7 @@ static int check_generators(LmNpz *z, const char *path, const LmTrainer *t, Trai
 
 static int check_train_state(LmNpz *z, const char *path, const LmTrainer *t, TrainState *s) {
     int64_t P = (int64_t)lm_model_n_params(t->model);
-    if (check_adam(z, path, P, s) || check_counters(z, path, s) || check_thresholds(z, path, s)) return -1;
+    if (check_adam(z, path, P, s) || check_counters(z, path, t->search != NULL, s) || check_thresholds(z, path, s)) return -1;
     return check_generators(z, path, t, s);
 }
 
@@ -414,15 +417,36 @@ static void commit(LmTrainer *t, const float *params, const TrainState *s) {
     t->loss_n = s->loss_n;
 }
 
+/* Mask search: the stored mask replaces the configuration's start mask before the network is checked
+ * (the one exception to "nothing changes before commit": *orig keeps the old mask to undo it). */
+static int apply_search_mask(LmNpz *z, const char *path, LmTrainer *t, uint8_t **orig) {
+    size_t nn = (size_t)t->mask.n * t->mask.n;
+    const LmArray *mask = lm_npz_find(z, "mask");
+    if (!t->search || !mask || !memcmp(mask->data, t->mask.m, nn)) return 0;
+    *orig = lm_malloc(nn);
+    memcpy(*orig, t->mask.m, nn);
+    lm_trainer_set_mask(t, mask->data, "mask search (from the checkpoint)");
+    if (lm_search_checkpoint_read(t, z, 0) != 0) return fail_with(path, "search state");
+    return 0;
+}
+
 static int load(LmTrainer *t, const char *path, int full) {
     LmNpz *z = lm_npz_read(path);
     if (!z) return -1;
     int rc = -1;
     Dims d = dims_of_trainer(t);
     const float *params = NULL;
+    uint8_t *orig_mask = NULL;
+    char orig_desc[160];
+    snprintf(orig_desc, sizeof orig_desc, "%s", t->mask.desc);
     if (check_keys(z, path, &d, full) || check_config(z, path, t, full) || check_format(z, path) ||
-        check_mask(z, path, t) || !(params = check_network(z, path, t)))
+        check_mask(z, path, t) || apply_search_mask(z, path, t, &orig_mask) ||
+        !(params = check_network(z, path, t)))
         goto out;
+    if (t->search && full && lm_search_checkpoint_read(t, z, 0) != 0) {
+        fail_with(path, "search state");
+        goto out;
+    }
     if (!full) {
         /* Weights only (evaluation, plots): the optimiser and stream state are not needed. */
         const int64_t *st = scalar_i64(z, "step");
@@ -445,8 +469,11 @@ static int load(LmTrainer *t, const char *path, int full) {
         goto out;
     }
     commit(t, params, &s);
+    if (t->search) lm_search_checkpoint_read(t, z, 1);
     rc = 0;
 out:
+    if (rc != 0 && orig_mask) lm_trainer_set_mask(t, orig_mask, orig_desc);
+    free(orig_mask);
     lm_npz_free(z);
     return rc;
 }

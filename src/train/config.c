@@ -2,6 +2,7 @@
  * the resume compatibility check, so an option cannot exist in one of them and be missing in another. */
 #include "train/config.h"
 #include "train/dale.h"
+#include "train/search.h"
 #include <math.h>
 #include <stddef.h>
 #include <stdlib.h>
@@ -93,6 +94,8 @@ static const char *const path_names[] = {"auto", "dense", "sparse", NULL};
 static const int path_values[] = {LM_PATH_AUTO, LM_PATH_DENSE, LM_PATH_SPARSE};
 static const char *const loss_names[] = {"all", "decision", NULL};
 static const char *const readout_names[] = {"all", "exc", NULL};
+static const char *const prune_names[] = {"none", "imp", "set", "rigl", "granet", NULL};
+const char *lm_prune_name(LmPruneMethod p) { return (unsigned)p < 5 ? prune_names[p] : "?"; }
 
 #define SCHEDULE 1u /* LmOption.user: the option does not change the trained weights */
 #define OFF(f) offsetof(LmTrainConfig, f)
@@ -129,6 +132,21 @@ static const LmOption opts[] = {
     NUM("frac_exc", LM_OPT_DOUBLE, frac_exc, 0, 1, 0, "0.8", 0, "Dale: fraction of excitatory units (seeded assignment)"),
     STR("ei_file", ei_file, "", 0, "Dale: E/I per unit from a .npy of N values +1/-1"),
     ENUM("dale_readout", dale_readout_exc, readout_names, NULL, "all", "Dale: read out all units or exc (excitatory only)"),
+    ENUM("prune", prune, prune_names, NULL, "none",
+         "mask search: none, imp (lottery ticket), set, rigl, granet (docs/lottery.md)"),
+    NUM("prune_density", LM_OPT_DOUBLE, prune_density, 0, 1, 0, "0", 0, "mask search: target density in (0, 1]"),
+    NUM("prune_density_of", LM_OPT_DOUBLE, prune_density_of, 0, 1e6, 0, "0", 0,
+        "mask search: target = density of local2d with this d"),
+    NUM("prune_every", LM_OPT_INT64, prune_every, 0, 1e12, 0, "0", 0,
+        "mask search: steps between updates (0 = set 1000, rigl/granet 100)"),
+    NUM("prune_fraction", LM_OPT_DOUBLE, prune_fraction, 0, 1, 0, "0", 0,
+        "imp p / set zeta / rigl alpha / granet r0 (0 = 0.2/0.3/0.3/0.5)"),
+    NUM("prune_end", LM_OPT_DOUBLE, prune_end, 0, 1, 0, "0", 0,
+        "mask search: masks fixed after this fraction of steps (0 = set 1, rigl/granet 0.75)"),
+    NUM("prune_round_steps", LM_OPT_INT64, prune_round_steps, 0, 1e12, 0, "0", 0,
+        "imp: steps per round (0 = steps / (rounds + 1))"),
+    NUM("rewind_step", LM_OPT_INT64, rewind_step, 0, 1e12, 0, "0", 0,
+        "imp: rewind to the weights at this step (0 = init)"),
     NUM("batch", LM_OPT_INT, batch, 1, 4096, 0, "4", 0, "rows per batch"),
     NUM("window", LM_OPT_INT, window, 1, 100000, 0, "350", 0, "steps per window (BPTT length)"),
     NUM("steps", LM_OPT_INT64, steps, 1, 1e12, 0, "40000", SCHEDULE, "optimiser steps in total"),
@@ -250,7 +268,7 @@ int lm_train_config_validate(const LmTrainConfig *c) {
             }
         }
     }
-    if (lm_train_config_validate_dale(c) != 0) return -1;
+    if (lm_train_config_validate_dale(c) != 0 || lm_train_config_validate_search(c) != 0) return -1;
     if (c->density > 0 && c->density > 1) {
         lm_err_set("--density: %g must be at most 1", c->density);
         return -1;

@@ -16,6 +16,10 @@
 
 #define LM_PATH_MAX 1024
 
+/* Mask search methods (docs/lottery.md). */
+typedef enum { LM_PRUNE_NONE = 0, LM_PRUNE_IMP, LM_PRUNE_SET, LM_PRUNE_RIGL, LM_PRUNE_GRANET } LmPruneMethod;
+const char *lm_prune_name(LmPruneMethod p);
+
 typedef struct {
     /* data */
     char battery[256];          /* "modcog82" | "yang20" | "modcog126" | comma list */
@@ -42,6 +46,15 @@ typedef struct {
     double frac_exc;            /* 0.8: excitatory fraction of a seeded assignment */
     char ei_file[512];          /* "" = seeded; else a .npy of N values +1/-1 */
     int dale_readout_exc;       /* 0 = read out every unit ("all"), 1 = excitatory units only ("exc") */
+    /* mask search (docs/lottery.md): the configured mask is the region searched */
+    LmPruneMethod prune;        /* none */
+    double prune_density;       /* target density; 0 = not given */
+    double prune_density_of;    /* target = the density of local2d with this d on the grid; 0 = not given */
+    int64_t prune_every;        /* steps between mask updates; 0 = the method's default */
+    double prune_fraction;      /* IMP p, SET zeta, RigL alpha, GraNet r0; 0 = the method's default */
+    double prune_end;           /* fraction of the steps after which masks stay fixed; 0 = default */
+    int64_t prune_round_steps;  /* IMP: steps per round; 0 = steps / (rounds + 1) */
+    int64_t rewind_step;        /* IMP: rewind to the weights at this step (0 = initialisation) */
     /* optimisation */
     int batch;                  /* 4 */
     int window;                 /* 350 */

@@ -14,6 +14,7 @@
 #include "train/checkpoint.h"
 #include "train/memory.h"
 #include "train/progress.h"
+#include "train/search.h"
 #include "util/err.h"
 
 const char *lm_stop_reason_name(LmStopReason r) {
@@ -61,6 +62,11 @@ static int append(const Run *r, cJSON *rec) {
 
 static int save_checkpoint(Run *r) {
     r->t->wall = wall_now(r);
+    if (r->t->search) {   /* the mask history first: a resume keeps the entries its checkpoint counts */
+        char p[LM_PATH_MAX + 16];
+        snprintf(p, sizeof p, "%s/masks.npz", r->t->cfg.out);
+        if (lm_search_write_history(r->t, p) != 0) return -1;
+    }
     if (lm_checkpoint_save(r->t, r->config_text, r->ckpt) != 0) return -1;
     r->last_ckpt_step = r->t->step;
     return 0;
@@ -141,7 +147,7 @@ static int exists(const char *p) { return access(p, F_OK) == 0; }
 static int prepare_fresh_dir(Run *r) {
     const char *dir = r->t->cfg.out;
     if (lm_mkdir_p(dir) != 0) return -1;
-    const char *names[] = {"config.json", "checkpoint.npz", "log.jsonl", "eval.json", "eval.csv"};
+    const char *names[] = {"config.json", "checkpoint.npz", "log.jsonl", "eval.json", "eval.csv", "masks.npz"};
     char p[LM_PATH_MAX + 16];
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
         snprintf(p, sizeof p, "%s/%s", dir, names[i]);
@@ -328,6 +334,11 @@ int lm_train_run(const LmTrainConfig *cfg, const LmRunOptions *o, LmRunResult *o
     if (o->resume) {
         if (exists(r.ckpt)) {
             if (lm_checkpoint_load(t, r.ckpt) != 0) goto done;
+            if (t->search) {
+                char p[LM_PATH_MAX + 16];
+                snprintf(p, sizeof p, "%s/masks.npz", t->cfg.out);
+                if (lm_search_load_history(t, p) != 0) goto done;
+            }
             r.last_ckpt_step = t->step;
         } else if (o->report) {
             fprintf(o->report, "%s: no checkpoint yet; starting from step 0\n", cfg->out);

@@ -5,6 +5,7 @@
 #include <string.h>
 #include "lmrnn.h"   /* LMRNN_VERSION_STRING: the one version of the library, the program and config.json */
 #include "train/dale.h"
+#include "train/search.h"
 #include "util/err.h"
 
 const double lm_train_thresholds[LM_N_THRESHOLDS] = {0.5, 0.8, 0.9};
@@ -96,6 +97,7 @@ LmTrainer *lm_trainer_new(const LmTrainConfig *cfg) {
     lm_model_init(t->model, &init);
     lm_adam_init(&t->adam, t->model, cfg->lr);
     t->work = lm_work_new(t->model, cfg->window, cfg->batch);
+    if (cfg->prune != LM_PRUNE_NONE && lm_search_start(t) != 0) goto fail;
     t->loss.decision_only = cfg->decision_loss;
     t->loss.fix_weight = cfg->fix_weight;
 
@@ -123,6 +125,7 @@ fail:
 void lm_trainer_free(LmTrainer *t) {
     if (!t) return;
     if (t->work) lm_work_free(t->work);
+    lm_search_free(t->search);
     if (t->model) {
         lm_adam_free(&t->adam);
         lm_model_free(t->model);
@@ -140,6 +143,7 @@ int lm_trainer_step(LmTrainer *t, LmStepStats *st) {
     const LmTrainConfig *c = &t->cfg;
     if (t->pool_start && t->step > 0 && t->step % c->train_pool == 0)
         lm_stream_load_state(t->stream, t->pool_start, lm_stream_state_size(t->stream));
+    lm_search_before_step(t);   /* mask search: IMP rounds (no-op without --prune) */
     int64_t before = lm_stream_trials(t->stream);
     lm_stream_next(t->stream, t->x, t->labels, t->decision);
     t->trials += lm_stream_trials(t->stream) - before;
@@ -153,6 +157,7 @@ int lm_trainer_step(LmTrainer *t, LmStepStats *st) {
         return -1;
     }
     t->step++;
+    lm_search_after_step(t);    /* mask search: SET, RigL, GraNet updates */
     t->loss_sum += s.loss;
     t->loss_n++;
     if (st) *st = s;

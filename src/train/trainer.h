@@ -14,11 +14,13 @@
 #include "train/config.h"
 
 enum { LM_SEED_INIT = 1, LM_SEED_STREAM = 2, LM_SEED_NOISE = 3, LM_SEED_EVAL = 4, LM_SEED_MASK = 5,
-       LM_SEED_EVAL_NOISE = 6, LM_SEED_EI = 7 };
+       LM_SEED_EVAL_NOISE = 6, LM_SEED_EI = 7, LM_SEED_PRUNE = 8 };
 
 /* Thresholds of mean evaluation performance whose first crossing is recorded. */
 #define LM_N_THRESHOLDS 3
 extern const double lm_train_thresholds[LM_N_THRESHOLDS];   /* 0.5, 0.8, 0.9 */
+
+typedef struct LmSearch LmSearch;   /* train/search.h */
 
 typedef struct {
     LmTrainConfig cfg;
@@ -46,6 +48,7 @@ typedef struct {
     float *x;                 /* [T][B][n_in] */
     int32_t *labels;          /* [T][B] */
     uint8_t *decision;        /* [T][B] */
+    LmSearch *search;         /* mask search state (--prune), NULL without */
 } LmTrainer;
 
 /* Build everything for step 0 (mask, initialised model, stream, optimiser). The config must have
