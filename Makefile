@@ -9,10 +9,19 @@ DEPCFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null) $(BLAS_CFLAGS)
 DEPLIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) $(BLAS_LIBS) -lm
 WARN    := -Wall -Wextra -Wno-unused-parameter
 BASEFLAGS := -std=c11 -D_DEFAULT_SOURCE -D_POSIX_C_SOURCE=200809L -fopenmp -Isrc -Iinclude $(WARN) $(DEPCFLAGS)
+# Portable by default: the recurrent kernels are compiled for AVX2 and AVX-512 too and the widest the
+# CPU has is chosen when the program or library loads (src/model/kernels_dispatch.c). NATIVE=1 compiles
+# everything for the build machine instead (-march=native; the binaries then need such a CPU).
+ifeq ($(NATIVE),1)
 OPT     ?= -O2 -march=native
+else
+OPT     ?= -O2
+KERNEL_DISPATCH := 1
+DISPATCHFLAGS := -DLM_MULTIVERSION
+endif
 # Position-independent so the same objects make both libraries; only the public API (include/lmrnn.h,
 # marked LMRNN_API) is exported from the shared one.
-RELFLAGS := $(BASEFLAGS) $(OPT) -g -fPIC -fvisibility=hidden
+RELFLAGS := $(BASEFLAGS) $(OPT) $(DISPATCHFLAGS) -g -fPIC -fvisibility=hidden
 SANFLAGS := $(BASEFLAGS) -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
 LIB_SRC  := $(filter-out src/cli/main.c,$(wildcard src/*/*.c))
@@ -25,6 +34,15 @@ SAN_OBJ  := $(patsubst src/%.c,build/san/%.o,$(LIB_SRC))
 TEST_BIN := $(patsubst tests/%.c,build/tests/%,$(TEST_SRC))
 BENCH_BIN := $(patsubst bench/%.c,build/bench/%,$(BENCH_SRC))
 
+# The portable build's kernel variants: kernels.c three times, each lm_k_* renamed with a suffix.
+KERNEL_FNS := lm_k_split lm_k_gemm_rows lm_k_sparse_rows lm_k_sparse_left lm_k_sparse_left_t lm_k_band \
+              lm_k_band_grad lm_k_adam lm_k_dot lm_k_transpose
+kernel_rename = $(foreach f,$(KERNEL_FNS),-D$(f)=$(f)_$(1))
+ifdef KERNEL_DISPATCH
+REL_OBJ := $(filter-out build/rel/model/kernels.o,$(REL_OBJ)) \
+           build/rel/model/kernels_base.o build/rel/model/kernels_avx2.o build/rel/model/kernels_avx512.o
+endif
+
 # Build in parallel on every core unless the caller chose a -j (a sub-make inherits the jobserver).
 ifeq ($(MAKELEVEL),0)
 ifeq ($(filter -j%,$(MAKEFLAGS)),)
@@ -32,12 +50,28 @@ MAKEFLAGS += -j$(shell nproc 2>/dev/null || echo 2)
 endif
 endif
 
-.PHONY: all test check unit bench clean
+.PHONY: all test check unit bench clean FORCE
 all: build/lmrnn
 
-build/rel/%.o: src/%.c
+# Release objects are rebuilt when the flags change (e.g. NATIVE=1 after a portable build).
+build/rel/flags: FORCE
+	@mkdir -p build/rel
+	@echo '$(CC) $(RELFLAGS) $(KERNEL_DISPATCH)' | cmp -s - $@ || echo '$(CC) $(RELFLAGS) $(KERNEL_DISPATCH)' > $@
+
+build/rel/%.o: src/%.c build/rel/flags
 	@mkdir -p $(dir $@)
 	$(CC) $(RELFLAGS) -MMD -MP -c $< -o $@
+
+ifdef KERNEL_DISPATCH
+build/rel/model/kernels_dispatch.o: RELFLAGS += -DLM_KERNEL_DISPATCH
+build/rel/model/kernels_base.o: src/model/kernels.c build/rel/flags
+	$(CC) $(RELFLAGS) $(call kernel_rename,base) -MMD -MP -c $< -o $@
+build/rel/model/kernels_avx2.o: src/model/kernels.c build/rel/flags
+	$(CC) $(RELFLAGS) -mavx2 -mfma $(call kernel_rename,avx2) -MMD -MP -c $< -o $@
+build/rel/model/kernels_avx512.o: src/model/kernels.c build/rel/flags
+	$(CC) $(RELFLAGS) -mavx512f -mavx512bw -mavx512dq -mavx512vl -mavx2 -mfma $(call kernel_rename,avx512) \
+	  -MMD -MP -c $< -o $@
+endif
 
 build/san/%.o: src/%.c
 	@mkdir -p $(dir $@)

@@ -113,7 +113,10 @@ int main(int argc, char **argv) {
     snprintf(p, sizeof p, "%s/decision.npy", out);
     if (lm_npy_write(p, LM_DT_U8, 2, sy, dec)) lm_die("%s", lm_err_msg());
     snprintf(p, sizeof p, "%s/mask.npy", out);
-    if (lm_npy_write(p, LM_DT_U8, 2, sm, mask.m)) lm_die("%s", lm_err_msg());
+    uint8_t *dm = lm_malloc((size_t)N * N);
+    lm_mask_to_dense(&mask, dm);
+    if (lm_npy_write(p, LM_DT_U8, 2, sm, dm)) lm_die("%s", lm_err_msg());
+    free(dm);
     save_tensors(m, out, "init", 0);
     if (ei32) {
         int64_t se[1] = {N};

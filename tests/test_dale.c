@@ -84,7 +84,8 @@ static void test_chain_rule_matches_finite_differences(void) {
                     CHECK(we[k] * EI[k % NH] >= 0, "initial sign of W_rec[%d][%d]", k / NH, k % NH);
                     wt[k] = fabsf(we[k]);   /* W~ >= 0 */
                 }
-                const uint8_t *mk = lm_model_mask(m)->m;
+                uint8_t mk[NH * NH];
+                lm_mask_to_dense(lm_model_mask(m), mk);
                 double worst = 0;
                 for (int k = 0; k < NH * NH; k++) {
                     if (!mk[k]) {

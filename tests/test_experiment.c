@@ -195,6 +195,26 @@ static void test_grids(void) {
     CHECK(find_run(&p, "modcog82-local2d-d3-s3") != NULL);
     lm_exp_plan_free(&p);
 
+    /* lottery: two local masks, four searches and random, all but d = 8 at d = 3's density */
+    lm_exp_settings_default(LM_EXP_LOTTERY, LM_SCALE_QUICK, &s);
+    CHECK(s.seeds == 3 && s.steps == 6000);
+    CHECK(lm_exp_plan_build(&s, &p) == 0);
+    CHECK(p.n == 7 * 3, "n = %d", p.n);
+    const char *searches[] = {"imp", "set", "rigl", "granet"};
+    for (int k = 0; k < 4; k++) {
+        char id[64];
+        snprintf(id, sizeof id, "modcog82-%s-d3-s2", searches[k]);
+        const LmExpRun *r = find_run(&p, id);
+        CHECK(r && count_args(r, "--mask", "full") && count_args(r, "--prune", searches[k]) &&
+                  count_args(r, "--prune-density-of", "3") && r->density == lm_exp_local2d_density(256, 3),
+              "%s", id);
+        if (r) CHECK(!strcmp(r->prune, searches[k]));
+    }
+    const LmExpRun *rl = find_run(&p, "modcog82-random-d3-s1"), *l8 = find_run(&p, "modcog82-local2d-d8-s3");
+    CHECK(rl && count_args(rl, "--match-density-of", "3") && !count_args(rl, "--density", NULL));
+    CHECK(l8 && count_args(l8, "--d", "8") && !count_args(l8, "--prune", NULL));
+    lm_exp_plan_free(&p);
+
     /* data-efficiency needs a d; pools grow with K, and K/batches is a plausible trials-per-batch. */
     lm_exp_settings_default(LM_EXP_DATA_EFFICIENCY, LM_SCALE_QUICK, &s);
     CHECK(lm_exp_plan_build(&s, &p) == -1);

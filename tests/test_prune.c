@@ -41,7 +41,8 @@ static void test_pruning_removes_exactly_the_smallest(void) {
         LmModel *m = model_with(LM_MASK_RANDOM, path ? LM_PATH_SPARSE : LM_PATH_DENSE, 0.6);
         float w[NH * NH];
         lm_model_export_tensor(m, 2, w);
-        const uint8_t *mk = lm_model_mask(m)->m;
+        uint8_t mk[NH * NH];
+        lm_mask_to_dense(lm_model_mask(m), mk);
         /* plant ties: a run of equal magnitudes (both signs) that the cut goes through */
         int planted = 0;
         for (int k = 0; k < NH * NH && planted < 12; k++)
@@ -90,7 +91,8 @@ static void test_regrowth_picks_the_largest_gradients(void) {
         lm_backward(f, wf, X, Y, NULL, NULL, T, B);
         float g[NH * NH];
         lm_model_export_grad(f, 2, g);
-        const uint8_t *mk = lm_model_mask(m)->m;
+        uint8_t mk[NH * NH];
+        lm_mask_to_dense(lm_model_mask(m), mk);
         uint8_t region[NH * NH];
         for (int k = 0; k < NH * NH; k++) region[k] = k % 5 != 0;   /* a region excluding some positions */
         /* rank the candidates; grow a count where the ranking has a clear gap (float noise cannot swap) */
@@ -140,7 +142,7 @@ static void test_set_mask_keeps_values_and_moments(void) {
     lm_model_export_tensor(m, 2, before);
     const LmMaskKind kinds[] = {LM_MASK_RANDOM, LM_MASK_DIAG, LM_MASK_FULL};
     uint8_t prev[NH * NH];
-    memcpy(prev, lm_model_mask(m)->m, sizeof prev);
+    lm_mask_to_dense(lm_model_mask(m), prev);
     for (int s = 0; s < 3; s++) {
         LmMaskSpec sp = {0};
         sp.kind = kinds[s], sp.density = 0.05, sp.seed = 9;
@@ -150,12 +152,12 @@ static void test_set_mask_keeps_values_and_moments(void) {
         CHECK(a.n == lm_model_n_params(m));
         lm_model_export_tensor(m, 2, after);
         for (int k = 0; k < NH * NH; k++) {
-            float want = mk.m[k] && prev[k] ? before[k] : 0.0f;
+            float want = lm_mask_has(&mk, k / NH, k % NH) && prev[k] ? before[k] : 0.0f;
             CHECK(after[k] == want, "step %d entry %d: %g, want %g", s, k, (double)after[k], (double)want);
             before[k] = after[k];
         }
         CHECK(a.m[0] == 0.0f && a.v[1] == 2.0f, "W_in moments not kept");
-        memcpy(prev, mk.m, sizeof prev);
+        lm_mask_to_dense(&mk, prev);
         lm_mask_free(&mk);
     }
     lm_adam_free(&a);
@@ -193,12 +195,14 @@ static void test_density_and_zeros_at_every_step(void) {
         for (int s = 0; s < 60; s++) {
             const uint8_t *before = NULL;
             uint8_t old[256];
-            memcpy(old, t->mask.m, sizeof old);
+            lm_mask_to_dense(&t->mask, old);
             before = old;
             LM_ASSERT(lm_trainer_step(t, NULL) == 0);
             lm_model_export_tensor(t->model, 2, w);
-            for (int k = 0; k < 256; k++) zeros_bad += !t->mask.m[k] && w[k] != 0.0f;
-            if (memcmp(before, t->mask.m, sizeof old)) {
+            uint8_t now_mask[256];
+            lm_mask_to_dense(&t->mask, now_mask);
+            for (int k = 0; k < 256; k++) zeros_bad += !now_mask[k] && w[k] != 0.0f;
+            if (memcmp(before, now_mask, sizeof old)) {
                 changes++;
                 if (ms[i] == LM_PRUNE_SET || ms[i] == LM_PRUNE_RIGL) density_bad += t->mask.nnz != target;
                 else density_bad += t->mask.nnz > prev || t->mask.nnz < target;
@@ -239,7 +243,8 @@ static void test_rewinding_restores_the_saved_weights(void) {
             size_t n = (size_t)ti.shape[0] * (ti.ndim == 2 ? (size_t)ti.shape[1] : 1);
             lm_model_export_tensor(t->model, i, now);
             for (size_t q = 0; q < n; q++) {
-                float want = i == 2 && !t->mask.m[q] ? 0.0f : saved[i][q];
+                int n_ = (int)ti.shape[1];
+                float want = i == 2 && !lm_mask_has(&t->mask, (int)(q / n_), (int)(q % n_)) ? 0.0f : saved[i][q];
                 if (now[q] != want) same = 0;
             }
         }

@@ -288,8 +288,8 @@ static void test_eval_bad_input(void) {
     write_variant(p, "b_out", LM_DT_F64, 1, sh17, bd);
     expect_fail(1, "b_out", 1, (char *[]){p});
     snprintf(p, sizeof p, "%s/missing.npz", root);
-    write_variant(p, "W_rec", LM_DT_F32, 0, NULL, NULL);
-    expect_fail(1, "W_rec", 1, (char *[]){p});
+    write_variant(p, "W_rec_data", LM_DT_F32, 0, NULL, NULL);   /* the compressed W_rec is required */
+    expect_fail(1, "W_rec_data", 1, (char *[]){p});
     snprintf(p, sizeof p, "%s/noconfig.npz", root);
     write_variant(p, "config", LM_DT_STR, 0, NULL, NULL);
     expect_fail(1, "config", 1, (char *[]){p});

@@ -39,7 +39,7 @@ int lmrnn_mask_build(const char *const *keys, const char *const *values, int n, 
         lm_mask_free(&mask);
         return rc;
     }
-    if (out) memcpy(out, mask.m, nn);
+    if (out) lm_mask_to_dense(&mask, out);
     if (info) {
         memset(info, 0, sizeof *info);
         info->n = mask.n;
@@ -184,7 +184,7 @@ int lmrnn_model_mask(const lmrnn_model *m, uint8_t *out, size_t n) {
     const size_t nn = (size_t)mask->n * (size_t)mask->n;
     int rc = lm_api_check_len("model mask", n, nn, 0);
     if (rc != LMRNN_OK) return rc;
-    memcpy(out, mask->m, nn);
+    lm_mask_to_dense(mask, out);
     return lm_api_ok();
 }
 

@@ -24,6 +24,7 @@ static const char usage[] =
     "  autapse          diag vs local2d d=3 vs full on yang20 and modcog82 (claims C1, C2)\n"
     "  sparsity         local2d d in {1,2,3,4,5,6,8}, density-matched random masks, full, on modcog82 (C3, C4)\n"
     "  data-efficiency  best local2d d vs matched random vs full on finite pools of K trials (C3)\n"
+    "  lottery          local2d d=3 and d=8 vs IMP ticket, SET, RigL, GraNet and random at d=3's density (C7)\n"
     "\n"
     "options:\n"
     "  --out DIR          experiment directory (plan.json, runs/<id>/, report/); re-running resumes it\n"

@@ -12,6 +12,7 @@
 /* Largest number of trials in one forward pass: bounds the activations kept by the work buffers
  * (T x B x N floats each) while keeping B large enough for BLAS to be efficient. */
 #define LM_EVAL_CHUNK 512
+#define LM_EVAL_FLOATS (1 << 24)   /* per activation buffer: N <= 512 keeps whole chunks of 512 */
 
 void lm_eval_trial(const LmTaskEnv *env, int task, int rule_pos, int i, uint64_t seed, LmTrial *out) {
     LmRng rng = lm_rng_derive(seed, (uint64_t)rule_pos * 1000003u + (uint64_t)i);
@@ -99,7 +100,10 @@ int lm_evaluate_subset(LmModel *m, const LmTaskEnv *env, const LmBattery *subset
 
     memset(out, 0, sizeof *out);
     out->n_tasks = subset->n;
-    const int chunk = trials < LM_EVAL_CHUNK ? trials : LM_EVAL_CHUNK;
+    int chunk = trials < LM_EVAL_CHUNK ? trials : LM_EVAL_CHUNK;
+    /* large networks: chunks whose activations (LM_TMAX x chunk x N floats each) stay bounded */
+    int64_t fit = LM_EVAL_FLOATS / ((int64_t)LM_TMAX * cfg->n_hidden);
+    if (chunk > fit) chunk = fit > 0 ? (int)fit : 1;
     LmWork *w = lm_work_new(m, LM_TMAX, chunk);
     if (!w) return -1;
     LmTrial *buf = lm_malloc((size_t)chunk * sizeof(LmTrial));

@@ -10,7 +10,7 @@
 #include "tasks/battery.h"
 #include "util/err.h"
 
-static const char *const exp_names[LM_N_EXPERIMENTS] = {"autapse", "sparsity", "data-efficiency"};
+static const char *const exp_names[LM_N_EXPERIMENTS] = {"autapse", "sparsity", "data-efficiency", "lottery"};
 static const char *const scale_names[LM_N_SCALES] = {"tiny", "quick", "paper"};
 
 int lm_experiment_parse(const char *s, LmExperiment *out) {
@@ -60,6 +60,11 @@ void lm_exp_settings_default(LmExperiment e, LmExpScale s, LmExpSettings *o) {
         o->pool_trials[0] = 300;
         o->pool_trials[1] = 3000;
         o->pool_trials[2] = 30000;
+        if (e == LM_EXP_LOTTERY) {   /* the reduced scale of docs/results.md: 3 seeds, 6000 steps */
+            o->seeds = 3;
+            o->steps = 6000;
+            o->eval_trials = 16;
+        }
         break;
     case LM_SCALE_PAPER:
         o->seeds = 3;
@@ -76,6 +81,7 @@ void lm_exp_settings_default(LmExperiment e, LmExpScale s, LmExpSettings *o) {
             o->eval_trials = 64;
         }
         if (e == LM_EXP_DATA_EFFICIENCY) o->eval_every = 1000;
+        if (e == LM_EXP_LOTTERY) o->eval_trials = 16;
         o->n_pool = 5;
         o->pool_trials[0] = 300;
         o->pool_trials[1] = 1000;
@@ -142,7 +148,8 @@ static void add_arg(LmExpRun *r, const char *fmt, ...) {
 
 typedef struct {
     const char *mask;   /* full | local2d | random | diag */
-    double d;           /* local2d d, or the d a random mask is matched to */
+    double d;           /* local2d d, or the d a random mask (or a mask search) is matched to */
+    const char *prune;  /* lottery: a mask search over the full matrix to local2d d's count; NULL = none */
 } Cond;
 
 /* Append the runs of one condition (all seeds). */
@@ -151,7 +158,7 @@ static int add_condition(LmExpPlan *p, int *cap, const char *battery, Cond c, lo
     int window = lm_exp_window(s, battery);
     double density = 1.0;
     if (!strcmp(c.mask, "diag")) density = 1.0 / s->hidden;
-    if (!strcmp(c.mask, "local2d") || !strcmp(c.mask, "random")) {
+    if (!strcmp(c.mask, "local2d") || !strcmp(c.mask, "random") || c.prune) {
         density = lm_exp_local2d_density(s->hidden, c.d);
         if (density < 0) return -1;
     }
@@ -172,6 +179,15 @@ static int add_condition(LmExpPlan *p, int *cap, const char *battery, Cond c, lo
         snprintf(cond, sizeof cond, "%s", c.mask);
         snprintf(label, sizeof label, "%s", c.mask);
     }
+    if (c.prune) {
+        static const char *const names[][2] = {{"imp", "IMP ticket"}, {"set", "SET"}, {"rigl", "RigL"},
+                                               {"granet", "GraNet"}};
+        const char *nice = c.prune;
+        for (int k = 0; k < 4; k++)
+            if (!strcmp(names[k][0], c.prune)) nice = names[k][1];
+        snprintf(cond, sizeof cond, "%s-d%g", c.prune, c.d);
+        snprintf(label, sizeof label, "%s (=d%g)", nice, c.d);
+    }
     if (pool_trials > 0) {
         size_t n = strlen(cond);
         snprintf(cond + n, sizeof cond - n, "-K%ld", pool_trials);
@@ -188,6 +204,7 @@ static int add_condition(LmExpPlan *p, int *cap, const char *battery, Cond c, lo
         snprintf(r->label, sizeof r->label, "%s", label);
         snprintf(r->battery, sizeof r->battery, "%s", battery);
         snprintf(r->mask, sizeof r->mask, "%s", c.mask);
+        snprintf(r->prune, sizeof r->prune, "%s", c.prune ? c.prune : "");
         r->d = c.d;
         r->density = density;
         r->pool_trials = pool_trials;
@@ -203,9 +220,22 @@ static int add_condition(LmExpPlan *p, int *cap, const char *battery, Cond c, lo
             add_arg(r, "--d");
             add_arg(r, "%.10g", c.d);
         }
-        if (!strcmp(c.mask, "random")) {
+        if (!strcmp(c.mask, "random") && s->exp == LM_EXP_LOTTERY) {   /* the exact count, as the searches */
+            add_arg(r, "--match-density-of");
+            add_arg(r, "%.10g", c.d);
+        } else if (!strcmp(c.mask, "random")) {
             add_arg(r, "--density");
             add_arg(r, "%.10g", density);
+        }
+        if (c.prune) {
+            add_arg(r, "--prune");
+            add_arg(r, "%s", c.prune);
+            add_arg(r, "--prune-density-of");
+            add_arg(r, "%.10g", c.d);
+            if (!strcmp(c.prune, "imp")) {   /* 4 rounds to 8.4 % instead of 11 at p = 0.2 (docs/lottery.md) */
+                add_arg(r, "--prune-fraction");
+                add_arg(r, "0.5");
+            }
         }
         add_arg(r, "--hidden");
         add_arg(r, "%d", s->hidden);
@@ -247,7 +277,7 @@ int lm_exp_plan_build(const LmExpSettings *s, LmExpPlan *p) {
     case LM_EXP_AUTAPSE: {
         /* C1/C2: autapses vs an LM-RNN vs full on both batteries. */
         const char *bats[2] = {"yang20", "modcog82"};
-        Cond conds[3] = {{"diag", 0}, {"local2d", 3}, {"full", 0}};
+        Cond conds[3] = {{"diag", 0, NULL}, {"local2d", 3, NULL}, {"full", 0, NULL}};
         for (int b = 0; b < (tiny ? 1 : 2) && !rc; b++)
             for (int c = 0; c < 3 && !rc; c++) {
                 if (tiny && c == 1) continue;
@@ -262,10 +292,10 @@ int lm_exp_plan_build(const LmExpSettings *s, LmExpPlan *p) {
         int nd = tiny ? 1 : (int)(sizeof ds / sizeof ds[0]);
         for (int i = 0; i < nd && !rc; i++) {
             double d = tiny ? 2 : ds[i];
-            rc = add_condition(p, &cap, mod, (Cond){"local2d", d}, 0);
-            if (!rc) rc = add_condition(p, &cap, mod, (Cond){"random", d}, 0);
+            rc = add_condition(p, &cap, mod, (Cond){"local2d", d, NULL}, 0);
+            if (!rc) rc = add_condition(p, &cap, mod, (Cond){"random", d, NULL}, 0);
         }
-        if (!tiny && !rc) rc = add_condition(p, &cap, mod, (Cond){"full", 0}, 0);
+        if (!tiny && !rc) rc = add_condition(p, &cap, mod, (Cond){"full", 0, NULL}, 0);
         break;
     }
     case LM_EXP_DATA_EFFICIENCY: {
@@ -274,10 +304,22 @@ int lm_exp_plan_build(const LmExpSettings *s, LmExpPlan *p) {
             rc = -1;
             break;
         }
-        Cond conds[3] = {{"local2d", s->best_d}, {"random", s->best_d}, {"full", 0}};
+        Cond conds[3] = {{"local2d", s->best_d, NULL}, {"random", s->best_d, NULL}, {"full", 0, NULL}};
         for (int k = 0; k < s->n_pool && !rc; k++)
             for (int c = 0; c < (tiny ? 1 : 3) && !rc; c++)
                 rc = add_condition(p, &cap, mod, conds[c], s->pool_trials[k]);
+        break;
+    }
+    case LM_EXP_LOTTERY: {
+        /* C7: the LM-RNN at d = 3 and at the sweep's best d = 8 against masks found by search at d = 3's
+         * density, and the density-matched random mask. */
+        const double d = tiny ? 2 : 3;
+        Cond conds[] = {{"local2d", d, NULL}, {"local2d", 8, NULL}, {"full", d, "imp"}, {"full", d, "set"},
+                        {"full", d, "rigl"}, {"full", d, "granet"}, {"random", d, NULL}};
+        for (size_t c = 0; c < sizeof conds / sizeof conds[0] && !rc; c++) {
+            if (tiny && c == 1) continue;   /* d = 8 does not fit a 4x4 sheet's distinctions */
+            rc = add_condition(p, &cap, mod, conds[c], 0);
+        }
         break;
     }
     default:
@@ -322,6 +364,7 @@ int lm_exp_plan_save(const LmExpPlan *p, const char *path) {
         cJSON_AddStringToObject(o, "label", r->label);
         cJSON_AddStringToObject(o, "battery", r->battery);
         cJSON_AddStringToObject(o, "mask", r->mask);
+        if (r->prune[0]) cJSON_AddStringToObject(o, "prune", r->prune);
         cJSON_AddNumberToObject(o, "d", r->d);
         cJSON_AddNumberToObject(o, "density", r->density);
         cJSON_AddNumberToObject(o, "pool_trials", (double)r->pool_trials);
@@ -399,6 +442,7 @@ int lm_exp_plan_load(const char *path, LmExpPlan *p) {
         str(o, "label", r->label, sizeof r->label, &bad);
         str(o, "battery", r->battery, sizeof r->battery, &bad);
         str(o, "mask", r->mask, sizeof r->mask, &bad);
+        if (cJSON_GetObjectItemCaseSensitive(o, "prune")) str(o, "prune", r->prune, sizeof r->prune, &bad);
         r->d = num(o, "d", &bad);
         r->density = num(o, "density", &bad);
         r->pool_trials = (long)num(o, "pool_trials", &bad);

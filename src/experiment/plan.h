@@ -7,7 +7,7 @@
 #define LMRNN_EXP_PLAN_H
 #include <stdint.h>
 
-typedef enum { LM_EXP_AUTAPSE = 0, LM_EXP_SPARSITY, LM_EXP_DATA_EFFICIENCY, LM_N_EXPERIMENTS } LmExperiment;
+typedef enum { LM_EXP_AUTAPSE = 0, LM_EXP_SPARSITY, LM_EXP_DATA_EFFICIENCY, LM_EXP_LOTTERY, LM_N_EXPERIMENTS } LmExperiment;
 typedef enum { LM_SCALE_TINY = 0, LM_SCALE_QUICK, LM_SCALE_PAPER, LM_N_SCALES } LmExpScale;
 
 int lm_experiment_parse(const char *s, LmExperiment *out);   /* 0 or -1 + lm_err_set */
@@ -43,6 +43,7 @@ typedef struct {
     char label[64];        /* human-readable condition, e.g. "local2d d=3" */
     char battery[16];
     char mask[16];         /* full | local2d | random | diag */
+    char prune[8];         /* lottery: the mask search (imp, set, rigl, granet) over the full matrix; "" = none */
     double d;              /* local2d: the d; random: the local2d d it is density-matched to; else 0 */
     double density;        /* mask density nnz/N^2 (computed with the engine's mask code; random: p) */
     long pool_trials;      /* data-efficiency: K training trials; 0 = unlimited stream */

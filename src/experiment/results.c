@@ -103,7 +103,8 @@ static int log_cb(const cJSON *rec, void *ctx) {
     } else if (!strcmp(kind, "threshold")) {
         double t = jnum(rec, "threshold", NAN);
         for (int k = 0; k < LM_N_THRESH; k++)
-            if (fabs(t - lm_thresholds[k]) < 1e-9 && r->thr_step[k] < 0) {
+            /* the last record: an IMP search restarts its thresholds with each round (docs/lottery.md) */
+            if (fabs(t - lm_thresholds[k]) < 1e-9) {
                 r->thr_step[k] = step;
                 r->thr_trials[k] = trials;
                 r->thr_wall[k] = wall;

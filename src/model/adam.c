@@ -76,9 +76,9 @@ void lm_adam_step(LmAdam *a, LmModel *m) {
         if (k1 > k0)
             lm_k_adam(k1 - k0, m->params + k0, m->grads + k0, a->m + k0, a->v + k0, b1, ob1, b2, ob2, step, bc2s, eps);
     }
-    if (!m->sparse) {   /* masked weights have zero gradient, hence zero moments; re-mask anyway */
+    if (m->dense_mask) {   /* masked weights have zero gradient, hence zero moments; re-mask anyway */
         float *w = m->params + m->off[T_W_REC];
-        const uint8_t *mk = m->mask.m;
+        const uint8_t *mk = m->dense_mask;
         size_t nn = (size_t)m->cfg.n_hidden * m->cfg.n_hidden;
         for (size_t k = 0; k < nn; k++)
             if (!mk[k]) w[k] = 0.0f;

@@ -40,24 +40,22 @@ void lm_dale_assign(int n, double frac_exc, LmRng *rng, int8_t *ei) {
     free(perm);
 }
 
-/* Balanced initialisation, dense [N][N] into w (masked later): |W~_ij| = g |xi_ij| / sqrt(k_i) for an
+/* Balanced initialisation of row i into row[N] (masked later): |W~_ij| = g |xi_ij| / sqrt(k_i) for an
  * excitatory j, times k_E(i) / k_I(i) for an inhibitory j, where k_i counts unit i's allowed inputs and
  * k_E, k_I its excitatory and inhibitory ones: each unit's expected E and I input are equal (a unit with
  * inputs of one sign only keeps the plain scale). xi ~ N(0,1) is drawn for all N^2 entries in row order
  * whatever the mask. */
-void lm_dale_init_rec(const LmModel *m, LmRng *rng, float *w) {
+void lm_dale_init_rec_row(const LmModel *m, LmRng *rng, int i, float *row) {
     int n = m->cfg.n_hidden;
     double g = m->cfg.rec_gain;
-    for (int i = 0; i < n; i++) {
-        int ke = 0, ki = 0;
-        for (int j = 0; j < n; j++)
-            if (m->mask.m[(size_t)i * n + j]) ke += m->ei[j] > 0, ki += m->ei[j] < 0;
-        double s = ke + ki > 0 ? g / sqrt((double)(ke + ki)) : 0;
-        double s_inh = ke > 0 && ki > 0 ? s * ke / ki : s;
-        for (int j = 0; j < n; j++) {
-            double mag = fabs(lm_rng_normal(rng));
-            w[(size_t)i * n + j] = (float)(m->ei[j] > 0 ? s * mag : -s_inh * mag);
-        }
+    int ke = 0, ki = 0;
+    for (int32_t p = m->mask.row_ptr[i]; p < m->mask.row_ptr[i + 1]; p++)
+        ke += m->ei[m->mask.col_idx[p]] > 0, ki += m->ei[m->mask.col_idx[p]] < 0;
+    double s = ke + ki > 0 ? g / sqrt((double)(ke + ki)) : 0;
+    double s_inh = ke > 0 && ki > 0 ? s * ke / ki : s;
+    for (int j = 0; j < n; j++) {
+        double mag = fabs(lm_rng_normal(rng));
+        row[j] = (float)(m->ei[j] > 0 ? s * mag : -s_inh * mag);
     }
 }
 

@@ -6,6 +6,7 @@
 struct LmModel {
     LmModelConfig cfg;
     LmMask mask;
+    uint8_t *dense_mask;     /* dense path below full density only: the mask as [N][N] bytes for re-masking */
     int sparse;              /* recurrent weights stored as CSR values over the mask's non-zeros */
     int64_t n_rec;           /* number of recurrent parameters: N*N dense, nnz sparse */
     /* Offsets into the parameter block:
@@ -13,8 +14,9 @@ struct LmModel {
     size_t off[LM_N_TENSORS + 1];
     size_t n_params;
     float *params, *grads;
-    /* Sparse structure (sparse mode only). CSR rows are post-synaptic units i; the CSC view lists, for
-     * each pre-synaptic unit j, the rows i and the position of W[i][j] in the CSR value array. */
+    /* Sparse structure (sparse mode only). CSR rows are post-synaptic units i (the mask's own arrays);
+     * the CSC view lists, for each pre-synaptic unit j, the rows i and the position of W[i][j] in the CSR
+     * value array. */
     int32_t *row_ptr, *col_idx;          /* [N+1], [nnz] */
     int32_t *col_ptr, *csc_row, *csc_pos; /* [N+1], [nnz], [nnz] */
     /* Banded masks (local2d, local1d, diag: few distinct offsets j - i) also get a diagonal layout for the
@@ -33,8 +35,8 @@ struct LmModel {
  * step, and after it the step's W~ folded back to W~ >= 0 (with its first moment) and re-signed. */
 void lm_dale_to_free(LmModel *m);
 void lm_dale_to_effective(LmModel *m, float *adam_m);
-/* The balanced initial W_rec (dense [N][N], before masking) drawn from rng. */
-void lm_dale_init_rec(const LmModel *m, LmRng *rng, float *w);
+/* Row i of the balanced initial W_rec (dense [N], before masking) drawn from rng, rows in order. */
+void lm_dale_init_rec_row(const LmModel *m, LmRng *rng, int i, float *row);
 
 /* Banded layout when the band holds at most this many times the mask's non-zeros (the extra entries are
  * zeros that cost vector lanes, not correctness). */

@@ -51,4 +51,17 @@ void lm_k_transpose(int rows, const float *src, int lds, float *dst, int ldd, in
 /* Split n units among nth threads in chunks of 16 (one cache line of floats): thread tid gets [*i0, *i1). */
 void lm_k_split(int n, int tid, int nth, int *i0, int *i1);
 
+/* Hot loops outside this file's kernels (the bodies of rnn.c's forward and backward passes) are cloned
+ * for AVX-512, AVX2 and the baseline in a portable build and chosen at load time like the kernels;
+ * elsewhere (NATIVE=1, tests) the attribute is empty. */
+#if defined(LM_MULTIVERSION) && defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
+#define LM_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#else
+#define LM_CLONES
+#endif
+
+/* Which kernels run: "avx512", "avx2" or "base" in a portable build (chosen at load time from the CPU,
+ * src/model/kernels_dispatch.c), "build flags" when kernels.c is compiled once (NATIVE=1, tests). */
+const char *lm_k_variant(void);
+
 #endif

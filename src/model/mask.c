@@ -7,16 +7,74 @@
 #include "model/model.h"
 #include "util/err.h"
 
-static void finish(LmMask *out, int n, uint8_t *m, double param, const char *desc) {
+/* A mask under construction, row by row: CSR arrays grown as columns arrive (ascending in each row). */
+typedef struct {
+    int n, row;
+    int64_t cap, nnz;
+    int32_t *row_ptr, *col_idx;
+} Builder;
+
+static void builder_init(Builder *b, int n, int64_t guess) {
+    b->n = n, b->row = 0, b->nnz = 0;
+    b->cap = guess > 16 ? guess : 16;
+    b->row_ptr = lm_malloc(((size_t)n + 1) * sizeof(int32_t));
+    b->row_ptr[0] = 0;
+    b->col_idx = lm_malloc((size_t)b->cap * sizeof(int32_t));
+}
+
+/* Append column j to the current row; -1 + lm_err_set past the 32-bit index range of the kernels. */
+static int builder_push(Builder *b, int32_t j) {
+    if (b->nnz >= INT32_MAX) {
+        lm_err_set("mask: more than %d connections (the sparse index limit)", INT32_MAX);
+        return -1;
+    }
+    if (b->nnz == b->cap) {
+        b->cap = b->cap * 2 < INT32_MAX ? b->cap * 2 : INT32_MAX;
+        b->col_idx = lm_realloc(b->col_idx, (size_t)b->cap * sizeof(int32_t));
+    }
+    b->col_idx[b->nnz++] = j;
+    return 0;
+}
+
+static void builder_end_row(Builder *b) { b->row_ptr[++b->row] = (int32_t)b->nnz; }
+
+static void builder_free(Builder *b) {
+    free(b->row_ptr), free(b->col_idx);
+    b->row_ptr = b->col_idx = NULL;
+}
+
+static void finish(LmMask *out, Builder *b, double param, const char *desc) {
     /* desc is truncated to leave room for the density */
-    int64_t nnz = 0;
-    for (int64_t k = 0; k < (int64_t)n * n; k++) nnz += m[k];
-    out->n = n;
-    out->m = m;
-    out->nnz = nnz;
-    out->density = (double)nnz / ((double)n * n);
+    LM_ASSERT(b->row == b->n);
+    out->n = b->n;
+    out->row_ptr = b->row_ptr;
+    out->col_idx = b->nnz == b->cap ? b->col_idx : lm_realloc(b->col_idx, (size_t)(b->nnz ? b->nnz : 1) * sizeof(int32_t));
+    out->nnz = b->nnz;
+    out->density = (double)b->nnz / ((double)b->n * b->n);
     out->param = param;
     snprintf(out->desc, sizeof out->desc, "%.130s density=%.4f", desc, out->density);
+}
+
+/* A dense 0/1 matrix (any element type through `at`) as a mask; -1 + lm_err_set on a value not 0/1. */
+static int from_dense(int n, double (*at)(const void *, size_t), const void *data, const char *what,
+                      Builder *b) {
+    builder_init(b, n, n);
+    for (int i = 0; i < n; i++) {
+        for (int j = 0; j < n; j++) {
+            double v = at(data, (size_t)i * n + j);
+            if (v != 0 && v != 1) {
+                lm_err_set("%s: entry [%d][%d] = %g is not 0 or 1", what, i, j, v);
+                builder_free(b);
+                return -1;
+            }
+            if (v == 1 && builder_push(b, j)) {
+                builder_free(b);
+                return -1;
+            }
+        }
+        builder_end_row(b);
+    }
+    return 0;
 }
 
 /* Geometry shared by the two local masks: squared distance between units i and j as an integer. */
@@ -204,17 +262,24 @@ static int build_local(const LmMaskSpec *s, int n, LmMask *out) {
     double d;
     char geo[64], how[64];
     if (local_setup(s, n, &g, &d, geo, sizeof geo, how, sizeof how)) return -1;
-    uint8_t *m = lm_calloc((size_t)n * n, 1);
+    Builder b;
+    builder_init(&b, n, 4 * (int64_t)n);
     int32_t *cols = lm_malloc((size_t)n * sizeof *cols);
     int *xs = lm_malloc((size_t)n * sizeof *xs), *ys = lm_malloc((size_t)n * sizeof *ys);
-    for (int i = 0; i < n; i++) {
+    int rc = 0;
+    for (int i = 0; i < n && rc == 0; i++) {
         int k = local_row(&g, d, i, cols, xs, ys);
-        for (int c = 0; c < k; c++) m[(size_t)i * n + cols[c]] = 1;
+        for (int c = 0; c < k && rc == 0; c++) rc = builder_push(&b, cols[c]);
+        builder_end_row(&b);
     }
     free(cols), free(xs), free(ys);
+    if (rc) {
+        builder_free(&b);
+        return -1;
+    }
     char desc[160];
     snprintf(desc, sizeof desc, "%.60s d=%.4g%.40s", geo, d, how);
-    finish(out, n, m, d, desc);
+    finish(out, &b, d, desc);
     return 0;
 }
 
@@ -276,15 +341,30 @@ static int build_random(const LmMaskSpec *s, int n, LmMask *out) {
         lm_err_set("random mask: density p must be in (0, 1], got %g", p);
         return -1;
     }
+    /* One uniform per pair in row-major order (the mask of a seed never changes), kept compressed. */
     LmRng r;
     lm_rng_seed(&r, s->seed);
-    uint8_t *m = lm_malloc((size_t)n * n);
-    for (size_t k = 0; k < (size_t)n * n; k++) m[k] = lm_rng_uniform(&r) < p;
+    Builder b;
+    builder_init(&b, n, (int64_t)(p * n * (double)n * 1.01) + n);
+    for (int i = 0; i < n; i++) {
+        for (int j = 0; j < n; j++)
+            if (lm_rng_uniform(&r) < p && builder_push(&b, j)) {
+                builder_free(&b);
+                return -1;
+            }
+        builder_end_row(&b);
+    }
     char desc[96];
     snprintf(desc, sizeof desc, "random p=%.4g seed=%llu", p, (unsigned long long)s->seed);
-    finish(out, n, m, p, desc);
+    finish(out, &b, p, desc);
     return 0;
 }
+
+static double at_f32(const void *d, size_t k) { return ((const float *)d)[k]; }
+static double at_f64(const void *d, size_t k) { return ((const double *)d)[k]; }
+static double at_i32(const void *d, size_t k) { return ((const int32_t *)d)[k]; }
+static double at_i64(const void *d, size_t k) { return (double)((const int64_t *)d)[k]; }
+static double at_u8(const void *d, size_t k) { return ((const uint8_t *)d)[k]; }
 
 /* A 0/1 matrix from a .npy file; float, integer or uint8/bool data accepted, values exactly 0 or 1. */
 static int build_file(const LmMaskSpec *s, int n, LmMask *out) {
@@ -298,30 +378,24 @@ static int build_file(const LmMaskSpec *s, int n, LmMask *out) {
                    a.ndim >= 2 ? (long long)a.shape[1] : 0LL);
         goto done;
     }
-    uint8_t *m = lm_malloc((size_t)n * n);
-    for (size_t k = 0; k < (size_t)n * n; k++) {
-        double v;
-        switch (a.dtype) {
-        case LM_DT_F32: v = ((const float *)a.data)[k]; break;
-        case LM_DT_F64: v = ((const double *)a.data)[k]; break;
-        case LM_DT_I32: v = ((const int32_t *)a.data)[k]; break;
-        case LM_DT_I64: v = (double)((const int64_t *)a.data)[k]; break;
-        case LM_DT_U8: v = ((const uint8_t *)a.data)[k]; break;
-        default:
-            lm_err_set("mask file %s: dtype %s is not a numeric 0/1 matrix", s->file, lm_dtype_name(a.dtype));
-            free(m);
-            goto done;
-        }
-        if (v != 0 && v != 1) {
-            lm_err_set("mask file %s: entry [%zu][%zu] = %g is not 0 or 1", s->file, k / n, k % n, v);
-            free(m);
-            goto done;
-        }
-        m[k] = v == 1;
+    double (*at)(const void *, size_t) = NULL;
+    switch (a.dtype) {
+    case LM_DT_F32: at = at_f32; break;
+    case LM_DT_F64: at = at_f64; break;
+    case LM_DT_I32: at = at_i32; break;
+    case LM_DT_I64: at = at_i64; break;
+    case LM_DT_U8: at = at_u8; break;
+    default:
+        lm_err_set("mask file %s: dtype %s is not a numeric 0/1 matrix", s->file, lm_dtype_name(a.dtype));
+        goto done;
     }
+    char what[600];
+    snprintf(what, sizeof what, "mask file %.500s", s->file);
+    Builder b;
+    if (from_dense(n, at, a.data, what, &b)) goto done;
     char desc[128];
     snprintf(desc, sizeof desc, "file %.100s", s->file);
-    finish(out, n, m, 0, desc);
+    finish(out, &b, 0, desc);
     rc = 0;
 done:
     lm_array_free(&a);
@@ -334,19 +408,29 @@ int lm_mask_build(const LmMaskSpec *spec, int n, LmMask *out) {
         lm_err_set("mask: number of units must be positive, got %d", n);
         return -1;
     }
+    Builder b;
     switch (spec->kind) {
-    case LM_MASK_FULL: {
-        uint8_t *m = lm_malloc((size_t)n * n);
-        memset(m, 1, (size_t)n * n);
-        finish(out, n, m, 0, "full");
+    case LM_MASK_FULL:
+        if ((int64_t)n * n > INT32_MAX) {
+            lm_err_set("mask: a full mask of %d units has more than %d connections (the sparse index limit)", n,
+                       INT32_MAX);
+            return -1;
+        }
+        builder_init(&b, n, (int64_t)n * n);
+        for (int i = 0; i < n; i++) {
+            for (int j = 0; j < n; j++) builder_push(&b, j);
+            builder_end_row(&b);
+        }
+        finish(out, &b, 0, "full");
         return 0;
-    }
-    case LM_MASK_DIAG: {
-        uint8_t *m = lm_calloc((size_t)n * n, 1);
-        for (int i = 0; i < n; i++) m[(size_t)i * n + i] = 1;
-        finish(out, n, m, 0, "diag");
+    case LM_MASK_DIAG:
+        builder_init(&b, n, n);
+        for (int i = 0; i < n; i++) {
+            builder_push(&b, i);
+            builder_end_row(&b);
+        }
+        finish(out, &b, 0, "diag");
         return 0;
-    }
     case LM_MASK_LOCAL2D:
     case LM_MASK_LOCAL1D: return build_local(spec, n, out);
     case LM_MASK_RANDOM: return build_random(spec, n, out);
@@ -362,15 +446,41 @@ int lm_mask_from_array(int n, const uint8_t *m, const char *desc, LmMask *out) {
         lm_err_set("mask: number of units must be positive, got %d", n);
         return -1;
     }
-    for (size_t k = 0; k < (size_t)n * n; k++)
-        if (m[k] > 1) {
-            lm_err_set("mask: entry [%zu][%zu] = %d is not 0 or 1", k / n, k % n, m[k]);
-            return -1;
-        }
-    uint8_t *c = lm_malloc((size_t)n * n);
-    memcpy(c, m, (size_t)n * n);
-    finish(out, n, c, 0, desc ? desc : "array");
+    Builder b;
+    if (from_dense(n, at_u8, m, "mask", &b)) return -1;
+    finish(out, &b, 0, desc ? desc : "array");
     return 0;
+}
+
+int lm_mask_copy(const LmMask *src, LmMask *out) {
+    *out = *src;
+    out->row_ptr = lm_malloc(((size_t)src->n + 1) * sizeof(int32_t));
+    out->col_idx = lm_malloc((size_t)(src->nnz ? src->nnz : 1) * sizeof(int32_t));
+    memcpy(out->row_ptr, src->row_ptr, ((size_t)src->n + 1) * sizeof(int32_t));
+    memcpy(out->col_idx, src->col_idx, (size_t)src->nnz * sizeof(int32_t));
+    return 0;
+}
+
+int lm_mask_equal(const LmMask *a, const LmMask *b) {
+    return a->n == b->n && a->nnz == b->nnz &&
+           !memcmp(a->row_ptr, b->row_ptr, ((size_t)a->n + 1) * sizeof(int32_t)) &&
+           !memcmp(a->col_idx, b->col_idx, (size_t)a->nnz * sizeof(int32_t));
+}
+
+int lm_mask_has(const LmMask *m, int i, int j) {
+    int32_t lo = m->row_ptr[i], hi = m->row_ptr[i + 1];
+    while (lo < hi) {   /* columns ascend within a row */
+        int32_t mid = lo + (hi - lo) / 2;
+        if (m->col_idx[mid] < j) lo = mid + 1;
+        else hi = mid;
+    }
+    return lo < m->row_ptr[i + 1] && m->col_idx[lo] == j;
+}
+
+void lm_mask_to_dense(const LmMask *m, uint8_t *out) {
+    memset(out, 0, (size_t)m->n * m->n);
+    for (int i = 0; i < m->n; i++)
+        for (int32_t p = m->row_ptr[i]; p < m->row_ptr[i + 1]; p++) out[(size_t)i * m->n + m->col_idx[p]] = 1;
 }
 
 int64_t lm_mask_n_diag(const LmMask *m) {
@@ -378,14 +488,17 @@ int64_t lm_mask_n_diag(const LmMask *m) {
     uint8_t *seen = lm_calloc((size_t)2 * n, 1);
     int64_t nd = 0;
     for (int i = 0; i < n; i++)
-        for (int j = 0; j < n; j++)
-            if (m->m[(size_t)i * n + j] && !seen[j - i + n - 1]) seen[j - i + n - 1] = 1, nd++;
+        for (int32_t p = m->row_ptr[i]; p < m->row_ptr[i + 1]; p++) {
+            int32_t k = m->col_idx[p] - i + n - 1;
+            if (!seen[k]) seen[k] = 1, nd++;
+        }
     free(seen);
     return nd;
 }
 
 void lm_mask_free(LmMask *m) {
     if (!m) return;
-    free(m->m);
-    m->m = NULL;
+    free(m->row_ptr);
+    free(m->col_idx);
+    m->row_ptr = m->col_idx = NULL;
 }

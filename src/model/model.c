@@ -31,7 +31,7 @@ static int check_config(const LmModelConfig *c, const LmMask *mask) {
         lm_err_set("model: invalid recurrent path %d", (int)c->path);
         return -1;
     }
-    if (!mask || !mask->m || mask->n != c->n_hidden) {
+    if (!mask || !mask->row_ptr || mask->n != c->n_hidden) {
         lm_err_set("model: mask has %d units but N = %d", mask ? mask->n : 0, c->n_hidden);
         return -1;
     }
@@ -50,22 +50,13 @@ const char *lm_model_layout_for(LmRecPath path, int n, int64_t nnz, int64_t n_di
 
 static void build_sparse_structure(LmModel *m) {
     int n = m->cfg.n_hidden;
-    const uint8_t *mk = m->mask.m;
-    m->row_ptr = lm_malloc((size_t)(n + 1) * sizeof(int32_t));
-    m->col_idx = lm_malloc((size_t)(m->n_rec ? m->n_rec : 1) * sizeof(int32_t));
+    /* the CSR rows are the mask's own (shared, freed with it) */
+    m->row_ptr = m->mask.row_ptr;
+    m->col_idx = m->mask.col_idx;
     m->col_ptr = lm_calloc((size_t)n + 1, sizeof(int32_t));
     m->csc_row = lm_malloc((size_t)(m->n_rec ? m->n_rec : 1) * sizeof(int32_t));
     m->csc_pos = lm_malloc((size_t)(m->n_rec ? m->n_rec : 1) * sizeof(int32_t));
-    int32_t k = 0;
-    for (int i = 0; i < n; i++) {
-        m->row_ptr[i] = k;
-        for (int j = 0; j < n; j++)
-            if (mk[(size_t)i * n + j]) {
-                m->col_idx[k++] = j;
-                m->col_ptr[j + 1]++;
-            }
-    }
-    m->row_ptr[n] = k;
+    for (int64_t p = 0; p < m->n_rec; p++) m->col_ptr[m->col_idx[p] + 1]++;
     for (int j = 0; j < n; j++) m->col_ptr[j + 1] += m->col_ptr[j];
     int32_t *fill = lm_malloc((size_t)n * sizeof(int32_t));
     memcpy(fill, m->col_ptr, (size_t)n * sizeof(int32_t));
@@ -113,11 +104,13 @@ LmModel *lm_model_new(const LmModelConfig *cfg, const LmMask *mask) {
     if (check_config(cfg, mask)) return NULL;
     LmModel *m = lm_calloc(1, sizeof *m);
     m->cfg = *cfg;
-    m->mask = *mask;
-    m->mask.m = lm_malloc((size_t)mask->n * mask->n);
-    memcpy(m->mask.m, mask->m, (size_t)mask->n * mask->n);
+    lm_mask_copy(mask, &m->mask);
     int n = cfg->n_hidden;
     m->sparse = strcmp(lm_model_layout_for(cfg->path, n, mask->nnz, lm_mask_n_diag(mask)), "dense") != 0;
+    if (!m->sparse && mask->nnz < (int64_t)n * n) {   /* the dense path re-masks N x N arrays */
+        m->dense_mask = lm_malloc((size_t)n * n);
+        lm_mask_to_dense(mask, m->dense_mask);
+    }
     m->n_rec = m->sparse ? mask->nnz : (int64_t)n * n;
     size_t sizes[LM_N_TENSORS] = {(size_t)n * cfg->n_in, (size_t)n, (size_t)m->n_rec, (size_t)n,
                                   (size_t)cfg->n_out * n, (size_t)cfg->n_out};
@@ -132,11 +125,10 @@ LmModel *lm_model_new(const LmModelConfig *cfg, const LmMask *mask) {
 
 void lm_model_free(LmModel *m) {
     if (!m) return;
-    free(m->mask.m);
+    lm_mask_free(&m->mask);   /* also row_ptr, col_idx */
+    free(m->dense_mask);
     free(m->params);
     free(m->grads);
-    free(m->row_ptr);
-    free(m->col_idx);
     free(m->col_ptr);
     free(m->csc_row);
     free(m->csc_pos);
@@ -180,47 +172,65 @@ static void fill_uniform(float *p, size_t n, double bound, LmRng *rng) {
     for (size_t k = 0; k < n; k++) p[k] = (float)lm_rng_range(rng, -bound, bound);
 }
 
-/* Write a dense [N][N] recurrent matrix into the parameter block, keeping only masked-in entries. */
-static void set_rec_dense(LmModel *m, const float *w) {
+/* Row i of a dense recurrent matrix into the parameter block, keeping only masked-in entries. */
+static void set_rec_row(LmModel *m, int i, const float *row) {
     int n = m->cfg.n_hidden;
     float *rec = lm_p(m, T_W_REC);
     if (m->sparse) {
-        for (int i = 0; i < n; i++)
-            for (int32_t p = m->row_ptr[i]; p < m->row_ptr[i + 1]; p++)
-                rec[p] = w[(size_t)i * n + m->col_idx[p]];
-    } else {
-        for (size_t k = 0; k < (size_t)n * n; k++) rec[k] = m->mask.m[k] ? w[k] : 0.0f;
+        for (int32_t p = m->row_ptr[i]; p < m->row_ptr[i + 1]; p++) rec[p] = row[m->col_idx[p]];
+        return;
     }
+    const uint8_t *mk = m->dense_mask ? m->dense_mask + (size_t)i * n : NULL;
+    for (int j = 0; j < n; j++) rec[(size_t)i * n + j] = !mk || mk[j] ? row[j] : 0.0f;
 }
 
 /* Draw order (fixed, so a seed always gives the same network): W_in, b_in, W_rec (random inits draw
- * all N*N entries whatever the mask, so masks sharing a seed share their weights), b_rec, W_out, b_out. */
+ * all N*N entries whatever the mask, so masks sharing a seed share their weights), b_rec, W_out, b_out.
+ * W_rec is produced row by row: nothing N x N except randortho's orthogonal matrix. */
 void lm_model_init(LmModel *m, LmRng *rng) {
     const LmModelConfig *c = &m->cfg;
     int n = c->n_hidden;
     double b_in = 1.0 / sqrt((double)c->n_in), b_hid = 1.0 / sqrt((double)n);
     fill_uniform(lm_p(m, T_W_IN), (size_t)n * c->n_in, b_in, rng);
     fill_uniform(lm_p(m, T_B_IN), (size_t)n, b_in, rng);
-    float *w = lm_calloc((size_t)n * n, sizeof(float));
-    if (m->ei) lm_dale_init_rec(m, rng, w);   /* Dale's law: the balanced init replaces rec_init */
-    else switch (c->rec_init) {
-    case LM_INIT_HALF_IDENTITY:
-        for (int i = 0; i < n; i++) w[(size_t)i * n + i] = (float)c->rec_gain;
+    float *row = lm_malloc((size_t)n * sizeof(float));
+    if (m->ei) {   /* Dale's law: the balanced init replaces rec_init */
+        for (int i = 0; i < n; i++) {
+            lm_dale_init_rec_row(m, rng, i, row);
+            set_rec_row(m, i, row);
+        }
+    } else switch (c->rec_init) {
+    case LM_INIT_HALF_IDENTITY: {   /* the diagonal only: O(nnz), no row of zeros written per unit */
+        float *rec = lm_p(m, T_W_REC);
+        memset(rec, 0, (size_t)m->n_rec * sizeof(float));
+        for (int i = 0; i < n; i++) {
+            if (m->sparse) {
+                for (int32_t p = m->row_ptr[i]; p < m->row_ptr[i + 1]; p++)
+                    if (m->col_idx[p] == i) rec[p] = (float)c->rec_gain;
+            } else if (!m->dense_mask || m->dense_mask[(size_t)i * n + i]) {
+                rec[(size_t)i * n + i] = (float)c->rec_gain;
+            }
+        }
         break;
+    }
     case LM_INIT_RANDORTHO: {
         double *q = lm_malloc((size_t)n * n * sizeof(double));
         random_orthogonal(n, rng, q);
-        for (int i = 0; i < n; i++)
-            for (int j = 0; j < n; j++) w[(size_t)i * n + j] = (float)(c->rec_gain * q[(size_t)j * n + i]);
+        for (int i = 0; i < n; i++) {
+            for (int j = 0; j < n; j++) row[j] = (float)(c->rec_gain * q[(size_t)j * n + i]);
+            set_rec_row(m, i, row);
+        }
         free(q);
         break;
     }
     case LM_INIT_GAUSSIAN:
-        for (size_t k = 0; k < (size_t)n * n; k++) w[k] = (float)(c->rec_gain * b_hid * lm_rng_normal(rng));
+        for (int i = 0; i < n; i++) {
+            for (int j = 0; j < n; j++) row[j] = (float)(c->rec_gain * b_hid * lm_rng_normal(rng));
+            set_rec_row(m, i, row);
+        }
         break;
     }
-    set_rec_dense(m, w);
-    free(w);
+    free(row);
     fill_uniform(lm_p(m, T_B_REC), (size_t)n, b_hid, rng);
     fill_uniform(lm_p(m, T_W_OUT), (size_t)c->n_out * n, b_hid, rng);
     fill_uniform(lm_p(m, T_B_OUT), (size_t)c->n_out, b_hid, rng);
@@ -263,20 +273,24 @@ int lm_model_import_tensor(LmModel *m, int i, const float *in) {
     LM_ASSERT(i >= 0 && i < LM_N_TENSORS);
     if (i == T_W_REC) {
         int n = m->cfg.n_hidden;
-        for (size_t k = 0; k < (size_t)n * n; k++)
-            if (!m->mask.m[k] && in[k] != 0.0f) {
-                lm_err_set("W_rec[%zu][%zu] = %g lies outside the mask (%s) and must be 0", k / n, k % n,
-                           (double)in[k], m->mask.desc);
-                return -1;
-            }
-        if (m->ei)
-            for (size_t k = 0; k < (size_t)n * n; k++)
-                if (in[k] * m->ei[k % n] < 0) {
-                    lm_err_set("W_rec[%zu][%zu] = %g has the wrong sign for %s unit %zu (Dale's law)", k / n,
-                               k % n, (double)in[k], m->ei[k % n] > 0 ? "excitatory" : "inhibitory", k % n);
+        for (int r = 0; r < n; r++) {
+            const float *row = in + (size_t)r * n;
+            int32_t p = m->mask.row_ptr[r], end = m->mask.row_ptr[r + 1];
+            for (int j = 0; j < n; j++) {   /* walk the row's mask columns alongside j */
+                while (p < end && m->mask.col_idx[p] < j) p++;
+                if (row[j] != 0.0f && !(p < end && m->mask.col_idx[p] == j)) {
+                    lm_err_set("W_rec[%d][%d] = %g lies outside the mask (%s) and must be 0", r, j, (double)row[j],
+                               m->mask.desc);
                     return -1;
                 }
-        set_rec_dense(m, in);
+                if (m->ei && row[j] * m->ei[j] < 0) {
+                    lm_err_set("W_rec[%d][%d] = %g has the wrong sign for %s unit %d (Dale's law)", r, j,
+                               (double)row[j], m->ei[j] > 0 ? "excitatory" : "inhibitory", j);
+                    return -1;
+                }
+            }
+            set_rec_row(m, r, row);
+        }
         return 0;
     }
     if (i == T_W_OUT && lm_model_readout_exc(m)) {
@@ -289,5 +303,43 @@ int lm_model_import_tensor(LmModel *m, int i, const float *in) {
             }
     }
     memcpy(lm_p(m, i), in, (m->off[i + 1] - m->off[i]) * sizeof(float));
+    return 0;
+}
+
+/* W_rec values in the mask's CSR order (both layouts). */
+static void rec_values(const LmModel *m, const float *block, float *vals) {
+    const float *rec = block + m->off[T_W_REC];
+    if (m->sparse) {
+        memcpy(vals, rec, (size_t)m->n_rec * sizeof(float));
+        return;
+    }
+    int n = m->cfg.n_hidden;
+    for (int i = 0; i < n; i++)
+        for (int32_t p = m->mask.row_ptr[i]; p < m->mask.row_ptr[i + 1]; p++)
+            vals[p] = rec[(size_t)i * n + m->mask.col_idx[p]];
+}
+
+void lm_model_export_rec_values(const LmModel *m, float *vals) { rec_values(m, m->params, vals); }
+
+int lm_model_import_rec_values(LmModel *m, const float *vals) {
+    if (m->ei)
+        for (int i = 0; i < m->cfg.n_hidden; i++)
+            for (int32_t p = m->mask.row_ptr[i]; p < m->mask.row_ptr[i + 1]; p++)
+                if (vals[p] * m->ei[m->mask.col_idx[p]] < 0) {
+                    lm_err_set("W_rec[%d][%d] = %g has the wrong sign for %s unit %d (Dale's law)", i,
+                               m->mask.col_idx[p], (double)vals[p],
+                               m->ei[m->mask.col_idx[p]] > 0 ? "excitatory" : "inhibitory", m->mask.col_idx[p]);
+                    return -1;
+                }
+    float *rec = lm_p(m, T_W_REC);
+    if (m->sparse) {
+        memcpy(rec, vals, (size_t)m->n_rec * sizeof(float));
+        return 0;
+    }
+    int n = m->cfg.n_hidden;
+    memset(rec, 0, (size_t)n * n * sizeof(float));
+    for (int i = 0; i < n; i++)
+        for (int32_t p = m->mask.row_ptr[i]; p < m->mask.row_ptr[i + 1]; p++)
+            rec[(size_t)i * n + m->mask.col_idx[p]] = vals[p];
     return 0;
 }

@@ -28,9 +28,14 @@ typedef struct {
     uint64_t seed;       /* random */
 } LmMaskSpec;
 
+/* Stored compressed whatever N (nothing N x N): CSR over rows, row i (post-synaptic) allowing the
+ * connections from the pre-synaptic units col_idx[row_ptr[i] .. row_ptr[i+1]), ascending. Local masks
+ * are built row by row from their offsets (O(nnz)); random masks draw one uniform per pair (O(N^2)
+ * time, O(nnz) memory). At most INT32_MAX connections. */
 typedef struct {
     int n;
-    uint8_t *m;          /* [n][n], 1 = connection from j to i allowed */
+    int32_t *row_ptr;    /* [n + 1] */
+    int32_t *col_idx;    /* [nnz] */
     int64_t nnz;
     double density;      /* nnz / n^2 */
     double param;        /* the d used (local) or p (random); 0 otherwise */
@@ -42,8 +47,13 @@ const char *lm_mask_kind_name(LmMaskKind k);
 /* Build the mask for n units. 0, or -1 with lm_err_set() naming the bad value (n not matching the grid,
  * d <= 0, density outside (0,1], file of the wrong shape or not 0/1, ...). */
 int lm_mask_build(const LmMaskSpec *spec, int n, LmMask *out);
-/* Wrap an existing 0/1 matrix (copied), validating it. */
+/* Wrap an existing dense 0/1 matrix [n][n] (compressed), validating it. */
 int lm_mask_from_array(int n, const uint8_t *m, const char *desc, LmMask *out);
+int lm_mask_copy(const LmMask *src, LmMask *out);   /* deep copy; 0 */
+int lm_mask_equal(const LmMask *a, const LmMask *b);   /* same units and connections */
+int lm_mask_has(const LmMask *m, int i, int j);   /* connection j -> i allowed (binary search) */
+/* The dense [n][n] 0/1 matrix (for small n: tests, exports). */
+void lm_mask_to_dense(const LmMask *m, uint8_t *out);
 void lm_mask_free(LmMask *m);
 /* Distinct diagonals j - i holding a connection. */
 int64_t lm_mask_n_diag(const LmMask *m);
@@ -113,6 +123,11 @@ LmTensorInfo lm_model_tensor_info(const LmModel *m, int i);
 void lm_model_export_tensor(const LmModel *m, int i, float *out);
 /* Set a tensor from dense data (W_rec: entries outside the mask must be 0, else -1 + lm_err_set). */
 int lm_model_import_tensor(LmModel *m, int i, const float *in);
+/* W_rec as its mask's non-zeros: nnz values in the order of the mask's CSR (row_ptr, col_idx), whatever
+ * the layout. For compressed checkpoints and any-N exports (SciPy csr_matrix((vals, col_idx, row_ptr))). */
+void lm_model_export_rec_values(const LmModel *m, float *vals);
+/* Import: 0, or -1 + lm_err_set for a value of the wrong sign under Dale's law. */
+int lm_model_import_rec_values(LmModel *m, const float *vals);
 /* The gradient of tensor i in the same dense shape as lm_model_export_tensor (W_rec: zeros outside the
  * mask). Valid after lm_backward(); after lm_train_step() it holds the clipped gradient. */
 void lm_model_export_grad(const LmModel *m, int i, float *out);

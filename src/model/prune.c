@@ -26,9 +26,9 @@ static void copy_rec(const LmModel *src, const float *sblock, const LmModel *dst
     const float *s = sblock + src->off[T_W_REC];
     float *d = dblock + dst->off[T_W_REC];
     for (int i = 0; i < n; i++)
-        for (int j = 0; j < n; j++) {
-            if (!dst->mask.m[(size_t)i * n + j]) continue;
-            int64_t q = rec_pos(dst, i, j), p = src->mask.m[(size_t)i * n + j] ? rec_pos(src, i, j) : -1;
+        for (int32_t c = dst->mask.row_ptr[i]; c < dst->mask.row_ptr[i + 1]; c++) {
+            int j = dst->mask.col_idx[c];
+            int64_t q = rec_pos(dst, i, j), p = lm_mask_has(&src->mask, i, j) ? rec_pos(src, i, j) : -1;
             d[q] = p >= 0 ? s[p] : 0.0f;
         }
 }
@@ -75,12 +75,12 @@ void lm_prune_smallest(const LmModel *m, int64_t n_drop, uint8_t *mask) {
     int64_t c = 0;
     const float *w = lm_cp(m, T_W_REC);
     for (int i = 0; i < n; i++)
-        for (int j = 0; j < n; j++)
-            if (m->mask.m[(size_t)i * n + j]) {
-                e[c].key = fabsf(w[rec_pos(m, i, j)]);
-                e[c].k = (int64_t)i * n + j;
-                c++;
-            }
+        for (int32_t p = m->mask.row_ptr[i]; p < m->mask.row_ptr[i + 1]; p++) {
+            int j = m->mask.col_idx[p];
+            e[c].key = fabsf(w[rec_pos(m, i, j)]);
+            e[c].k = (int64_t)i * n + j;
+            c++;
+        }
     qsort(e, (size_t)c, sizeof *e, by_key_then_index);
     for (int64_t r = 0; r < n_drop && r < c; r++) mask[e[r].k] = 0;
     free(e);

@@ -186,7 +186,7 @@ INLINE void forward_units(LmActivation act, int yang, float a, float leak, float
     }
 }
 
-static void forward_loop(void *vc, int tid, int nth, LmBarrier *bar) {
+LM_CLONES static void forward_loop(void *vc, int tid, int nth, LmBarrier *bar) {
     Ctx *c = vc;
     LmModel *m = c->m;
     LmWork *w = c->w;
@@ -355,7 +355,7 @@ INLINE void backward_units(LmActivation act, int yang, float a, float leak, floa
     }
 }
 
-static void backward_loop(void *vc, int tid, int nth, LmBarrier *bar) {
+LM_CLONES static void backward_loop(void *vc, int tid, int nth, LmBarrier *bar) {
     Ctx *c = vc;
     LmModel *m = c->m;
     LmWork *w = c->w;
@@ -443,7 +443,7 @@ static void backward_loop(void *vc, int tid, int nth, LmBarrier *bar) {
         else
             memset(gw + (size_t)i0 * N, 0, (size_t)(i1 - i0) * N * sizeof(float));
         if (m->mask.nnz < (int64_t)N * N) {
-            const uint8_t *mk = m->mask.m;
+            const uint8_t *mk = m->dense_mask;
             for (size_t k = (size_t)i0 * N; k < (size_t)i1 * N; k++)
                 if (!mk[k]) gw[k] = 0.0f;
         }

@@ -32,6 +32,28 @@ int lm_fig_out_close(LmFigOut *o, LmFigure *f, const char *name, int fi) {
     return 0;
 }
 
+float *lm_fig_matrix_block(const LmMask *m, const float *vals, int k, float empty, int skip_diagonal) {
+    float *z = lm_malloc((size_t)k * k * sizeof(float));
+    for (size_t q = 0; q < (size_t)k * k; q++) z[q] = empty;
+    for (int i = 0; i < k; i++)
+        for (int32_t p = m->row_ptr[i]; p < m->row_ptr[i + 1] && m->col_idx[p] < k; p++)
+            if (!skip_diagonal || m->col_idx[p] != i) z[(size_t)i * k + m->col_idx[p]] = vals ? vals[p] : 1.0f;
+    return z;
+}
+
+void lm_fig_sheet_window(int nx, int ny, int c, int *x0, int *y0, int *wx, int *wy) {
+    *wx = nx < LM_FIG_SHEET_MAX ? nx : LM_FIG_SHEET_MAX;
+    *wy = ny < LM_FIG_SHEET_MAX ? ny : LM_FIG_SHEET_MAX;
+    *x0 = c % nx - *wx / 2, *y0 = c / nx - *wy / 2;
+    *x0 = *x0 < 0 ? 0 : *x0 + *wx > nx ? nx - *wx : *x0;
+    *y0 = *y0 < 0 ? 0 : *y0 + *wy > ny ? ny - *wy : *y0;
+}
+
+void lm_fig_matrix_title(char *buf, size_t n, const char *what, int N, int k) {
+    if (k == N) snprintf(buf, n, "%s", what);
+    else snprintf(buf, n, "%s (units 0-%d of %d)", what, k - 1, N);
+}
+
 void lm_series_push(LmSeries *s, double v) {
     if (s->n == s->cap) {
         s->cap = s->cap ? 2 * s->cap : 256;

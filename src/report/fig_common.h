@@ -24,6 +24,18 @@ LmFigure *lm_fig_out_open(LmFigOut *o, const char *name, int fi, int w, int h, i
 /* Close and report the file. 0, or -1 with lm_err_set(). */
 int lm_fig_out_close(LmFigOut *o, LmFigure *f, const char *name, int fi);
 
+/* Matrices are drawn whole up to LM_FIG_MATRIX_MAX units; larger networks show their first units (rows
+ * and columns), and sheet images a window around a unit, so no figure is N x N. */
+#define LM_FIG_MATRIX_MAX 1024
+#define LM_FIG_SHEET_MAX 64
+/* The top-left k x k block of W_rec (vals in the mask's CSR order) or of the mask (vals NULL: 1 per
+ * connection), `empty` elsewhere; with skip_diagonal the diagonal is `empty` too. */
+float *lm_fig_matrix_block(const LmMask *m, const float *vals, int k, float empty, int skip_diagonal);
+/* The window of a sheet image around unit c: at most LM_FIG_SHEET_MAX units per side, inside the sheet. */
+void lm_fig_sheet_window(int nx, int ny, int c, int *x0, int *y0, int *wx, int *wy);
+/* "what" or "what (units 0-(k-1) of N)". */
+void lm_fig_matrix_title(char *buf, size_t n, const char *what, int N, int k);
+
 /* A growable series of doubles. */
 typedef struct { int n, cap; double *v; } LmSeries;
 void lm_series_push(LmSeries *s, double v);

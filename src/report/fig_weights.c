@@ -2,7 +2,8 @@
  * diagonal (self-weights) is an order of magnitude larger than the lateral weights that learning grows;
  * on one colour scale it would hide them. The diagonal is therefore shown on its own, and the lateral
  * weights on a colour scale clipped at the 99th percentile of their magnitude (a few outliers cannot
- * wash out the local structure). Entries outside the mask and the diagonal are left blank. */
+ * wash out the local structure). Entries outside the mask and the diagonal are left blank. W_rec is
+ * read as its mask's non-zeros (CSR), so nothing here is N x N. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,17 +16,13 @@ static int cmp_double(const void *a, const void *b) {
     return (x > y) - (x < y);
 }
 
-/* The q-quantile of |w| over the in-mask off-diagonal entries of the rows listed (all rows if NULL);
- * 0 when there are none. */
-static double lateral_quantile(const float *w, const LmMask *m, const int *rows, int n_rows, double q) {
-    int N = m->n;
-    double *a = lm_malloc((size_t)(m->nnz ? m->nnz : 1) * sizeof(double));
-    size_t n = 0;
-    for (int r = 0; r < (rows ? n_rows : N); r++) {
-        int i = rows ? rows[r] : r;
-        for (int j = 0; j < N; j++)
-            if (j != i && m->m[(size_t)i * N + j]) a[n++] = fabs(w[(size_t)i * N + j]);
-    }
+/* The q-quantile of |w| over the lateral (j != i) connections of rows [r0, r1); 0 if there are none. */
+static double lateral_quantile(const LmMask *m, const float *vals, int r0, int r1, double q) {
+    size_t cap = (size_t)(m->row_ptr[r1] - m->row_ptr[r0]), n = 0;
+    double *a = lm_malloc((cap ? cap : 1) * sizeof(double));
+    for (int i = r0; i < r1; i++)
+        for (int32_t p = m->row_ptr[i]; p < m->row_ptr[i + 1]; p++)
+            if (m->col_idx[p] != i) a[n++] = fabs(vals[p]);
     double v = 0;
     if (n) {
         qsort(a, n, sizeof *a, cmp_double);
@@ -35,15 +32,23 @@ static double lateral_quantile(const float *w, const LmMask *m, const int *rows,
     return v;
 }
 
-static void distance_profile(LmFigure *f, int panel, const float *w, const LmMask *m, int nx, int ny) {
+/* w_ii of unit i, NaN when the mask has no self-connection. */
+static float self_weight(const LmMask *m, const float *vals, int i) {
+    for (int32_t p = m->row_ptr[i]; p < m->row_ptr[i + 1]; p++)
+        if (m->col_idx[p] == i) return vals[p];
+    return NAN;
+}
+
+static void distance_profile(LmFigure *f, int panel, const LmMask *m, const float *vals, int nx, int ny) {
     int N = m->n, nb = (int)ceil(sqrt((double)nx * nx + ny * ny)) + 1;
     double *sum = lm_calloc((size_t)nb, sizeof(double)), *cnt = lm_calloc((size_t)nb, sizeof(double));
     for (int i = 0; i < N; i++)
-        for (int j = 0; j < N; j++) {
-            if (i == j || !m->m[(size_t)i * N + j]) continue; /* lateral only: the diagonal has its panel */
+        for (int32_t p = m->row_ptr[i]; p < m->row_ptr[i + 1]; p++) {
+            int j = m->col_idx[p];
+            if (j == i) continue; /* lateral only: the diagonal has its own panel */
             double dx = i % nx - j % nx, dy = i / nx - j / nx;
             int b = (int)lround(sqrt(dx * dx + dy * dy));
-            sum[b] += fabs(w[(size_t)i * N + j]);
+            sum[b] += fabs(vals[p]);
             cnt[b] += 1;
         }
     double *xs = lm_malloc((size_t)nb * sizeof(double)), *ys = lm_malloc((size_t)nb * sizeof(double));
@@ -67,76 +72,83 @@ static void distance_profile(LmFigure *f, int panel, const float *w, const LmMas
     free(ys);
 }
 
+/* Unit c's incoming lateral weights as a sheet image of its window (NaN where there is no connection
+ * and at c itself). */
+static void unit_panel(LmFigure *f, int panel, const LmMask *m, const float *vals, int nx, int ny, int c) {
+    int x0, y0, wx, wy;
+    lm_fig_sheet_window(nx, ny, c, &x0, &y0, &wx, &wy);
+    float *img = lm_malloc((size_t)wx * wy * sizeof(float));
+    for (size_t q = 0; q < (size_t)wx * wy; q++) img[q] = NAN;
+    for (int32_t p = m->row_ptr[c]; p < m->row_ptr[c + 1]; p++) {
+        int j = m->col_idx[p], x = j % nx - x0, y = j / nx - y0;
+        if (j != c && x >= 0 && x < wx && y >= 0 && y < wy) img[(size_t)y * wx + x] = vals[p];
+    }
+    double umax = lateral_quantile(m, vals, c, c + 1, 1.0);
+    char title[160];
+    snprintf(title, sizeof title, "into unit %d (%d,%d); w_ii %.3g", c, c % nx, c / nx, self_weight(m, vals, c));
+    lm_fig_panel(f, panel, x0, x0 + wx, y0, y0 + wy, title, "sheet x", "sheet y");
+    lm_fig_equal_aspect(f);
+    lm_fig_heatmap(f, img, wy, wx, -(umax > 0 ? umax : 1), umax > 0 ? umax : 1, 1, 1);
+    free(img);
+}
+
 int lm_fig_weights(LmFigOut *o, const LmTrained *run, int fi) {
     const LmMask *m = lm_model_mask(run->model);
-    int N = m->n, sheet = run->nx > 0;
-    int irec = -1;
-    for (int i = 0; i < LM_N_TENSORS; i++)
-        if (!strcmp(lm_model_tensor_info(run->model, i).name, "W_rec")) irec = i;
-    LM_ASSERT(irec >= 0);
-    float *w = lm_malloc((size_t)N * N * sizeof(float));
-    lm_model_export_tensor(run->model, irec, w);
-    double clip = lateral_quantile(w, m, NULL, 0, 0.99);
-    float *lat = lm_malloc((size_t)N * N * sizeof(float));
-    for (int i = 0; i < N; i++)
-        for (int j = 0; j < N; j++)
-            lat[(size_t)i * N + j] = i != j && m->m[(size_t)i * N + j] ? w[(size_t)i * N + j] : NAN;
+    int N = m->n, sheet = run->nx > 0, k = N < LM_FIG_MATRIX_MAX ? N : LM_FIG_MATRIX_MAX;
+    float *vals = lm_malloc((size_t)(m->nnz ? m->nnz : 1) * sizeof(float));
+    lm_model_export_rec_values(run->model, vals);
+    double clip = lateral_quantile(m, vals, 0, N, 0.99);
+    float *lat = lm_fig_matrix_block(m, vals, k, NAN, 1);
     LmFigure *f = lm_fig_out_open(o, "weights", fi, sheet ? 1650 : 1400, sheet ? 1050 : 720, sheet ? 3 : 2,
-                                  sheet ? 2 : 1, N > 64);
+                                  sheet ? 2 : 1, k > 64);
     if (!f) {
-        free(w);
+        free(vals);
         free(lat);
         return -1;
     }
-    char title[240];
-    snprintf(title, sizeof title, "W_rec, j != i (clip p99 %.3g)", clip);
+    char title[240], what[190];
+    snprintf(what, sizeof what, "W_rec, j != i (clip p99 %.3g)", clip);
     if (lm_model_ei(run->model)) { /* Dale's law: a column's sign is its presynaptic unit's E/I type */
         int ne = 0;
         for (int j = 0; j < N; j++) ne += lm_model_ei(run->model)[j] > 0;
-        snprintf(title, sizeof title, "W_rec, j != i (clip %.3g); Dale: %d E, %d I columns", clip, ne, N - ne);
+        snprintf(what, sizeof what, "W_rec, j != i (clip %.3g); Dale: %d E, %d I columns", clip, ne, N - ne);
     }
-    lm_fig_panel(f, 0, 0, N, 0, N, title, "pre-synaptic unit j", "post-synaptic unit i");
+    lm_fig_matrix_title(title, sizeof title, what, N, k);
+    lm_fig_panel(f, 0, 0, k, 0, k, title, "pre-synaptic unit j", "post-synaptic unit i");
     lm_fig_equal_aspect(f);
-    lm_fig_heatmap(f, lat, N, N, -(clip > 0 ? clip : 1), clip > 0 ? clip : 1, 1, 1);
-    /* The self-weights: on the sheet as an image, else against the unit index. */
-    float *diag = lm_malloc((size_t)N * sizeof(float));
+    lm_fig_heatmap(f, lat, k, k, -(clip > 0 ? clip : 1), clip > 0 ? clip : 1, 1, 1);
+    /* The self-weights: on the sheet (a window around the centre) as an image, else the first k units. */
     double dmin = INFINITY, dmax = -INFINITY;
     for (int i = 0; i < N; i++) {
-        diag[i] = m->m[(size_t)i * N + i] ? w[(size_t)i * N + i] : NAN;
-        if (isfinite(diag[i])) dmin = fmin(dmin, diag[i]), dmax = fmax(dmax, diag[i]);
+        float d = self_weight(m, vals, i);
+        if (isfinite(d)) dmin = fmin(dmin, d), dmax = fmax(dmax, d);
     }
     if (!isfinite(dmin)) dmin = 0, dmax = 1;
     snprintf(title, sizeof title, "self-weights w_ii: %.3g to %.3g", dmin, dmax);
     if (sheet) {
-        lm_fig_panel(f, 1, 0, run->nx, 0, run->ny, title, "sheet x", "sheet y");
+        int nx = run->nx, ny = run->ny, x0, y0, wx, wy;
+        lm_fig_sheet_window(nx, ny, (ny / 2) * nx + nx / 2, &x0, &y0, &wx, &wy);
+        float *img = lm_malloc((size_t)wx * wy * sizeof(float));
+        for (int y = 0; y < wy; y++)
+            for (int x = 0; x < wx; x++) img[(size_t)y * wx + x] = self_weight(m, vals, (y0 + y) * nx + x0 + x);
+        lm_fig_panel(f, 1, x0, x0 + wx, y0, y0 + wy, title, "sheet x", "sheet y");
         lm_fig_equal_aspect(f);
-        lm_fig_heatmap(f, diag, run->ny, run->nx, dmin, dmax > dmin ? dmax : dmin + 1e-6, 1, 0);
-        distance_profile(f, 2, w, m, run->nx, run->ny);
-        int nx = run->nx, ny = run->ny;
+        lm_fig_heatmap(f, img, wy, wx, dmin, dmax > dmin ? dmax : dmin + 1e-6, 1, 0);
+        free(img);
+        distance_profile(f, 2, m, vals, nx, ny);
         /* Incoming lateral weights of three units: the centre, a corner, an edge. */
         int units[3] = {(ny / 2) * nx + nx / 2, 0, (ny / 2) * nx};
-        float *img = lm_malloc((size_t)N * sizeof(float));
-        for (int u = 0; u < 3; u++) {
-            int c = units[u];
-            double umax = lateral_quantile(w, m, &c, 1, 1.0);
-            for (int j = 0; j < N; j++) img[j] = j != c && m->m[(size_t)c * N + j] ? w[(size_t)c * N + j] : NAN;
-            snprintf(title, sizeof title, "into unit %d (%d,%d); w_ii %.3g", c, c % nx, c / nx, w[(size_t)c * N + c]);
-            lm_fig_panel(f, 3 + u, 0, nx, 0, ny, title, "sheet x", "sheet y");
-            lm_fig_equal_aspect(f);
-            lm_fig_heatmap(f, img, ny, nx, -(umax > 0 ? umax : 1), umax > 0 ? umax : 1, 1, 1);
-        }
-        free(img);
+        for (int u = 0; u < 3; u++) unit_panel(f, 3 + u, m, vals, nx, ny, units[u]);
     } else {
-        double *xs = lm_malloc((size_t)N * sizeof(double)), *ys = lm_malloc((size_t)N * sizeof(double));
-        for (int i = 0; i < N; i++) xs[i] = i, ys[i] = diag[i];
+        double *xs = lm_malloc((size_t)k * sizeof(double)), *ys = lm_malloc((size_t)k * sizeof(double));
+        for (int i = 0; i < k; i++) xs[i] = i, ys[i] = self_weight(m, vals, i);
         double pad = 0.05 * (dmax - dmin) + 1e-3;
-        lm_fig_panel(f, 1, 0, N - 1, dmin - pad, dmax + pad, title, "unit i", "w_ii");
-        lm_fig_points(f, N, xs, ys, 0);
+        lm_fig_panel(f, 1, 0, k - 1, dmin - pad, dmax + pad, title, "unit i", "w_ii");
+        lm_fig_points(f, k, xs, ys, 0);
         free(xs);
         free(ys);
     }
-    free(diag);
     free(lat);
-    free(w);
+    free(vals);
     return lm_fig_out_close(o, f, "weights", fi);
 }

@@ -16,16 +16,32 @@ int lm_checkpoint_save(const LmTrainer *t, const char *config_doc, const char *p
     int rc = 0;
     /* Buffers must stay alive until lm_npz_close. */
     float *tensors[LM_N_TENSORS] = {0};
+    int64_t N = t->mask.n;
+    const int dense_keys = N <= LM_CHECKPOINT_DENSE_MAX || t->search;   /* a mask search works on dense masks */
     for (int i = 0; i < LM_N_TENSORS && rc == 0; i++) {
         LmTensorInfo ti = lm_model_tensor_info(m, i);
+        if (!strcmp(ti.name, "W_rec") && !dense_keys) continue;
         size_t n = 1;
         for (int k = 0; k < ti.ndim; k++) n *= (size_t)ti.shape[k];
         tensors[i] = lm_malloc(n * sizeof(float));
         lm_model_export_tensor(m, i, tensors[i]);
         rc = lm_npz_add(w, ti.name, LM_DT_F32, ti.ndim, ti.shape, tensors[i]);
     }
-    int64_t N = t->mask.n;
-    int64_t sh_nn[2] = {N, N};
+    /* W_rec compressed as SciPy's CSR: its structure is the mask's, explicit zeros included */
+    int64_t nnz = t->mask.nnz, n1 = N + 1, sh_nn[2] = {N, N};
+    float *rec = lm_malloc((size_t)(nnz ? nnz : 1) * sizeof(float));
+    lm_model_export_rec_values(m, rec);
+    if (rc == 0) rc = lm_npz_add(w, "W_rec_data", LM_DT_F32, 1, &nnz, rec);
+    if (rc == 0) rc = lm_npz_add(w, "W_rec_indices", LM_DT_I32, 1, &nnz, t->mask.col_idx);
+    if (rc == 0) rc = lm_npz_add(w, "W_rec_indptr", LM_DT_I32, 1, &n1, t->mask.row_ptr);
+    int64_t two = 2;
+    if (rc == 0) rc = lm_npz_add(w, "W_rec_shape", LM_DT_I64, 1, &two, sh_nn);
+    uint8_t *dense_mask = NULL;
+    if (dense_keys) {
+        dense_mask = lm_malloc((size_t)(N * N));
+        lm_mask_to_dense(&t->mask, dense_mask);
+        if (rc == 0) rc = lm_npz_add(w, "mask", LM_DT_U8, 2, sh_nn, dense_mask);
+    }
     int64_t P = (int64_t)lm_model_n_params(m);
     int64_t S = (int64_t)lm_stream_state_size(t->stream);
     uint8_t *stream_state = lm_malloc((size_t)S);
@@ -36,13 +52,13 @@ int lm_checkpoint_save(const LmTrainer *t, const char *config_doc, const char *p
     double loss_acc[2] = {t->loss_sum, (double)t->loss_n};
     int64_t adam_t = t->adam.t, step = t->step, trials = t->trials, format = LM_CHECKPOINT_FORMAT;
     double wall = t->wall;
-    if (rc == 0) rc = lm_npz_add(w, "mask", LM_DT_U8, 2, sh_nn, t->mask.m);
     int32_t *ei = NULL;   /* Dale's law: +1/-1 per (presynaptic) unit, beside the signed W_rec */
     if (rc == 0 && lm_model_ei(m)) {
         ei = lm_malloc((size_t)N * sizeof(int32_t));
         for (int64_t j = 0; j < N; j++) ei[j] = lm_model_ei(m)[j];
         rc = lm_npz_add(w, "ei", LM_DT_I32, 1, &N, ei);
     }
+    if (rc == 0 && t->search) rc = lm_search_checkpoint_add(t, w);
     if (rc == 0) rc = lm_npz_add(w, "params", LM_DT_F32, 1, &P, lm_model_params(m));
     if (rc == 0) rc = lm_npz_add(w, "adam_m", LM_DT_F32, 1, &P, t->adam.m);
     if (rc == 0) rc = lm_npz_add(w, "adam_v", LM_DT_F32, 1, &P, t->adam.v);
@@ -55,11 +71,12 @@ int lm_checkpoint_save(const LmTrainer *t, const char *config_doc, const char *p
     if (rc == 0) rc = lm_npz_add(w, "thresholds", LM_DT_I64, 2, sh_thr, t->threshold);
     if (rc == 0) rc = lm_npz_add(w, "loss_acc", LM_DT_F64, 1, sh2, loss_acc);
     if (rc == 0) rc = lm_npz_add(w, "format", LM_DT_I64, 0, NULL, &format);
-    if (rc == 0 && t->search) rc = lm_search_checkpoint_add(t, w);
     if (rc == 0) rc = lm_npz_add_string(w, "config", config_doc);
     if (rc == 0) rc = lm_npz_close(w);
     else lm_npz_discard(w);
     for (int i = 0; i < LM_N_TENSORS; i++) free(tensors[i]);
+    free(rec);
+    free(dense_mask);
     free(ei);
     free(stream_state);
     return rc;
@@ -87,10 +104,10 @@ static int fail_with(const char *path, const char *what) {
     return -1;
 }
 
-/* The sizes a configuration gives a checkpoint's arrays; P < 0 = at most P_max (not known before the
- * mask is built, on the compressed path). */
+/* The sizes a configuration gives a checkpoint's arrays; P < 0 = at most P_max and nnz < 0 = at most
+ * N^2 (not known before the mask is built). */
 typedef struct {
-    int64_t N, n_in, n_out, P, P_max, S;
+    int64_t N, n_in, n_out, P, P_max, S, nnz;
 } Dims;
 
 typedef struct {
@@ -99,31 +116,36 @@ typedef struct {
     int ndim;
     int64_t shape[2];   /* LM_CK_P: the parameter count */
     int full_only;      /* read by a full load only (not by a weights-only load) */
+    int format;         /* 0: every format; else only in that format (format 2: dense keys optional) */
 } KeySpec;
 
-enum { LM_CK_P = -2 };
+enum { LM_CK_P = -2, LM_CK_NNZ = -3 };
 
 static int key_specs(const Dims *d, KeySpec *out) {
     const KeySpec k[] = {
-        {"format", LM_DT_I64, 0, {0, 0}, 0},
-        {"mask", LM_DT_U8, 2, {d->N, d->N}, 0},
-        {"params", LM_DT_F32, 1, {LM_CK_P, 0}, 0},
-        {"adam_m", LM_DT_F32, 1, {LM_CK_P, 0}, 1},
-        {"adam_v", LM_DT_F32, 1, {LM_CK_P, 0}, 1},
-        {"adam_t", LM_DT_I64, 0, {0, 0}, 1},
-        {"step", LM_DT_I64, 0, {0, 0}, 0},
-        {"trials", LM_DT_I64, 0, {0, 0}, 1},
-        {"wall", LM_DT_F64, 0, {0, 0}, 1},
-        {"rng_noise", LM_DT_I64, 1, {4, 0}, 1},
-        {"stream_state", LM_DT_U8, 1, {d->S, 0}, 1},
-        {"thresholds", LM_DT_I64, 2, {LM_N_THRESHOLDS, 2}, 1},
-        {"loss_acc", LM_DT_F64, 1, {2, 0}, 1},
-        {"W_in", LM_DT_F32, 2, {d->N, d->n_in}, 0},
-        {"b_in", LM_DT_F32, 1, {d->N, 0}, 0},
-        {"W_rec", LM_DT_F32, 2, {d->N, d->N}, 0},
-        {"b_rec", LM_DT_F32, 1, {d->N, 0}, 0},
-        {"W_out", LM_DT_F32, 2, {d->n_out, d->N}, 0},
-        {"b_out", LM_DT_F32, 1, {d->n_out, 0}, 0},
+        {"format", LM_DT_I64, 0, {0, 0}, 0, 0},
+        {"mask", LM_DT_U8, 2, {d->N, d->N}, 0, LM_CHECKPOINT_FORMAT_DENSE},
+        {"W_rec_data", LM_DT_F32, 1, {LM_CK_NNZ, 0}, 0, LM_CHECKPOINT_FORMAT},
+        {"W_rec_indices", LM_DT_I32, 1, {LM_CK_NNZ, 0}, 0, LM_CHECKPOINT_FORMAT},
+        {"W_rec_indptr", LM_DT_I32, 1, {d->N + 1, 0}, 0, LM_CHECKPOINT_FORMAT},
+        {"W_rec_shape", LM_DT_I64, 1, {2, 0}, 0, LM_CHECKPOINT_FORMAT},
+        {"params", LM_DT_F32, 1, {LM_CK_P, 0}, 0, 0},
+        {"adam_m", LM_DT_F32, 1, {LM_CK_P, 0}, 1, 0},
+        {"adam_v", LM_DT_F32, 1, {LM_CK_P, 0}, 1, 0},
+        {"adam_t", LM_DT_I64, 0, {0, 0}, 1, 0},
+        {"step", LM_DT_I64, 0, {0, 0}, 0, 0},
+        {"trials", LM_DT_I64, 0, {0, 0}, 1, 0},
+        {"wall", LM_DT_F64, 0, {0, 0}, 1, 0},
+        {"rng_noise", LM_DT_I64, 1, {4, 0}, 1, 0},
+        {"stream_state", LM_DT_U8, 1, {d->S, 0}, 1, 0},
+        {"thresholds", LM_DT_I64, 2, {LM_N_THRESHOLDS, 2}, 1, 0},
+        {"loss_acc", LM_DT_F64, 1, {2, 0}, 1, 0},
+        {"W_in", LM_DT_F32, 2, {d->N, d->n_in}, 0, 0},
+        {"b_in", LM_DT_F32, 1, {d->N, 0}, 0, 0},
+        {"W_rec", LM_DT_F32, 2, {d->N, d->N}, 0, LM_CHECKPOINT_FORMAT_DENSE},
+        {"b_rec", LM_DT_F32, 1, {d->N, 0}, 0, 0},
+        {"W_out", LM_DT_F32, 2, {d->n_out, d->N}, 0, 0},
+        {"b_out", LM_DT_F32, 1, {d->n_out, 0}, 0, 0},
     };
     int n = (int)(sizeof k / sizeof k[0]);
     memcpy(out, k, sizeof k);
@@ -135,7 +157,9 @@ static int key_specs(const Dims *d, KeySpec *out) {
 static int key_fits(const Dims *d, const KeySpec *k, const LmArray *a) {
     if (a->dtype != k->dtype || a->ndim != k->ndim) return 0;
     for (int i = 0; i < k->ndim; i++) {
-        if (k->shape[i] != LM_CK_P) {
+        if (k->shape[i] == LM_CK_NNZ) {
+            if (d->nnz >= 0 ? a->shape[i] != d->nnz : a->shape[i] > d->N * d->N) return 0;
+        } else if (k->shape[i] != LM_CK_P) {
             if (a->shape[i] != k->shape[i]) return 0;
         } else if (d->P >= 0 ? a->shape[i] != d->P : a->shape[i] > d->P_max) {
             return 0;
@@ -145,15 +169,33 @@ static int key_fits(const Dims *d, const KeySpec *k, const LmArray *a) {
 }
 
 /* Every listed key present with its dtype and shape (full: the training-state keys too). */
+static const int64_t *scalar_i64(LmNpz *z, const char *name) {
+    const LmArray *a = lm_npz_expect(z, name, LM_DT_I64, 0, NULL);
+    return a ? a->data : NULL;
+}
+
+/* The stored format (0 if absent or not a scalar: the key check reports it). */
+static int64_t stored_format(LmNpz *z) {
+    const LmArray *a = lm_npz_info(z, "format");
+    if (!a || a->dtype != LM_DT_I64 || a->ndim != 0) return 0;
+    const int64_t *f = scalar_i64(z, "format");
+    return f ? *f : 0;
+}
+
 static int check_keys(LmNpz *z, const char *path, const Dims *d, int full) {
     KeySpec k[MAX_KEYS];
     int n = key_specs(d, k);
+    int64_t format = stored_format(z);
     for (int i = 0; i < n; i++) {
         if (k[i].full_only && !full) continue;
         const LmArray *a = lm_npz_info(z, k[i].name);
+        /* format 2 stores the dense W_rec and mask only for small N: checked when present */
+        if (!a && k[i].format == LM_CHECKPOINT_FORMAT_DENSE && format == LM_CHECKPOINT_FORMAT) continue;
+        if (k[i].format && k[i].format != format && !(a && k[i].format == LM_CHECKPOINT_FORMAT_DENSE)) continue;
         if (!a) return fail(path, "missing array '%s'", k[i].name);
         if (key_fits(d, &k[i], a)) continue;
-        int64_t want[2] = {k[i].shape[0] == LM_CK_P ? d->P : k[i].shape[0], k[i].shape[1]};
+        int64_t want[2] = {k[i].shape[0] == LM_CK_P ? d->P : k[i].shape[0] == LM_CK_NNZ ? d->nnz : k[i].shape[0],
+                           k[i].shape[1]};
         /* lm_npz_expect formats "expected <dtype> <shape>, found ..." */
         if (lm_npz_expect(z, k[i].name, k[i].dtype, k[i].ndim, want)) {
             char msg[64];
@@ -173,6 +215,7 @@ static Dims dims_of_config(const LmTrainConfig *cfg, const LmBattery *b) {
     d.P = -1;
     d.P_max = d.N * d.n_in + d.N + d.N * d.N + d.N + d.n_out * d.N + d.n_out;
     d.S = (int64_t)lm_stream_state_size_for(b->n, cfg->batch, cfg->window);
+    d.nnz = -1;
     return d;
 }
 
@@ -180,6 +223,7 @@ static Dims dims_of_trainer(const LmTrainer *t) {
     Dims d = dims_of_config(&t->cfg, &t->battery);
     d.P = t->search ? -1 : (int64_t)lm_model_n_params(t->model);   /* a search may have changed the mask */
     d.S = (int64_t)lm_stream_state_size(t->stream);
+    d.nnz = t->search ? -1 : t->mask.nnz;
     return d;
 }
 
@@ -230,35 +274,71 @@ static int check_config(LmNpz *z, const char *path, const LmTrainer *t, int full
     return 0;
 }
 
-static const int64_t *scalar_i64(LmNpz *z, const char *name) {
-    const LmArray *a = lm_npz_expect(z, name, LM_DT_I64, 0, NULL);
-    return a ? a->data : NULL;
-}
-
 static int check_format(LmNpz *z, const char *path) {
     const int64_t *f = scalar_i64(z, "format");
     if (!f) return -1;
-    if (*f == LM_CHECKPOINT_FORMAT) return 0;
+    if (*f == LM_CHECKPOINT_FORMAT || *f == LM_CHECKPOINT_FORMAT_DENSE) return 0;
     char v[32];
     snprintf(v, sizeof v, "%lld", (long long)*f);
     return fail(path, "unsupported checkpoint format %s", v);
 }
 
+/* The dense mask (format 1, small format-2 files, mask searches) is the mask the configuration builds,
+ * or under a mask search lies inside the searched region. */
 static int check_mask(LmNpz *z, const char *path, const LmTrainer *t) {
     int64_t N = t->mask.n, sh[2] = {N, N};
+    if (stored_format(z) != LM_CHECKPOINT_FORMAT_DENSE && !lm_npz_info(z, "mask")) return 0;
     const LmArray *mask = lm_npz_expect(z, "mask", LM_DT_U8, 2, sh);
     if (!mask) return -1;
     const uint8_t *m = mask->data;
-    for (int64_t i = 0; i < N * N; i++) {
-        if (m[i] > 1) return fail(path, "%s", "mask holds values other than 0 and 1");
-        if (t->search ? m[i] && !lm_search_region(t)[i] : m[i] != t->mask.m[i]) {
+    uint8_t *want = lm_malloc((size_t)(N * N));
+    lm_mask_to_dense(&t->mask, want);
+    const uint8_t *region = t->search ? lm_search_region(t) : want;
+    int rc = 0;
+    for (int64_t i = 0; i < N * N && rc == 0; i++) {
+        if (m[i] > 1) rc = fail(path, "%s", "mask holds values other than 0 and 1");
+        else if (t->search ? m[i] && !region[i] : m[i] != want[i]) {
             char msg[300];
             snprintf(msg, sizeof msg, "mask %s the %s mask this configuration builds (entry %lld)",
                      t->search ? "leaves the region searched by" : "differs from", t->mask.desc, (long long)i);
-            return fail(path, "%s", msg);
+            rc = fail(path, "%s", msg);
         }
     }
+    free(want);
+    return rc;
+}
+
+/* Format 2: W_rec's CSR structure is the trainer's mask (after a search's mask is applied). */
+static int check_rec_structure(LmNpz *z, const char *path, const LmTrainer *t) {
+    int64_t N = t->mask.n, nnz = t->mask.nnz, n1 = N + 1, two = 2;
+    const LmArray *shape = lm_npz_expect(z, "W_rec_shape", LM_DT_I64, 1, &two);
+    if (!shape) return -1;
+    if (((const int64_t *)shape->data)[0] != N || ((const int64_t *)shape->data)[1] != N)
+        return fail(path, "%s", "W_rec_shape is not [N, N] of this configuration");
+    const LmArray *indptr = lm_npz_expect(z, "W_rec_indptr", LM_DT_I32, 1, &n1);
+    if (!indptr) return -1;
+    if (memcmp(indptr->data, t->mask.row_ptr, (size_t)n1 * sizeof(int32_t)) != 0)
+        return fail(path, "W_rec_indptr differs from the %s mask this configuration builds", t->mask.desc);
+    const LmArray *indices = lm_npz_expect(z, "W_rec_indices", LM_DT_I32, 1, &nnz);
+    if (!indices) return -1;
+    if (memcmp(indices->data, t->mask.col_idx, (size_t)nnz * sizeof(int32_t)) != 0)
+        return fail(path, "W_rec_indices differs from the %s mask this configuration builds", t->mask.desc);
     return 0;
+}
+
+/* The dense [n][n] matrix is the CSR (mask structure, values) expanded: equal on the mask, 0 elsewhere. */
+static int rec_matches_dense(const LmMask *mask, const float *vals, const float *dense) {
+    int n = mask->n;
+    for (int i = 0; i < n; i++) {
+        const float *row = dense + (size_t)i * n;
+        int32_t p = mask->row_ptr[i], end = mask->row_ptr[i + 1];
+        for (int j = 0; j < n; j++) {
+            int on = p < end && mask->col_idx[p] == j;
+            if (on ? memcmp(&row[j], &vals[p], sizeof(float)) != 0 : row[j] != 0.0f) return 0;
+            p += on;
+        }
+    }
+    return 1;
 }
 
 static int all_finite(const float *x, size_t n) {
@@ -292,13 +372,36 @@ static const float *check_network(LmNpz *z, const char *path, const LmTrainer *t
     if (!scratch) return NULL;
     const float *out = NULL;
     if (lm_model_ei(m) && lm_model_set_dale(scratch, lm_model_ei(m), lm_model_readout_exc(m)) != 0) goto done;
+    const LmArray *rec = NULL;   /* format 2: W_rec's values in mask order */
+    if (stored_format(z) == LM_CHECKPOINT_FORMAT) {
+        int64_t nnz = t->mask.nnz;
+        if (check_rec_structure(z, path, t)) goto done;
+        if (!(rec = lm_npz_expect(z, "W_rec_data", LM_DT_F32, 1, &nnz))) goto done;
+        if (!all_finite(rec->data, rec->count)) {
+            fail(path, "%s", "W_rec_data holds non-finite values");
+            goto done;
+        }
+        if (lm_model_import_rec_values(scratch, rec->data) != 0) {
+            fail_with(path, "W_rec_data");
+            goto done;
+        }
+    }
     for (int i = 0; i < LM_N_TENSORS; i++) {
         LmTensorInfo ti = lm_model_tensor_info(m, i);
+        int is_rec = !strcmp(ti.name, "W_rec");
+        if (is_rec && rec && !lm_npz_info(z, "W_rec")) continue;   /* dense copy absent (large N) */
         const LmArray *a = lm_npz_expect(z, ti.name, LM_DT_F32, ti.ndim, ti.shape);
         if (!a) goto done;
         if (!all_finite(a->data, a->count)) {
             fail(path, "%s holds non-finite values", ti.name);
             goto done;
+        }
+        if (is_rec && rec) {   /* a dense copy must agree with the CSR */
+            if (!rec_matches_dense(&t->mask, rec->data, a->data)) {
+                fail(path, "%s", "W_rec (dense) disagrees with W_rec_data");
+                goto done;
+            }
+            continue;
         }
         if (lm_model_import_tensor(scratch, i, a->data) != 0) {
             char msg[600];
@@ -421,10 +524,15 @@ static void commit(LmTrainer *t, const float *params, const TrainState *s) {
  * (the one exception to "nothing changes before commit": *orig keeps the old mask to undo it). */
 static int apply_search_mask(LmNpz *z, const char *path, LmTrainer *t, uint8_t **orig) {
     size_t nn = (size_t)t->mask.n * t->mask.n;
-    const LmArray *mask = lm_npz_find(z, "mask");
-    if (!t->search || !mask || !memcmp(mask->data, t->mask.m, nn)) return 0;
+    const LmArray *mask = t->search ? lm_npz_find(z, "mask") : NULL;
+    if (!mask) return 0;
     *orig = lm_malloc(nn);
-    memcpy(*orig, t->mask.m, nn);
+    lm_mask_to_dense(&t->mask, *orig);
+    if (!memcmp(mask->data, *orig, nn)) {
+        free(*orig);
+        *orig = NULL;
+        return 0;
+    }
     lm_trainer_set_mask(t, mask->data, "mask search (from the checkpoint)");
     if (lm_search_checkpoint_read(t, z, 0) != 0) return fail_with(path, "search state");
     return 0;

@@ -3,7 +3,12 @@
 #define LMRNN_CHECKPOINT_H
 #include "train/trainer.h"
 
-#define LM_CHECKPOINT_FORMAT 1
+/* Format 2: W_rec compressed (W_rec_data, W_rec_indices, W_rec_indptr, W_rec_shape: SciPy CSR over the
+ * mask); the dense W_rec and mask keys only up to LM_CHECKPOINT_DENSE_MAX units. Format 1 (dense W_rec
+ * and mask only) still loads. */
+#define LM_CHECKPOINT_FORMAT 2
+#define LM_CHECKPOINT_FORMAT_DENSE 1
+#define LM_CHECKPOINT_DENSE_MAX 4096
 
 /* Write atomically (temp file + rename): on failure the previous file at `path` is intact.
  * `config_doc` is the config.json text stored under "config". 0 or -1 with lm_err_set(). */

@@ -120,7 +120,7 @@ static const LmOption opts[] = {
     CUSTOM("grid", grid, "auto", 0, "local2d sheet NXxNY (auto = square)"),
     BOOL("periodic", periodic, 0, "local masks: torus distances"),
     STR("mask_file", mask_file, "", 0, "file mask: a 0/1 .npy of shape [N, N]"),
-    NUM("hidden", LM_OPT_INT, hidden, 1, 16384, 0, "256", 0, "number of recurrent units N"),
+    NUM("hidden", LM_OPT_INT, hidden, 1, 4194304, 0, "256", 0, "number of recurrent units N (bounded by the memory estimate)"),
     CUSTOM("rule", rule, "ngym", 0, "update rule: ngym or yang"),
     CUSTOM("act", act, "relu", 0, "activation: relu, softplus, tanh"),
     NUM("alpha", LM_OPT_DOUBLE, alpha, 0, 1, LM_OPT_POSITIVE, "1", 0, "dt/tau"),

@@ -9,16 +9,18 @@
 #include <sys/resource.h>
 #include "tasks/battery.h"
 #include "tasks/tasks.h"
+#include "train/checkpoint.h"
 #include "train/trainer.h"
 #include "util/err.h"
 
 #define F 4.0              /* bytes of a float / int32 */
-#define PAGE 4096.0
 /* The program with its libraries, OpenMP and OpenBLAS threads, before any run-sized allocation:
  * measured peak RSS of `lmrnn train --hidden 16 --steps 1` is 12 MB. */
 #define PROCESS_BYTES (12.0 * 1024 * 1024)
-/* As src/eval/evaluate.c: trials evaluated together, windows of LM_TMAX steps. */
+/* As src/eval/evaluate.c: trials evaluated together, windows of LM_TMAX steps, at most EVAL_FLOATS
+ * floats per activation buffer. */
 #define EVAL_CHUNK 512
+#define EVAL_FLOATS (1 << 24)
 
 typedef struct {
     double N, n_in, n_out, nnz, nd, n_rec, P;
@@ -40,8 +42,12 @@ static double work_bytes(const Shape *s, const LmTrainConfig *c, double T, doubl
     return b;
 }
 
-static double named_tensor_floats(const Shape *s) {
-    return s->N * s->n_in + 2 * s->N + s->N * s->N + s->n_out * s->N + s->n_out;   /* W_rec dense */
+/* The named tensors of a checkpoint (W_rec dense only up to LM_CHECKPOINT_DENSE_MAX units) and W_rec's
+ * CSR (values, indices, row pointers). */
+static double named_tensor_bytes(const Shape *s) {
+    double f = s->N * s->n_in + 2 * s->N + s->n_out * s->N + s->n_out;
+    if (s->N <= LM_CHECKPOINT_DENSE_MAX) f += s->N * s->N;
+    return f * F + (2 * s->nnz + s->N + 1) * F;
 }
 
 int lm_memory_estimate(const LmTrainConfig *c, int loading, LmMemoryEstimate *e) {
@@ -64,28 +70,27 @@ int lm_memory_estimate(const LmTrainConfig *c, int loading, LmMemoryEstimate *e)
     e->n_params = (int64_t)s.P;
 
     e->process = PROCESS_BYTES;
-    double mask_one = N * N;                             /* dense 0/1 bytes */
+    double mask_one = (N + 1 + s.nnz) * F;               /* CSR */
     e->mask = 2 * mask_one;                              /* the trainer's and the model's copy */
-    double structure = 0;
-    if (!s.dense) structure = (2 * (N + 1) + 3 * s.nnz) * F + (s.band ? 2 * s.nnz * F : 0);
+    double structure = s.dense ? (s.nnz < N * N ? N * N : 0)   /* dense re-masking bytes */
+                               : ((N + 1) + 2 * s.nnz) * F + (s.band ? 2 * s.nnz * F : 0);
     e->model = 2 * s.P * F + structure;                  /* parameters and gradients */
     e->adam = 2 * s.P * F;
     e->work = work_bytes(&s, c, T, B);
     double L = (1 + floor(1e5 / (s.n_in + 1) / B / T)) * T;   /* stream cache length (lm_stream_new) */
     e->stream = B * L * (LM_OBS * F + F + 2 + 1) + TB * (s.n_in * F + F + 1);
 
-    /* Transients, one at a time. Initialisation: a dense N x N matrix of which half-identity touches one
-     * page per row. */
-    double init = N * N * F;
-    if (c->init == LM_INIT_HALF_IDENTITY) init = fmin(init, N * PAGE);
-    else if (c->init == LM_INIT_RANDORTHO) init += N * N * 8;
+    /* Transients, one at a time. Initialisation: randortho's orthogonal N x N matrix in double. */
+    double init = c->init == LM_INIT_RANDORTHO ? N * N * 8 : N * F;
     double chunk = c->eval_trials < EVAL_CHUNK ? c->eval_trials : EVAL_CHUNK;
+    chunk = fmin(chunk, fmax(1, floor(EVAL_FLOATS / (LM_TMAX * N))));
     double eval = work_bytes(&s, c, LM_TMAX, chunk) + chunk * sizeof(LmTrial) + LM_TMAX * chunk * s.n_in * F;
     /* Checkpoint writing: the named tensors exported, then every member encoded once more. */
-    double named = named_tensor_floats(&s) * F, file = named + mask_one + 3 * s.P * F;
-    double save = named + file;
+    double dense_mask = N <= LM_CHECKPOINT_DENSE_MAX ? N * N : 0;
+    double named = named_tensor_bytes(&s), file = named + dense_mask + 3 * s.P * F;
+    double save = named + dense_mask + file;
     /* Reading a checkpoint (resume, plots): the whole archive plus a scratch model that checks it. */
-    double load = file + e->model + mask_one;
+    double load = file + e->model + mask_one + 2 * dense_mask;
     e->transient = init, e->transient_what = "initialisation";
     if (eval > e->transient) e->transient = eval, e->transient_what = "evaluation";
     if (save > e->transient) e->transient = save, e->transient_what = "checkpoint writing";

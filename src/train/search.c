@@ -131,7 +131,22 @@ int lm_train_config_validate_search(const LmTrainConfig *c) {
 
 /* ------------------------------------------------------------------ masks and history */
 
-const uint8_t *lm_search_region(const LmTrainer *t) { return t->search ? t->search->region : t->mask.m; }
+const uint8_t *lm_search_region(const LmTrainer *t) { return t->search ? t->search->region : NULL; }
+
+/* The trainer's (compressed) mask as a fresh dense [N][N] array: the search works on dense masks. */
+static uint8_t *dense_mask(const LmTrainer *t) {
+    uint8_t *m = lm_malloc((size_t)t->mask.n * t->mask.n);
+    lm_mask_to_dense(&t->mask, m);
+    return m;
+}
+
+static void push_history(LmSearch *s, int64_t step, const uint8_t *m);
+
+static void push_current(LmSearch *s, int64_t step, const LmTrainer *t) {
+    uint8_t *m = dense_mask(t);
+    push_history(s, step, m);
+    free(m);
+}
 
 void lm_trainer_set_mask(LmTrainer *t, const uint8_t *mask, const char *desc) {
     LmMask nm;
@@ -217,7 +232,7 @@ static void rewind_weights(LmTrainer *t) {
         size_t cnt = (size_t)ti.shape[0] * (ti.ndim == 2 ? (size_t)ti.shape[1] : 1);
         if (!strcmp(ti.name, "W_rec"))
             for (size_t k = 0; k < cnt; k++)
-                if (!t->mask.m[k]) buf[o + k] = 0.0f;
+                if (!lm_mask_has(&t->mask, (int)(k / t->mask.n), (int)(k % t->mask.n))) buf[o + k] = 0.0f;
         LM_ASSERT(lm_model_import_tensor(t->model, i, buf + o) == 0);
         o += cnt;
     }
@@ -240,12 +255,12 @@ void lm_search_before_step(LmTrainer *t) {
                                               pow((double)s->target_nnz / (double)s->start_nnz, (double)r / s->rounds));
     size_t nn = (size_t)t->mask.n * t->mask.n;
     uint8_t *m = lm_malloc(nn);
-    memcpy(m, t->mask.m, nn);
+    lm_mask_to_dense(&t->mask, m);
     lm_prune_smallest(t->model, t->mask.nnz - target, m);
     update_mask(t, m);
     free(m);
     rewind_weights(t);
-    push_history(s, st, t->mask.m);
+    push_current(s, st, t);
 }
 
 void lm_search_after_step(LmTrainer *t) {
@@ -272,7 +287,7 @@ void lm_search_after_step(LmTrainer *t) {
     if (n_prune <= 0 && n_grow <= 0) return;
     size_t nn = (size_t)t->mask.n * t->mask.n;
     uint8_t *dropped = lm_malloc(nn), *grown = lm_malloc(nn);
-    memcpy(dropped, t->mask.m, nn);
+    lm_mask_to_dense(&t->mask, dropped);
     lm_prune_smallest(t->model, n_prune, dropped);
     memcpy(grown, dropped, nn);
     if (s->method == LM_PRUNE_SET) {
@@ -284,7 +299,7 @@ void lm_search_after_step(LmTrainer *t) {
     update_mask(t, dropped);   /* regrown positions, just-dropped ones too, restart at 0 with zero moments */
     update_mask(t, grown);
     free(dropped), free(grown);
-    push_history(s, st, t->mask.m);
+    push_current(s, st, t);
 }
 
 int lm_search_start(LmTrainer *t) {
@@ -295,7 +310,7 @@ int lm_search_start(LmTrainer *t) {
     s->n = t->mask.n;
     size_t nn = (size_t)s->n * s->n;
     s->region = lm_malloc(nn);
-    memcpy(s->region, t->mask.m, nn);
+    lm_mask_to_dense(&t->mask, s->region);
     s->plan_steps = c->steps;
     method_defaults(c, &s->every, &s->fraction, &s->end);
     if (lm_search_target_nnz(c, &s->target_nnz) != 0) return -1;
@@ -325,7 +340,7 @@ int lm_search_start(LmTrainer *t) {
         update_mask(t, m);
         free(m);
     }
-    push_history(s, 0, t->mask.m);
+    push_current(s, 0, t);
     return 0;
 }
 
@@ -387,7 +402,10 @@ int lm_search_load_history(LmTrainer *t, const char *path) {
         push_history(s, ((const int64_t *)st->data)[u], m);
         off += cnt;
     }
-    if (memcmp(m, t->mask.m, (size_t)n * n) != 0) {
+    uint8_t *cur = dense_mask(t);
+    int differs = memcmp(m, cur, (size_t)n * n) != 0;
+    free(cur);
+    if (differs) {
         free(m);
         lm_err_set("%s: its entry %lld is not the checkpoint's mask", path, (long long)want - 1);
         goto out;

@@ -22,7 +22,7 @@ void lm_search_free(LmSearch *s);
  * gradient terms for regrowth). */
 void lm_search_before_step(LmTrainer *t);
 void lm_search_after_step(LmTrainer *t);
-/* The region searched (the configured mask), [N][N]. */
+/* The region searched (the configured mask), [N][N]; NULL without a search. */
 const uint8_t *lm_search_region(const LmTrainer *t);
 
 /* Replace the trainer's mask (model structure, Adam moments, work buffers, t->mask). */

@@ -1,0 +1,264 @@
+/* The compressed path at any N (issue: nothing N x N): local masks built from their offsets equal the
+ * dense definition (open, periodic, non-square, rings, d beyond the sheet); W_rec values in mask order
+ * agree between the dense and the sparse layout; a checkpoint's CSR keys load in SciPy and equal the
+ * dense weights, below and above the size that still stores dense keys; a sparse-only checkpoint
+ * resumes bit-exactly; a format-1 (dense) checkpoint still loads; tampered CSR keys are refused. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "check.h"
+#include "io/npz.h"
+#include "model/model.h"
+#include "train/checkpoint.h"
+#include "train/train.h"
+#include "util/err.h"
+
+static char tmp[256];
+
+/* i == j or dist(i, j) < d on the nx x ny sheet (torus if periodic) or on the ring (ny == 0). */
+static int defined_link(int nx, int ny, int periodic, double d, int i, int j) {
+    if (i == j) return 1;
+    if (ny == 0) {
+        int k = abs(i - j);
+        if (nx - k < k) k = nx - k;
+        return k < d;
+    }
+    int dx = abs(i % nx - j % nx), dy = abs(i / nx - j / nx);
+    if (periodic) {
+        if (nx - dx < dx) dx = nx - dx;
+        if (ny - dy < dy) dy = ny - dy;
+    }
+    return sqrt((double)(dx * dx + dy * dy)) < d;
+}
+
+static void test_local_masks_equal_their_definition(void) {
+    struct { int kind, nx, ny, periodic; double d; } cases[] = {
+        {LM_MASK_LOCAL2D, 16, 16, 0, 3},   {LM_MASK_LOCAL2D, 16, 16, 1, 3},  {LM_MASK_LOCAL2D, 13, 5, 0, 2.5},
+        {LM_MASK_LOCAL2D, 13, 5, 1, 2.5},  {LM_MASK_LOCAL2D, 4, 4, 1, 3},    {LM_MASK_LOCAL2D, 7, 3, 0, 40},
+        {LM_MASK_LOCAL2D, 6, 6, 1, 0.5},   {LM_MASK_LOCAL1D, 40, 0, 1, 4.5}, {LM_MASK_LOCAL1D, 9, 0, 1, 7},
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        int nx = cases[k].nx, ny = cases[k].ny, n = ny ? nx * ny : nx;
+        LmMaskSpec s = {.kind = cases[k].kind, .d = cases[k].d, .nx = ny ? nx : 0, .ny = ny,
+                        .periodic = cases[k].periodic};
+        LmMask m;
+        CHECK(lm_mask_build(&s, n, &m) == 0, "case %zu: %s", k, lm_err_msg());
+        int64_t nnz = 0, bad = 0;
+        for (int i = 0; i < n; i++) {
+            for (int32_t p = m.row_ptr[i] + 1; p < m.row_ptr[i + 1]; p++) bad += m.col_idx[p] <= m.col_idx[p - 1];
+            for (int j = 0; j < n; j++) {
+                int want = defined_link(nx, ny, cases[k].periodic, cases[k].d, i, j);
+                nnz += want;
+                bad += want != lm_mask_has(&m, i, j);
+            }
+        }
+        CHECK(bad == 0 && m.nnz == nnz, "case %zu: %lld wrong entries, nnz %lld want %lld", k, (long long)bad,
+              (long long)m.nnz, (long long)nnz);
+        lm_mask_free(&m);
+    }
+}
+
+/* The same weights through both layouts: values in mask order, dense exports, round trip. */
+static void test_rec_values_agree_between_layouts(void) {
+    const int n = 36;
+    LmMaskSpec s = {.kind = LM_MASK_LOCAL2D, .d = 2};
+    LmMask mask;
+    CHECK(lm_mask_build(&s, n, &mask) == 0);
+    LmModelConfig c;
+    lm_model_config_default(&c, 5, n, 3);
+    c.rec_init = LM_INIT_GAUSSIAN;
+    c.rec_gain = 1;
+    c.path = LM_PATH_DENSE;
+    LmModel *md = lm_model_new(&c, &mask);
+    c.path = LM_PATH_SPARSE;
+    LmModel *ms = lm_model_new(&c, &mask);
+    LmRng r1, r2;
+    lm_rng_seed(&r1, 4), lm_rng_seed(&r2, 4);
+    lm_model_init(md, &r1), lm_model_init(ms, &r2);
+    CHECK(!lm_model_is_sparse(md) && lm_model_is_sparse(ms));
+    float *vd = malloc(mask.nnz * sizeof(float)), *vs = malloc(mask.nnz * sizeof(float));
+    lm_model_export_rec_values(md, vd);
+    lm_model_export_rec_values(ms, vs);
+    CHECK(!memcmp(vd, vs, mask.nnz * sizeof(float)), "the layouts disagree on W_rec");
+    float *dd = malloc((size_t)n * n * sizeof(float)), *ds = malloc((size_t)n * n * sizeof(float));
+    lm_model_export_tensor(md, 2, dd);
+    lm_model_export_tensor(ms, 2, ds);
+    CHECK(!memcmp(dd, ds, (size_t)n * n * sizeof(float)));
+    for (int64_t p = 0; p < mask.nnz; p++) vs[p] = (float)p * 0.5f;
+    lm_model_import_rec_values(md, vs);
+    lm_model_export_tensor(md, 2, dd);
+    int ok = 1;
+    for (int i = 0; i < n; i++)
+        for (int j = 0; j < n; j++) {
+            float want = 0;
+            for (int32_t p = mask.row_ptr[i]; p < mask.row_ptr[i + 1]; p++)
+                if (mask.col_idx[p] == j) want = (float)p * 0.5f;
+            ok &= dd[i * n + j] == want;
+        }
+    CHECK(ok, "import of mask-order values into the dense layout");
+    free(vd), free(vs), free(dd), free(ds);
+    lm_model_free(md), lm_model_free(ms);
+    lm_mask_free(&mask);
+}
+
+static void cfg_for(LmTrainConfig *c, int side, const char *dir, int64_t steps) {
+    lm_train_config_default(c);
+    LM_ASSERT(lm_train_config_set(c, "battery", "go,dm1") == 0);
+    c->hidden = side * side;
+    c->batch = 2;
+    c->window = 12;
+    c->steps = steps;
+    c->eval_every = 0;
+    c->eval_trials = 1;
+    c->checkpoint_every = 0;
+    c->log_every = 0;
+    c->no_plot = 1;
+    c->quiet = 1;
+    c->seed = 3;
+    snprintf(c->out, sizeof c->out, "%s/%s", tmp, dir);
+}
+
+/* SciPy's csr_matrix of the CSR keys equals the model's dense W_rec (written by the trainer as .npy). */
+static int scipy_equals(const char *ckpt, const char *dense_npy, int expect_dense_keys) {
+    char cmd[4096];
+    snprintf(cmd, sizeof cmd,
+             "/usr/bin/python3 -c \"import sys, numpy as np, scipy.sparse as sp\n"
+             "z = np.load('%s'); W = sp.csr_matrix((z['W_rec_data'], z['W_rec_indices'], z['W_rec_indptr']), "
+             "shape=tuple(z['W_rec_shape']))\n"
+             "D = np.load('%s'); ok = W.shape == D.shape and np.array_equal(W.toarray(), D)\n"
+             "ok = ok and (('W_rec' in z.files) == %s) and (('mask' in z.files) == %s)\n"
+             "ok = ok and (not %s or np.array_equal(z['W_rec'], D))\n"
+             "sys.exit(0 if ok else 1)\"",
+             ckpt, dense_npy, expect_dense_keys ? "True" : "False", expect_dense_keys ? "True" : "False",
+             expect_dense_keys ? "True" : "False");
+    return system(cmd);
+}
+
+static void dense_export(const LmTrainConfig *c, const char *ckpt, const char *npy) {
+    LmTrainer *t = lm_trainer_new(c);
+    LM_ASSERT(t);
+    CHECK(lm_checkpoint_load_weights(t, ckpt) == 0, "%s", lm_err_msg());
+    int64_t N = c->hidden, sh[2] = {N, N};
+    float *w = malloc((size_t)N * N * sizeof(float));
+    lm_model_export_tensor(t->model, 2, w);
+    CHECK(lm_npy_write(npy, LM_DT_F32, 2, sh, w) == 0, "%s", lm_err_msg());
+    free(w);
+    lm_trainer_free(t);
+}
+
+static void test_checkpoint_csr_loads_in_scipy(void) {
+    if (access("/usr/bin/python3", X_OK) != 0) {
+        CHECK(0, "/usr/bin/python3 (with numpy, scipy: scripts/install-deps.sh) is needed");
+        return;
+    }
+    const int sides[2] = {8, 66};   /* N = 64 keeps the dense keys; N = 4356 > LM_CHECKPOINT_DENSE_MAX does not */
+    for (int k = 0; k < 2; k++) {
+        LmTrainConfig c;
+        char dir[32], ckpt[1200], npy[1200];
+        snprintf(dir, sizeof dir, "scipy%d", sides[k]);
+        cfg_for(&c, sides[k], dir, 2);
+        LmRunOptions o = {0};
+        CHECK(lm_train_run(&c, &o, NULL) == 0, "%s", lm_err_msg());
+        snprintf(ckpt, sizeof ckpt, "%s/checkpoint.npz", c.out);
+        snprintf(npy, sizeof npy, "%s/W_rec_dense.npy", c.out);
+        dense_export(&c, ckpt, npy);
+        CHECK(scipy_equals(ckpt, npy, c.hidden <= LM_CHECKPOINT_DENSE_MAX) == 0, "N=%d: SciPy's CSR differs",
+              c.hidden);
+    }
+}
+
+static float *params_of(const LmTrainConfig *c) {
+    char ckpt[1200];
+    snprintf(ckpt, sizeof ckpt, "%s/checkpoint.npz", c->out);
+    LmNpz *z = lm_npz_read(ckpt);
+    if (!z) return NULL;
+    const LmArray *a = lm_npz_find(z, "params");
+    float *p = a ? malloc(a->count * sizeof(float)) : NULL;
+    if (p) memcpy(p, a->data, a->count * sizeof(float));
+    lm_npz_free(z);
+    return p;
+}
+
+/* A sparse-only checkpoint (N > LM_CHECKPOINT_DENSE_MAX) resumes to the uninterrupted run's weights;
+ * tampered CSR keys are refused; a format-1 checkpoint (dense keys only) still loads. */
+static void test_sparse_resume_and_old_format(void) {
+    LmTrainConfig a, b;
+    cfg_for(&a, 66, "straight", 3);
+    cfg_for(&b, 66, "resumed", 1);
+    LmRunOptions o = {0};
+    CHECK(lm_train_run(&a, &o, NULL) == 0, "%s", lm_err_msg());
+    CHECK(lm_train_run(&b, &o, NULL) == 0, "%s", lm_err_msg());
+    b.steps = 3;
+    o.resume = 1;
+    CHECK(lm_train_run(&b, &o, NULL) == 0, "%s", lm_err_msg());
+    float *pa = params_of(&a), *pb = params_of(&b);
+    CHECK(pa && pb);
+    LmTrainer *t = lm_trainer_new(&a);
+    size_t P = lm_model_n_params(t->model);
+    if (pa && pb) CHECK(!memcmp(pa, pb, P * sizeof(float)), "resumed from a sparse checkpoint: weights differ");
+    free(pa), free(pb);
+
+    /* tampering */
+    char good[1200], bad[1200];
+    snprintf(good, sizeof good, "%s/checkpoint.npz", a.out);
+    snprintf(bad, sizeof bad, "%s/bad.npz", a.out);
+    struct { const char *key, *want; } cases[] = {{"W_rec_indices", "W_rec_indices"}, {"W_rec_data", "non-finite"},
+                                                  {"W_rec_indptr", "W_rec_indptr"}};
+    for (int k = 0; k < 3; k++) {
+        LmNpz *z = lm_npz_read(good);
+        LmNpzWriter *w = lm_npz_create(bad);
+        for (int i = 0; i < lm_npz_count(z); i++) {
+            LmArray *arr = (LmArray *)lm_npz_at(z, i);
+            if (!strcmp(arr->name, cases[k].key)) {
+                if (arr->dtype == LM_DT_F32) ((float *)arr->data)[5] = NAN;
+                else ((int32_t *)arr->data)[arr->count / 2] += 1;
+            }
+            if (arr->dtype == LM_DT_STR) lm_npz_add_string(w, arr->name, arr->data);
+            else lm_npz_add(w, arr->name, arr->dtype, arr->ndim, arr->shape, arr->data);
+        }
+        CHECK(lm_npz_close(w) == 0);
+        lm_npz_free(z);
+        CHECK(lm_checkpoint_load(t, bad) == -1 && strstr(lm_err_msg(), cases[k].want), "%s: %s", cases[k].key,
+              lm_err_msg());
+    }
+    lm_trainer_free(t);
+
+    /* format 1: dense W_rec and mask, no CSR keys (N = 64) */
+    LmTrainConfig s;
+    cfg_for(&s, 8, "scipy8", 2);
+    snprintf(good, sizeof good, "%s/checkpoint.npz", s.out);
+    snprintf(bad, sizeof bad, "%s/format1.npz", s.out);
+    LmNpz *z = lm_npz_read(good);
+    LmNpzWriter *w = lm_npz_create(bad);
+    int64_t one = LM_CHECKPOINT_FORMAT_DENSE;
+    for (int i = 0; z && i < lm_npz_count(z); i++) {
+        const LmArray *arr = lm_npz_at(z, i);
+        if (!strncmp(arr->name, "W_rec_", 6)) continue;
+        if (!strcmp(arr->name, "format")) lm_npz_add(w, "format", LM_DT_I64, 0, NULL, &one);
+        else if (arr->dtype == LM_DT_STR) lm_npz_add_string(w, arr->name, arr->data);
+        else lm_npz_add(w, arr->name, arr->dtype, arr->ndim, arr->shape, arr->data);
+    }
+    CHECK(lm_npz_close(w) == 0);
+    lm_npz_free(z);
+    LmTrainer *t1 = lm_trainer_new(&s), *t2 = lm_trainer_new(&s);
+    CHECK(lm_checkpoint_load(t1, bad) == 0, "format 1: %s", lm_err_msg());
+    CHECK(lm_checkpoint_load(t2, good) == 0, "%s", lm_err_msg());
+    CHECK(t1->step == 2 && !memcmp(lm_model_params(t1->model), lm_model_params(t2->model),
+                                   lm_model_n_params(t1->model) * sizeof(float)));
+    lm_trainer_free(t1), lm_trainer_free(t2);
+}
+
+int main(void) {
+    snprintf(tmp, sizeof tmp, "/tmp/lmrnn_sparse_XXXXXX");
+    if (!mkdtemp(tmp)) return 1;
+    RUN(test_local_masks_equal_their_definition);
+    RUN(test_rec_values_agree_between_layouts);
+    RUN(test_checkpoint_csr_loads_in_scipy);
+    RUN(test_sparse_resume_and_old_format);
+    char cmd[400];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", tmp);
+    if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", tmp);
+    return CHECK_DONE();
+}
