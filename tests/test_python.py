@@ -160,6 +160,18 @@ def test_load_run_round_trips():
     assert res["step"] == 80 and lmrnn.load_run(out).step == 80
 
 
+def test_build_mask_brute_force():
+    m, info = lmrnn.build_mask(hidden=64, mask="local2d", d=2.5)
+    yy, xx = np.divmod(np.arange(64), 8)
+    want = ((xx[:, None] - xx[None, :]) ** 2 + (yy[:, None] - yy[None, :]) ** 2 < 6.25).astype(np.uint8)
+    assert m.dtype == np.uint8 and np.array_equal(m, want) and info["nnz"] == want.sum() and info["n"] == 64
+    r, ri = lmrnn.build_mask(hidden=64, mask="random", density=0.25, seed=3)
+    assert abs(ri["density"] - r.mean()) < 1e-12 and np.array_equal(r, lmrnn.build_mask(hidden=64, mask="random",
+                                                                                        density=0.25, seed=3)[0])
+    assert np.array_equal(lmrnn.Model(battery="go", hidden=64, mask="local2d", d=2.5).mask(), m)
+    expect_error(lmrnn.LmrnnValueError, "blob", lmrnn.build_mask, hidden=64, mask="blob")
+
+
 def test_bad_input_raises():
     E, V = lmrnn.LmrnnError, lmrnn.LmrnnValueError
     expect_error(V, "nosuchtask", lmrnn.Stream, "go,nosuchtask", 4, 10)

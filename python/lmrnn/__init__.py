@@ -11,7 +11,7 @@ with the library's message. See docs/api.md.
 """
 from . import tasks
 from ._lib import LmrnnError, LmrnnValueError, lib as _clib
-from .model import Model
+from .model import Model, build_mask
 from .run import Run, load_run
 from .stream import Stream
 from .train import train
@@ -25,4 +25,4 @@ def set_threads(n):
     check(_clib.lmrnn_set_threads(int_arg(n, "threads", 1, 1024)))
 
 
-__all__ = ["tasks", "Stream", "Model", "Run", "load_run", "train", "set_threads", "LmrnnError", "LmrnnValueError"]
+__all__ = ["tasks", "Stream", "Model", "build_mask", "Run", "load_run", "train", "set_threads", "LmrnnError", "LmrnnValueError"]

@@ -15,6 +15,18 @@ from ._lib import lib, check, text
 TENSORS = ("W_in", "b_in", "W_rec", "b_rec", "W_out", "b_out")
 
 
+def build_mask(**options):
+    """The recurrent mask the options of `lmrnn train` describe (hidden, mask, d, density, grid, periodic,
+    match_density_of, mask_file, seed): (uint8 [N, N], {"n", "nnz", "density", "param", "desc"})."""
+    kv = _lib.options(options)
+    info = _lib.MaskInfo()
+    check(lib.lmrnn_mask_build(*kv, None, 0, ctypes.byref(info)))
+    m = np.empty((info.n, info.n), np.uint8)
+    check(lib.lmrnn_mask_build(*kv, m.ctypes.data, m.size, ctypes.byref(info)))
+    return m, {"n": info.n, "nnz": info.nnz, "density": info.density, "param": info.param,
+               "desc": info.desc.decode()}
+
+
 class Model:
     def __init__(self, **options):
         """A new network, exactly as step 0 of `lmrnn train` with these options (same mask and initial
