@@ -70,7 +70,7 @@ def act_fn(name):
 
 
 def forward_loss(p, mask, x, labels, decision, cfg):
-    """model.md §1 and §4, written directly: W_rec ∘ M in the forward pass, h0 = 0."""
+    """docs/model.md §1 and §4, written directly: W_rec ∘ M in the forward pass, h0 = 0."""
     T, B, _ = x.shape
     alpha = float(cfg["alpha"])
     act = act_fn(cfg["act"])

@@ -1,4 +1,4 @@
-/* Evaluation: every metric of tasks.md §7.3 on hand-built predictions, the Wilson interval, and
+/* Evaluation: every metric of docs/model.md §5 on hand-built predictions, the Wilson interval, and
  * lm_evaluate on hand-built models whose outputs are known, against expectations computed directly
  * from independently generated trials. */
 #include <math.h>

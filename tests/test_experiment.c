@@ -59,7 +59,7 @@ static const LmExpRun *find_run(const LmExpPlan *p, const char *id) {
 }
 
 static void test_grids(void) {
-    /* Densities of local2d on the open 16x16 sheet (model.md §2): d=2 3.23 %, 3 8.36 %, 4 14.23 %, 5 20.68 %. */
+    /* Densities of local2d on the open 16x16 sheet (docs/model.md §2): d=2 3.23 %, 3 8.36 %, 4 14.23 %, 5 20.68 %. */
     CHECK_CLOSE(lm_exp_local2d_density(256, 2), 0.0323, 5e-5);
     CHECK_CLOSE(lm_exp_local2d_density(256, 3), 0.0836, 5e-5);
     CHECK_CLOSE(lm_exp_local2d_density(256, 4), 0.1423, 5e-5);

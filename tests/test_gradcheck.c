@@ -1,5 +1,5 @@
 /* Gradient checks (issue 3 item 6). An independent straightforward BPTT in double precision, written
- * here from model.md §1 and §4, is checked against central finite differences (in double); then the
+ * here from docs/model.md §1 and §4, is checked against central finite differences (in double); then the
  * float engine (dense and sparse paths) is checked against that reference, for every parameter, both
  * update rules, all three activations, with and without recurrent noise (the engine's own draw, read
  * back with lm_work_noise), for full, local2d, random and diag masks, and for the three loss variants. */

@@ -1,4 +1,4 @@
-/* Connectivity masks (model.md §2): densities against hand counts and the spec's table, the d <->
+/* Connectivity masks (docs/model.md §2): densities against hand counts and the table of docs/model.md §2, the d <->
  * density search, seeded random masks, .npy masks, and errors that name the bad value. */
 #include <math.h>
 #include <stdio.h>
@@ -32,7 +32,7 @@ static int build_fails(LmMaskSpec s, int n, const char *needle) {
     return 1;
 }
 
-/* Open 16x16 sheet: the spec's densities. d=2 by hand: per axis 3 neighbours (2 at the 2 edges), so
+/* Open 16x16 sheet: the densities of docs/model.md §2. d=2 by hand: per axis 3 neighbours (2 at the 2 edges), so
  * (14*3 + 2*2)^2 = 2116 pairs. */
 static void local2d_spec_densities(void) {
     const double d[4] = {2, 3, 4, 5}, want[4] = {0.0323, 0.0836, 0.1423, 0.2068};

@@ -109,7 +109,7 @@ static void auto_path(void) {
     }
 }
 
-/* The spec's inits: 0.5 I masked, nn.Linear bounds, randortho orthogonal, gaussian g/sqrt(N). */
+/* The inits of docs/model.md §3: 0.5 I masked, nn.Linear bounds, randortho orthogonal, gaussian g/sqrt(N). */
 static void initialisation(void) {
     const int n = 64;
     LmMaskSpec full = {.kind = LM_MASK_FULL};

@@ -335,6 +335,26 @@ static void test_eval_bad_input(void) {
     lm_trained_free(&r);
 }
 
+/* Does the SVG hold `text` as text? PLplot's svg driver writes each character as &#xNN;. */
+static int svg_has_text(const char *dir, const char *name, const char *text) {
+    char p[1200], want[512] = "";
+    snprintf(p, sizeof p, "%s/%s", dir, name);
+    for (const char *c = text; *c && strlen(want) + 8 < sizeof want; c++)
+        snprintf(want + strlen(want), sizeof want - strlen(want), "&#x%x;", (unsigned char)*c);
+    FILE *f = fopen(p, "rb");
+    if (!f) return 0;
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *b = malloc((size_t)n + 1);
+    size_t got = fread(b, 1, (size_t)n, f);
+    b[got] = 0;
+    fclose(f);
+    int found = strstr(b, want) != NULL;
+    free(b);
+    return found;
+}
+
 static void test_plot(void) {
     if (!trainer) return;
     CHECK(call(lm_cmd_plot, 1, run_dir) == 0, "%s", lm_err_msg());
@@ -348,6 +368,27 @@ static void test_plot(void) {
             snprintf(n, sizeof n, "%s.%s", names[i], k ? "svg" : "png");
             CHECK(file_size(plots, n) > 1000, "%s/%s", plots, n);
         }
+    /* What the figures say, read back from their SVG text. The trial figure shows held-out trial 0 and
+     * says whether the network answered it correctly: the same verdict as the evaluation's own scoring
+     * of that trial (lm_evaluate, one trial per task). */
+    LmEvalResult *r = malloc(sizeof *r);
+    CHECK(lm_evaluate(trainer->model, lm_stream_taskenv(trainer->stream), &trainer->battery, 1, trainer->eval_seed,
+                      NULL, r) == 0);
+    const int dms = 2; /* position of dms in the battery */
+    const char *verdict = r->correct[dms][LM_METRIC_LAST_STEP] ? "correct under last_step" : "WRONG under last_step";
+    CHECK(svg_has_text(plots, "trial_dms.svg", verdict), "trial_dms.svg does not say '%s'", verdict);
+    free(r);
+    CHECK(svg_has_text(plots, "trial_dms.svg", "modality 0") && svg_has_text(plots, "trial_dms.svg", "decision") &&
+          svg_has_text(plots, "trial_dms.svg", "sample"), "trial 0 of dms: modality 0 and its periods named");
+    CHECK(svg_has_text(plots, "tasks.svg", "match family") && svg_has_text(plots, "tasks.svg", "chance"));
+    /* the log above has a train record every 10 steps (the config's log_every of 50 is not what it holds) */
+    CHECK(svg_has_text(plots, "loss.svg", "loss of one step, every 10 steps"), "loss legend names the logging interval");
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        char n[64];
+        snprintf(n, sizeof n, "%s.svg", names[i]);
+        if (strcmp(names[i], "mask") && strcmp(names[i], "weights")) /* rasters: text as outlines */
+            CHECK(svg_has_text(plots, n, run_dir), "%s does not name its run", n);
+    }
     /* Chosen tasks and a PDF; a bare checkpoint without log or eval.json (bars are evaluated). */
     char dir2[700], src[1024], dst[1024];
     snprintf(dir2, sizeof dir2, "%s/bare", root);

@@ -1,4 +1,4 @@
-/* The training stream against an independent model of neurogym's Dataset (spec §3) built from single
+/* The training stream against an independent model of neurogym's Dataset (docs/tasks.md §4.4) built from single
  * trials, plus invariants: rule one-hot, no immediate task repeat, modality alternation, row
  * independence, determinism across thread counts, checkpoint round trip. */
 #include <math.h>
@@ -9,7 +9,7 @@
 #include "stream/stream.h"
 #include "util/err.h"
 
-/* ---- reference model of one row (spec §2.2-2.3, §3, Appendix C) ---- */
+/* ---- reference model of one row (docs/tasks.md §4) ---- */
 typedef struct {
     LmRng task, global, sched;
     int next;
@@ -82,7 +82,10 @@ static void ref_init(Ref *R, const LmBattery *b, int B, int T, uint64_t seed, un
         r->sched = lm_rng_derive(seed, 3 + 3 * (uint64_t)i);
         r->next = (int)lm_rng_below(&r->sched, (uint32_t)b->n);
         for (int p = 0; p < b->n; p++)
-            if (lm_task_def(b->id[p])->family != LM_FAM_DM) r->parity[p] = (int)lm_rng_below(&r->sched, 2);
+            if (lm_task_def(b->id[p])->family != LM_FAM_DM) {
+                int bit = (int)lm_rng_below(&r->sched, 2);    /* drawn in both modes; used with Q23 */
+                r->parity[p] = (fix & LM_FIX_Q23_FIRST_MODALITY) ? bit : 0;
+            }
     }
     R->cache_in = malloc(sizeof(float) * (size_t)R->cache_len * B * R->n_in);
     R->cache_lab = malloc(sizeof(int32_t) * (size_t)R->cache_len * B);
@@ -159,6 +162,7 @@ static void stream_is_the_dataset(void) {
     matches_reference("modcog82", 3, 350, LM_FIX_Q18_WINDOW | LM_FIX_Q17_SCHEDULE, 6, 0);
     matches_reference("go,dmsintseq,dm1", 2, 37, LM_FIX_ALL, 20, 0);
     matches_reference("dnmc", 2, 40, 0, 8, 0); /* a single task repeats (no other to choose) */
+    matches_reference("modcog82", 4, 350, LM_FIX_Q23_FIRST_MODALITY, 6, 350);
 }
 
 /* Structure checks that do not use the model: with Q18 each row is one continuous trial stream, so
@@ -234,6 +238,104 @@ static void scheduler_invariants(void) {
         lm_stream_free(s);
     }
     free(seen);
+}
+
+/* Trials of every row of the next `windows` windows, in order: battery position and modality (first
+ * non-zero ring column; -1 for none). A trial starts at step 0 of the first window and after each
+ * decision period. Returns the count per row in n[]. */
+static void all_row_trials(LmStream *s, int B, int T, int n_in, int windows, Seen out[][2000], int n[]) {
+    Win w = win_new(T, B, n_in);
+    int prev_dec[16] = {0};
+    for (int r = 0; r < B; r++) n[r] = 0;
+    for (int k = 0; k < windows; k++) {
+        lm_stream_next(s, w.in, w.lab, w.dec);
+        for (int t = 0; t < T; t++)
+            for (int r = 0; r < B; r++) {
+                const float *x = w.in + ((size_t)t * B + r) * n_in;
+                uint8_t d = w.dec[t * B + r];
+                if ((k == 0 && t == 0) || (prev_dec[r] && !d)) {
+                    int rule = -1;
+                    for (int c = LM_OBS; c < n_in; c++)
+                        if (x[c] == 1.0f) rule = c - LM_OBS;
+                    if (n[r] < 2000) out[r][n[r]++] = (Seen){rule, -1, 0};
+                }
+                Seen *cur = &out[r][n[r] - 1];
+                for (int c = 1; c < LM_OBS && cur->modality < 0; c++)
+                    if (x[c] != 0.0f) cur->modality = c <= 16 ? 0 : 1;
+                prev_dec[r] = d;
+            }
+    }
+    win_free(&w);
+}
+
+/* Q23 (docs/tasks.md §4.3): the reference's reset() leaves every go/match task's alternation on
+ * modality 0, so the first trial of each such task in each row uses modality 0 (6183 of 6183 first
+ * appearances measured on the reference); Q23 starts each task on a random modality instead. With Q18
+ * every generated trial is returned, the constructor's fill included, so first appearances are visible. */
+static void first_modality(void) {
+    LmBattery b;
+    lm_battery_parse("modcog82", &b);
+    enum { ROWS = 4 };
+    static Seen seen[ROWS][2000], seen2[ROWS][2000];
+    int n[ROWS], n2[ROWS], first[2][2] = {{0, 0}, {0, 0}}; /* [q23][modality] */
+    for (int q23 = 0; q23 < 2; q23++)
+        for (uint64_t seed = 1; seed <= 5; seed++) {
+            LmStream *s = lm_stream_new(&b, ROWS, 350, seed, LM_FIX_Q18_WINDOW | (q23 ? LM_FIX_Q23_FIRST_MODALITY : 0));
+            all_row_trials(s, ROWS, 350, 115, 30, seen, n);
+            for (int r = 0; r < ROWS; r++) {
+                int done[82] = {0};
+                for (int i = 0; i < n[r]; i++) {
+                    int p = seen[r][i].rule;
+                    if (lm_task_def(b.id[p])->family == LM_FAM_DM || done[p]) continue;
+                    done[p] = 1;
+                    if (seen[r][i].modality >= 0) first[q23][seen[r][i].modality]++;
+                }
+            }
+            lm_stream_free(s);
+        }
+    CHECK(first[0][1] == 0 && first[0][0] > 700, "faithful: %d of %d first appearances on modality 0",
+          first[0][0], first[0][0] + first[0][1]);
+    int n23 = first[1][0] + first[1][1];
+    CHECK(n23 > 700 && fabs(first[1][0] / (double)n23 - 0.5) < 0.07, "Q23: %d of %d on modality 0", first[1][0], n23);
+
+    /* The README flow (cache_len == T): the constructor's fill is never returned but flips the tasks it
+     * used. The same seed with Q18 returns that fill as its first window, so the modality of each task's
+     * first trial in the first returned window is the parity of its uses in that fill. */
+    int checked = 0, wrong = 0;
+    for (uint64_t seed = 1; seed <= 5; seed++) {
+        LmStream *s = lm_stream_new(&b, ROWS, 350, seed, 0), *q = lm_stream_new(&b, ROWS, 350, seed, LM_FIX_Q18_WINDOW);
+        all_row_trials(q, ROWS, 350, 115, 1, seen2, n2);
+        all_row_trials(s, ROWS, 350, 115, 1, seen, n);
+        for (int r = 0; r < ROWS; r++) {
+            int uses[82] = {0}, done[82] = {0};
+            for (int i = 0; i < n2[r]; i++) uses[seen2[r][i].rule]++;
+            for (int i = 0; i < n[r]; i++) {
+                int p = seen[r][i].rule;
+                if (lm_task_def(b.id[p])->family == LM_FAM_DM || done[p] || seen[r][i].modality < 0) continue;
+                done[p] = 1;
+                checked++;
+                wrong += seen[r][i].modality != uses[p] % 2;
+            }
+        }
+        lm_stream_free(s);
+        lm_stream_free(q);
+    }
+    CHECK(checked > 100 && wrong == 0, "%d of %d first-window modalities not the fill's parity", wrong, checked);
+
+    /* The switch changes the modalities and nothing else: the same tasks in the same order per row. */
+    LmStream *a = lm_stream_new(&b, ROWS, 350, 3, LM_FIX_Q18_WINDOW);
+    LmStream *c = lm_stream_new(&b, ROWS, 350, 3, LM_FIX_Q18_WINDOW | LM_FIX_Q23_FIRST_MODALITY);
+    all_row_trials(a, ROWS, 350, 115, 10, seen, n);
+    all_row_trials(c, ROWS, 350, 115, 10, seen2, n2);
+    int same = 1, differ = 0;
+    for (int r = 0; r < ROWS; r++)
+        for (int i = 0; i < n[r] && i < n2[r]; i++) {
+            same &= seen[r][i].rule == seen2[r][i].rule;
+            differ += seen[r][i].modality != seen2[r][i].modality;
+        }
+    CHECK(same && differ > 0, "same task order %d, modalities differing %d", same, differ);
+    lm_stream_free(a);
+    lm_stream_free(c);
 }
 
 static void rows_independent_and_threads_irrelevant(void) {
@@ -357,6 +459,7 @@ static void bad_arguments(void) {
 int main(void) {
     RUN(stream_is_the_dataset);
     RUN(scheduler_invariants);
+    RUN(first_modality);
     RUN(rows_independent_and_threads_irrelevant);
     RUN(checkpoint_round_trip);
     RUN(bad_arguments);

@@ -1,6 +1,6 @@
 /* Task catalogue and single trials against independent expectations: the README order typed in from
- * the spec, the worked examples of spec §4.9, and an oracle written directly from the spec text
- * (§4.2-4.5, Appendix A) that derives every task's parameters from its *name* and rebuilds each trial
+ * docs/tasks.md §4.1, its worked examples (§7), and an oracle written directly from its text
+ * (§1-3) that derives every task's parameters from its *name* and rebuilds each trial
  * (periods, observation, labels) from copies of the generators, for all 126 names and every
  * correction switch. */
 #include <math.h>
@@ -95,10 +95,10 @@ static void fix_parsing(void) {
         CHECK(!(all & lm_fix_table[i].bit));
         all |= lm_fix_table[i].bit;
     }
-    CHECK(all == LM_FIX_ALL && lm_fix_count == 14);
+    CHECK(all == LM_FIX_ALL && lm_fix_count == 15);
 }
 
-/* ------------------------------------------------------------------ worked examples (§4.9) */
+/* ------------------------------------------------------------------ worked examples (docs/tasks.md §7) */
 /* Draw trials of `name` with successive seeds until `want` accepts one. */
 typedef int (*Want)(const LmTrial *t);
 static int find_trial(const char *name, int modality, unsigned fix, Want want, LmTrial *t) {
@@ -208,7 +208,7 @@ typedef struct {
     int integ, seq;
 } Params;
 
-/* Task parameters from the name alone (spec §4.6 table). */
+/* Task parameters from the name alone (docs/tasks.md §3). */
 static int params_from_name(const char *name, Params *p) {
     memset(p, 0, sizeof *p);
     char base[40];
@@ -498,7 +498,7 @@ static void every_task_matches_oracle_corrected(void) {
     }
 }
 
-/* ------------------------------------------------------------------ §4.6 trial-length table */
+/* ------------------------------------------------------------------ trial-length table (docs/tasks.md §6) */
 static void trial_length_table(void) {
     static LmTrial t;
     LmTaskEnv env = env_with(0, 9);

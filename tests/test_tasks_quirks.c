@@ -1,6 +1,6 @@
 /* The reference's quirks and distributions: each correction switch changes exactly what it says
  * (faithful and corrected trials generated from identical generator states), and the distribution
- * facts of the spec (fixation 200/300/400 ms, int delays, Q6 construction delays, Q9 tie rates, 50 %
+ * facts of docs/tasks.md (fixation 200/300/400 ms, int delays, Q6 construction delays, Q9 tie rates, 50 %
  * respond trials, Q1 wrap rate, noise statistics). */
 #include <math.h>
 #include <stdlib.h>
@@ -391,9 +391,9 @@ static void noise_statistics(void) {
     }
 }
 
-/* ------------------------------------------------------------------ float32 rounding order (§1.4) */
+/* ------------------------------------------------------------------ float32 rounding order (docs/tasks.md §1.2) */
 /* The reference adds each term into the float32 buffer in double and rounds once per add, in the
- * order of spec §4.2-4.4; the result is bit-exact, so it is checked with ==. Noise values are replayed
+ * order of docs/tasks.md §2; the result is bit-exact, so it is checked with ==. Noise values are replayed
  * from a copy of the task generator (Appendix A order, N(0,1) in polar pairs per period). */
 static void replay_noise(LmRng *r, int count, double *z) {
     for (int i = 0; i < count; i += 2) {

@@ -27,7 +27,7 @@ static const char eval_usage[] =
     "                 its training rule input)\n"
     "  --trials K     trials per task (default 200: a 95% CI half-width of at most 0.07)\n"
     "  --metric M     last_step (default), first_response, first_response_nogo, strict_trial,\n"
-    "                 tolerant_last_step (tasks.md 7.3; every metric is also stored in eval.json)\n"
+    "                 tolerant_last_step (docs/model.md §5; every metric is also stored in eval.json)\n"
     "  --seed S       trial seed (default: the run's held-out evaluation seed, the one used during\n"
     "                 training, derived from the run seed)\n"
     "  --noise        draw recurrent noise (sigma_rec of the run) during evaluation\n"

@@ -1,4 +1,4 @@
-/* lmrnn experiment NAME: the paper's experiments (spec model.md §6) as grids of independent training runs,
+/* lmrnn experiment NAME: the paper's experiments (docs/model.md §6) as grids of independent training runs,
  * run J at a time, resumable, with an aggregate report. See docs/experiments.md. */
 #include <math.h>
 #include <stddef.h>

@@ -1,4 +1,4 @@
-/* Per-task evaluation on held-out single trials (spec: tasks.md §7.3, model.md §5).
+/* Per-task evaluation on held-out single trials (docs/model.md §5, docs/tasks.md §4.6).
  * Trial i of battery position k is generated from its own generator lm_rng_derive(seed, k * 1000003 + i)
  * with modality i % 2 (go/match tasks), run from h = 0 (trials of one task are batched, padded at the
  * end, which cannot affect earlier steps), and scored from the argmax over the outputs. All metrics are

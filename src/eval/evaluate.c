@@ -1,5 +1,5 @@
-/* lm_evaluate: held-out single trials per task, batched into one forward pass per task (tasks.md §7.3,
- * model.md §5). Trials of one task have different lengths; they are padded with zero input rows at the
+/* lm_evaluate: held-out single trials per task, batched into one forward pass per task (docs/model.md §5,
+ * docs/tasks.md §4.6). Trials of one task have different lengths; they are padded with zero input rows at the
  * end, which cannot change any earlier step (the network is causal), and each trial is scored on its
  * own steps only. */
 #include "eval/eval.h"

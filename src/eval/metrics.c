@@ -54,7 +54,7 @@ static int tolerant_last_step(const int32_t *pred, const int32_t *gt, int len) {
     return lm_ring_label_distance(p, g) <= 1;
 }
 
-/* neurogym step() (tasks.md §1.8): actions outside the decision period are ignored; the first
+/* neurogym step() (docs/model.md §5): actions outside the decision period are ignored; the first
  * non-fixate action in the decision period ends the trial and is correct iff it equals the label there;
  * a trial without any response times out with performance 0 — unless `nogo_ok` and the decision labels
  * are all 0, where not responding is the right answer (corrected Q19). */

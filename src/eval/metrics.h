@@ -1,4 +1,4 @@
-/* Per-trial scoring of the metrics of tasks.md §7.3 from the network's argmax outputs.
+/* Per-trial scoring of the metrics of docs/model.md §5 from the network's argmax outputs.
  *
  * A trial is described by its predictions pred[t] = argmax over the 17 outputs at step t, its labels
  * gt[t] (0 = fixate, 1..16 = respond), its length and its decision period [dec_start, dec_end) (steps;

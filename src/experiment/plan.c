@@ -95,7 +95,7 @@ void lm_exp_settings_default(LmExperiment e, LmExpScale s, LmExpSettings *o) {
 
 int lm_exp_window(const LmExpSettings *s, const char *battery) {
     if (s->scale == LM_SCALE_TINY) return 50;
-    return !strcmp(battery, "yang20") ? 100 : 350;   /* model.md §4 */
+    return !strcmp(battery, "yang20") ? 100 : 350;   /* docs/model.md §4 */
 }
 
 double lm_exp_local2d_density(int n, double d) {

@@ -1,4 +1,4 @@
-/* The paper's experiments (spec model.md §6, claims C1-C4) as grids of independent training runs.
+/* The paper's experiments (docs/model.md §6, claims C1-C4) as grids of independent training runs.
  *
  * A plan is the list of every run of one experiment at one scale: which mask, battery, training-pool
  * size and seed, and the exact `lmrnn train` options. It is saved as DIR/plan.json so that a resumed or

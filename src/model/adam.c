@@ -1,4 +1,4 @@
-/* Gradient clipping, Adam (torch.optim.Adam semantics) and the whole training step (model.md §4). */
+/* Gradient clipping, Adam (torch.optim.Adam semantics) and the whole training step (docs/model.md §4). */
 #include <math.h>
 #include <omp.h>
 #include <stdlib.h>

@@ -1,4 +1,4 @@
-/* Names of the model's options and their defaults (model.md §1, §3). */
+/* Names of the model's options and their defaults (docs/model.md §1, §3). */
 #include <string.h>
 #include "model/model.h"
 #include "util/err.h"

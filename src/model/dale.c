@@ -1,4 +1,4 @@
-/* Dale's law as a parameter transform around the existing kernels (analysis spec §6, docs/dale.md).
+/* Dale's law as a parameter transform around the existing kernels (docs/dale.md).
  *
  * The kernels multiply by the parameter block's W_rec whatever its storage (dense [N][N], or the CSR
  * values over the mask), so that block holds the effective weights W = D_j |W~_ij|. Only the optimiser

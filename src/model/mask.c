@@ -1,4 +1,4 @@
-/* Connectivity masks (model.md §2). M[i][j] = 1 allows the connection from unit j to unit i. */
+/* Connectivity masks (docs/model.md §2). M[i][j] = 1 allows the connection from unit j to unit i. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>

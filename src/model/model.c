@@ -1,4 +1,4 @@
-/* Model allocation, parameter layout, initialisation (model.md §3) and tensor import/export. */
+/* Model allocation, parameter layout, initialisation (docs/model.md §3) and tensor import/export. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>

@@ -1,4 +1,4 @@
-/* The masked leaky RNN (spec: shared/spec/model.md §1-4).
+/* The masked leaky RNN (docs/model.md §1-4).
  *
  *   ngym (default): h_t = act((1-a) h_{t-1} + a (W_in x_t + b_in + (W_rec∘M) h_{t-1} + b_rec + noise_t))
  *   yang:           h_t = (1-a) h_{t-1} + a act(W_in x_t + b_in + (W_rec∘M) h_{t-1} + b_rec + noise_t)
@@ -14,7 +14,7 @@
 #include <stdint.h>
 #include "util/rng.h"
 
-/* ---------------------------------------------------------------- masks (model.md §2) */
+/* ---------------------------------------------------------------- masks (docs/model.md §2) */
 /* LM_MASK_RANDOM_DIAG: the diagonal (every autapse) plus round(p N^2) - N off-diagonal connections
  * drawn uniformly without replacement, so the total density is p (exactly, up to rounding) and only
  * the off-diagonal part is random: the control of a local mask, which keeps every autapse. */
@@ -116,7 +116,7 @@ const char *lm_model_rec_layout(const LmModel *m);
 /* The layout lm_model_new chooses ("dense", "band" or "csr", as lm_model_rec_layout) for n units and a
  * mask of nnz connections on n_diag distinct diagonals (lm_mask_count): for estimates before building. */
 const char *lm_model_layout_for(LmRecPath path, int n, int64_t nnz, int64_t n_diag);
-/* Initialise every parameter from `rng` (model.md §3); masked W_rec entries are exactly 0. */
+/* Initialise every parameter from `rng` (docs/model.md §3); masked W_rec entries are exactly 0. */
 void lm_model_init(LmModel *m, LmRng *rng);
 
 size_t lm_model_n_params(const LmModel *m);

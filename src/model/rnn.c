@@ -165,7 +165,7 @@ INLINE float act_df(LmActivation a, float u, float y, int has_y) {
     return 0;
 }
 
-/* Loss weight of row r (model.md §4): 0 outside decision steps when decision_only, fix_weight for
+/* Loss weight of row r (docs/model.md §4): 0 outside decision steps when decision_only, fix_weight for
  * label 0 (fixation), else 1. */
 static inline double row_weight(const LmLossConfig *loss, const int32_t *labels, const uint8_t *decision, size_t r) {
     if (loss && loss->decision_only && !decision[r]) return 0;

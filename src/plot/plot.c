@@ -35,6 +35,8 @@ static const int rdbu_rgb[11][3] = {{5, 48, 97},     {32, 101, 171}, {67, 147, 1
                                     {214, 96, 77},   {177, 24, 43},  {103, 0, 31}};
 
 #define MAX_LEGEND 32
+#define MAX_SPANS 16
+#define COLORBAR_MARGIN 9.0   /* character heights right of a heat map for its colour bar */
 
 typedef struct {
     int active, committed, index, logx;
@@ -50,6 +52,11 @@ typedef struct {
     int n_legend;
     char *legend_text[MAX_LEGEND];
     int legend_colour[MAX_LEGEND];
+    int legend_box[MAX_LEGEND];        /* entry drawn as a filled box (bars) rather than a line */
+    int legend_outside;                /* legend to the right of the box, outside it */
+    int n_spans;                       /* labelled x spans (lm_fig_spans), drawn at finish */
+    double span[MAX_SPANS][2];
+    char *span_label[MAX_SPANS];
     double vp_w_mm, vp_h_mm;           /* committed viewport size */
 } Panel;
 
@@ -59,6 +66,7 @@ struct LmFigure {
     int strm;
     int ncols, nrows;
     double page_w_mm, page_h_mm, chr_mm;
+    char *caption;                     /* one line at the bottom of the page (which run it shows) */
     Panel p;
 };
 
@@ -102,18 +110,21 @@ static int series_colour(int k) {
     return COL_SERIES + k % N_SERIES_COL;
 }
 
-static const char *device_for(const char *path) {
+/* SVG: PLplot's own svg driver writes text as <text> elements (searchable, editable); cairo's SVG
+ * surface can only write glyph outlines, but it embeds images as compact rasters, where the svg driver
+ * writes one rectangle per heat-map cell (17 MB for a 256 x 256 mask). */
+static const char *device_for(const char *path, int large_images) {
     const char *dot = strrchr(path, '.');
     const char *slash = strrchr(path, '/');
     if (!dot || (slash && dot < slash)) return NULL;
     if (!strcasecmp(dot, ".png")) return "pngcairo";
-    if (!strcasecmp(dot, ".svg")) return "svgcairo";
+    if (!strcasecmp(dot, ".svg")) return large_images ? "svgcairo" : "svg";
     if (!strcasecmp(dot, ".pdf")) return "pdfcairo";
     return NULL;
 }
 
-LmFigure *lm_fig_new(const char *path, int width, int height, int ncols, int nrows) {
-    const char *dev = device_for(path);
+static LmFigure *fig_new(const char *path, int width, int height, int ncols, int nrows, int large_images) {
+    const char *dev = device_for(path, large_images);
     if (!dev) {
         lm_err_set("%s: unknown figure type (use .png, .svg or .pdf)", path);
         return NULL;
@@ -172,13 +183,45 @@ LmFigure *lm_fig_new(const char *path, int width, int height, int ncols, int nro
     return f;
 }
 
+LmFigure *lm_fig_new(const char *path, int width, int height, int ncols, int nrows) {
+    return fig_new(path, width, height, ncols, nrows, 0);
+}
+
+LmFigure *lm_fig_new_images(const char *path, int width, int height, int ncols, int nrows) {
+    return fig_new(path, width, height, ncols, nrows, 1);
+}
+
 static void panel_reset(Panel *p) {
     free(p->title);
     free(p->xlabel);
     free(p->ylabel);
     free(p->occ);
     for (int i = 0; i < p->n_legend; i++) free(p->legend_text[i]);
+    for (int i = 0; i < p->n_spans; i++) free(p->span_label[i]);
     memset(p, 0, sizeof *p);
+}
+
+/* PLplot exports no string-width query: estimate from DejaVu Sans proportions (in character heights). */
+static double text_width_mm(const char *s, double chr_mm) {
+    double em = 0;
+    for (const unsigned char *q = (const unsigned char *)s; *q; q++) {
+        if ((*q & 0xc0) == 0x80) continue; /* UTF-8 continuation byte */
+        if (strchr("il.,:;'|!", *q)) em += 0.35;
+        else if (strchr("fjrt() -", *q)) em += 0.5;
+        else if (strchr("mwMW", *q)) em += 1.1;
+        else if (*q >= 'A' && *q <= 'Z') em += 0.8;
+        else em += 0.75;
+    }
+    return em * chr_mm;
+}
+
+/* Width of the current panel's legend box (the pllegend layout of draw_legend). */
+static double legend_width_mm(const LmFigure *f) {
+    const Panel *p = &f->p;
+    const double ch = 0.85 * f->chr_mm;
+    double longest = 0;
+    for (int i = 0; i < p->n_legend; i++) longest = fmax(longest, text_width_mm(p->legend_text[i], ch));
+    return 1.2 * (2 * 2.8 * f->chr_mm + longest + 3.4 * ch); /* pllegend's layout, with a margin */
 }
 
 /* Fix the viewport and window of the current panel (first drawing call). */
@@ -188,8 +231,12 @@ static void commit(LmFigure *f) {
     p->committed = 1;
     int col = p->index % f->ncols, row = p->index / f->ncols;
     double c = f->chr_mm;
-    double left = 6.2 * c, right = 1.8 * c + p->extra_right, top = (p->title ? 3.2 : 1.2) * c,
+    /* right: room for half of the last x tick label, which is centred on the box edge */
+    double left = 6.2 * c, right = 2.8 * c + p->extra_right, top = (p->title ? 3.2 : 1.2) * c,
            bottom = 3.8 * c + p->extra_bottom;
+    if (p->vlabels) top += 0.9 * c;   /* labels over the box (periods) sit between box and title */
+    if (f->caption && row == f->nrows - 1) bottom += 1.6 * c;
+    if (p->legend_outside) right += legend_width_mm(f);
     if (!p->ylabel) left -= 1.6 * c;
     if (!p->xlabel) bottom -= 1.4 * c;
     double cw = 1.0 / f->ncols, ch = 1.0 / f->nrows;
@@ -228,20 +275,6 @@ static void commit(LmFigure *f) {
     plcol0(COL_FG);
 }
 
-/* PLplot exports no string-width query: estimate from DejaVu Sans proportions (in character heights). */
-static double text_width_mm(const char *s, double chr_mm) {
-    double em = 0;
-    for (const unsigned char *q = (const unsigned char *)s; *q; q++) {
-        if ((*q & 0xc0) == 0x80) continue; /* UTF-8 continuation byte */
-        if (strchr("il.,:;'|!", *q)) em += 0.35;
-        else if (strchr("fjrt() -", *q)) em += 0.5;
-        else if (strchr("mwMW", *q)) em += 1.1;
-        else if (*q >= 'A' && *q <= 'Z') em += 0.8;
-        else em += 0.75;
-    }
-    return em * chr_mm;
-}
-
 static void draw_legend(LmFigure *f) {
     Panel *p = &f->p;
     if (!p->n_legend) return;
@@ -253,7 +286,7 @@ static void draw_legend(LmFigure *f) {
     const char *text[MAX_LEGEND], *syms[MAX_LEGEND];
     char *esc[MAX_LEGEND];
     for (int i = 0; i < n; i++) {
-        opt[i] = PL_LEGEND_LINE;
+        opt[i] = p->legend_box[i] ? PL_LEGEND_COLOR_BOX : PL_LEGEND_LINE;
         tcol[i] = COL_FG;
         lcol[i] = p->legend_colour[i];
         lsty[i] = 1;
@@ -270,6 +303,16 @@ static void draw_legend(LmFigure *f) {
     double longest = 0;
     for (int i = 0; i < n; i++) longest = fmax(longest, text_width_mm(p->legend_text[i], ch));
     const double line_frac = 2.8 * f->chr_mm / p->vp_w_mm; /* line samples of fixed length */
+    if (p->legend_outside) {
+        double w, h;
+        pllegend(&w, &h, PL_LEGEND_BACKGROUND | PL_LEGEND_BOUNDING_BOX,
+                 PL_POSITION_RIGHT | PL_POSITION_OUTSIDE | PL_POSITION_VIEWPORT,
+                 0.8 * f->chr_mm / p->vp_w_mm, 0.0, line_frac, COL_BG, COL_GRID, 1, 0, 0, n, opt, 0.8, 1.0, 1.6,
+                 0.0, tcol, text, lcol, zeros, ones, ones, lcol, lsty, lw, zeros, ones, zeros, syms);
+        plschr(f->chr_mm, 1.0);
+        for (int i = 0; i < n; i++) free(esc[i]);
+        return;
+    }
     double bw = 2 * line_frac + (longest + 3.4 * ch) / p->vp_w_mm; /* calibrated against pllegend */
     double bh = ((double)n * 1.6 + 0.6) * ch / p->vp_h_mm;
     /* candidates on a grid of positions with steps of at most half the legend size (column 0 = left,
@@ -314,17 +357,20 @@ static void draw_legend(LmFigure *f) {
     double w, h;
     pllegend(&w, &h, PL_LEGEND_BACKGROUND | PL_LEGEND_BOUNDING_BOX,
              hflag | vflag | PL_POSITION_INSIDE | PL_POSITION_VIEWPORT, xoff, yoff, line_frac, COL_BG,
-             COL_GRID, 1, 0, 0, n, opt, 0.8, 1.0, 1.6, 0.0, tcol, text, zeros, zeros, ones, ones, lcol,
+             COL_GRID, 1, 0, 0, n, opt, 0.8, 1.0, 1.6, 0.0, tcol, text, lcol, zeros, ones, ones, lcol,
              lsty, lw, zeros, ones, zeros, syms);
     plschr(f->chr_mm, 1.0);
     for (int i = 0; i < n; i++) free(esc[i]);
 }
+
+static void draw_spans(LmFigure *f);
 
 /* Frame, ticks, labels, title and legend of the current panel. */
 static void finish_panel(LmFigure *f) {
     Panel *p = &f->p;
     if (!p->active) return;
     commit(f);
+    draw_spans(f);
     double c = 1.0;
     plcol0(COL_FG);
     plwidth(1.0);
@@ -336,7 +382,7 @@ static void finish_panel(LmFigure *f) {
     if (p->ylabel) text_mtex("l", 4.4, 0.5, 0.5, p->ylabel);
     if (p->title) {
         plschr(f->chr_mm, 1.1);
-        text_mtex("t", p->vlabels ? 1.9 : 1.0, 0.5, 0.5, p->title);
+        text_mtex("t", p->vlabels ? 2.0 : 1.0, 0.5, 0.5, p->title);
         plschr(f->chr_mm, c);
     }
     draw_legend(f);
@@ -534,7 +580,7 @@ void lm_fig_heatmap(LmFigure *f, const float *z, int rows, int cols, double zmin
     Panel *p = &f->p;
     if (!p->committed) {
         p->heatmap = 1;
-        if (colorbar) p->extra_right = 9.0 * f->chr_mm;
+        if (colorbar) p->extra_right = COLORBAR_MARGIN * f->chr_mm;
     }
     commit(f);
     if (zmin == zmax) {
@@ -744,6 +790,14 @@ int lm_fig_close(LmFigure *f) {
     if (!f) return -1;
     use(f);
     finish_panel(f);
+    if (f->caption) {
+        plvpor(0, 1, 0, 1);
+        plwind(0, f->page_w_mm, 0, f->page_h_mm);
+        plschr(f->chr_mm, 0.75);
+        plcol0(COL_REF);
+        text_ptex(0.8 * f->chr_mm, 0.7 * f->chr_mm, 1, 0, 0.0, f->caption);
+        plcol0(COL_FG);
+    }
     plend1();
     /* back to PLplot's static stream 0: selecting a freed stream number would allocate a new one */
     plsstrm(0);
@@ -772,7 +826,107 @@ int lm_fig_close(LmFigure *f) {
     }
     if (rc) unlink(f->tmp);
     panel_reset(&f->p);
+    free(f->caption);
     free(f->path);
     free(f);
     return rc;
+}
+
+void lm_fig_caption(LmFigure *f, const char *text) {
+    if (!f || !text) return;
+    free(f->caption);
+    f->caption = dup_or_null(text);
+}
+
+void lm_fig_reserve_colorbar(LmFigure *f) {
+    if (f && f->p.active && !f->p.committed) f->p.extra_right = COLORBAR_MARGIN * f->chr_mm;
+}
+
+void lm_fig_legend_box(LmFigure *f, int colour, const char *label) {
+    if (!f || !f->p.active || !label || f->p.n_legend >= MAX_LEGEND) return;
+    Panel *p = &f->p;
+    p->legend_text[p->n_legend] = dup_or_null(label);
+    p->legend_colour[p->n_legend] = series_colour(colour);
+    p->legend_box[p->n_legend] = 1;
+    p->n_legend++;
+}
+
+void lm_fig_legend_outside(LmFigure *f) {
+    if (f && f->p.active && !f->p.committed) f->p.legend_outside = 1;
+}
+
+void lm_fig_spans(LmFigure *f, int n, const double *start, const double *end, const char *const *labels) {
+    if (!f || !f->p.active) return;
+    Panel *p = &f->p;
+    for (int i = 0; i < n && p->n_spans < MAX_SPANS; i++, p->n_spans++) {
+        p->span[p->n_spans][0] = start[i];
+        p->span[p->n_spans][1] = end[i];
+        p->span_label[p->n_spans] = labels && labels[i] ? dup_or_null(labels[i]) : NULL;
+        if (labels && labels[i] && !p->committed) p->vlabels = 1; /* reserve the label row */
+    }
+}
+
+/* The spans of lm_fig_spans, drawn when the panel is finished (on top of the data). */
+static void draw_spans(LmFigure *f) {
+    Panel *p = &f->p;
+    if (!p->n_spans) return;
+    double lo = fmin(p->xmin, p->xmax), hi = fmax(p->xmin, p->xmax);
+    /* a boundary line at each span start and at the last end, except on the frame itself */
+    double xs[MAX_SPANS + 1];
+    int nl = 0;
+    for (int i = 0; i <= p->n_spans; i++) {
+        double x = i < p->n_spans ? p->span[i][0] : p->span[p->n_spans - 1][1];
+        if (isfinite(x) && x > lo + 1e-9 && x < hi - 1e-9) xs[nl++] = x;
+    }
+    int vlabels = p->vlabels;
+    lm_fig_vlines(f, nl, xs, NULL);
+    p->vlabels = vlabels;
+    plcol0(COL_FG);
+    for (int i = 0; i < p->n_spans; i++) {
+        double a = fmax(p->span[i][0], lo), b = fmin(p->span[i][1], hi);
+        if (!p->span_label[i] || !(b > a)) continue;
+        /* centred over its span, shrunk (down to a legible minimum) to fit the span's width */
+        double span_mm = (b - a) / (hi - lo) * p->vp_w_mm;
+        double scale = fmin(0.8, 0.95 * span_mm / fmax(text_width_mm(p->span_label[i], f->chr_mm), 1e-6));
+        plschr(f->chr_mm, fmax(scale, 0.5));
+        text_mtex("t", 0.7, (0.5 * (a + b) - p->xmin) / (p->xmax - p->xmin), 0.5, p->span_label[i]);
+    }
+    plschr(f->chr_mm, 1.0);
+}
+
+/* Bars are centred on 0..n-1 and 0.76 wide (lm_fig_bars). */
+void lm_fig_bar_marks(LmFigure *f, int n, const double *y, int colour, const char *label) {
+    if (!panel_ready(f) || n <= 0) return;
+    Panel *p = &f->p;
+    plcol0(series_colour(colour));
+    plwidth(2.5);
+    for (int i = 0; i < n; i++) {
+        if (!isfinite(y[i])) continue;
+        double xs[2] = {i - 0.45, i + 0.45}, ys[2] = {y[i], y[i]};
+        plline(2, xs, ys);
+        note_segment(p, xs[0], y[i], xs[1], y[i], 0.015);
+    }
+    plwidth(1.0);
+    plcol0(COL_FG);
+    if (label && p->n_legend < MAX_LEGEND) {
+        p->legend_text[p->n_legend] = dup_or_null(label);
+        p->legend_colour[p->n_legend] = series_colour(colour);
+        p->legend_box[p->n_legend] = 0;
+        p->n_legend++;
+    }
+}
+
+void lm_fig_bar_intervals(LmFigure *f, int n, const double *lo, const double *hi) {
+    if (!panel_ready(f) || n <= 0) return;
+    plcol0(COL_FG);
+    plwidth(1.3);
+    for (int i = 0; i < n; i++) {
+        if (!isfinite(lo[i]) || !isfinite(hi[i])) continue;
+        double vx[2] = {i, i}, vy[2] = {lo[i], hi[i]}, cx[2] = {i - 0.18, i + 0.18};
+        double cl[2] = {lo[i], lo[i]}, chh[2] = {hi[i], hi[i]};
+        plline(2, vx, vy);
+        plline(2, cx, cl);
+        plline(2, cx, chh);
+    }
+    plwidth(1.0);
 }

@@ -8,6 +8,10 @@ typedef struct LmFigure LmFigure;
 /* width/height in pixels (PNG) or the same aspect for SVG/PDF; panels laid out ncols x nrows.
  * NULL + lm_err_set() on unknown extension or unwritable path. */
 LmFigure *lm_fig_new(const char *path, int width, int height, int ncols, int nrows);
+/* The same for a figure dominated by large heat maps (e.g. N x N matrices): its SVG embeds the images
+ * as rasters, at the price of text drawn as outlines (lm_fig_new's SVG has real text but one vector
+ * rectangle per cell). PNG and PDF are the same either way. */
+LmFigure *lm_fig_new_images(const char *path, int width, int height, int ncols, int nrows);
 /* Start panel `index` (0-based, row-major). xmin..ymax give the axes; labels may be NULL. */
 void lm_fig_panel(LmFigure *f, int index, double xmin, double xmax, double ymin, double ymax,
                   const char *title, const char *xlabel, const char *ylabel);
@@ -44,8 +48,29 @@ void lm_fig_intervals(LmFigure *f, int n, const double *x, const double *lo, con
  * NULL, drawn rotated), and a colour index per bar (colour may be NULL). */
 void lm_fig_bars(LmFigure *f, int n, const double *values, const double *err, const char *const *labels,
                  const int *colour);
+/* A short horizontal mark over bar i at height y[i] (NaN: none), in colour `colour`; `label` (may be
+ * NULL) names the marks in the legend. */
+void lm_fig_bar_marks(LmFigure *f, int n, const double *y, int colour, const char *label);
+/* Asymmetric error bars [lo[i], hi[i]] on bar i (e.g. binomial confidence intervals). */
+void lm_fig_bar_intervals(LmFigure *f, int n, const double *lo, const double *hi);
 /* Free text at data coordinates. */
 void lm_fig_text(LmFigure *f, double x, double y, const char *text);
+/* One line of small text at the bottom of the page, e.g. which run the figure shows. Call before the
+ * first panel so the bottom row leaves room for it. */
+void lm_fig_caption(LmFigure *f, const char *text);
+/* Reserve in the current panel the right margin a heat map's colour bar takes, so panels stacked under
+ * a heat map share its x axis. Call right after lm_fig_panel*, before drawing. */
+void lm_fig_reserve_colorbar(LmFigure *f);
+/* A legend entry drawn as a filled box in colour `colour` (for bars). */
+void lm_fig_legend_box(LmFigure *f, int colour, const char *label);
+/* Put the current panel's legend outside its box, on the right (entries must be added before the
+ * first drawing call, which reserves the room). */
+void lm_fig_legend_outside(LmFigure *f);
+/* Labelled spans [start[i], end[i]) of the x axis (e.g. the periods of a trial): a dashed line at each
+ * boundary and each label (labels may be NULL) centred over its span, above the box; empty spans get no
+ * label. Drawn on top of the data when the panel is finished; call before drawing so the layout leaves
+ * room for the labels. */
+void lm_fig_spans(LmFigure *f, int n, const double *start, const double *end, const char *const *labels);
 /* Finish the file. 0, or -1 with lm_err_set(). Frees the figure either way. */
 int lm_fig_close(LmFigure *f);
 

@@ -1,4 +1,4 @@
-/* The training stream: neurogym's Dataset over a ScheduleEnvs battery (spec tasks.md §2.2-2.3, §3).
+/* The training stream: neurogym's Dataset over a ScheduleEnvs battery (docs/tasks.md §4).
  *
  * Per row: a task generator (the env RNG), a "global" generator (the reference's process-wide numpy
  * RNG, Q5), a schedule generator, the next battery position and one modality parity bit per battery
@@ -11,10 +11,12 @@
  * the last chunk is never returned, Q18). With LM_FIX_Q18_WINDOW the tail of the cut trial is kept and
  * continued at the next fill and the test becomes `>`, so each row is one continuous trial stream.
  *
- * The reference also calls reset() on every copy before seeding it; that only moves random state
- * (which is re-seeded anyway) and the scheduler phase, so instead every row starts from a uniformly
- * drawn next task and uniformly drawn modality parities. The constructor fills the cache once, as the
- * reference's does (with cache_len == T that fill is never returned). */
+ * The reference also calls reset() on every copy before seeding it. Its random state is re-seeded
+ * anyway, but the reset leaves every go/match task's modality alternation on modality 0, so each
+ * task's first trial in a row uses modality 0 (docs/tasks.md §4.3); faithful rows start all parities
+ * at 0 and Q23 draws them at random. The next task is drawn uniformly. The constructor fills the cache
+ * once, as the reference's does (with cache_len == T that fill is never returned, but it advances the
+ * parities of the tasks it used). */
 #include "stream/stream.h"
 #include <math.h>
 #include <stddef.h>
@@ -139,9 +141,12 @@ LmStream *lm_stream_new(const LmBattery *battery, int batch, int window, uint64_
         r->global = lm_rng_derive(seed, row_rng_id(b, RNG_GLOBAL));
         r->sched = lm_rng_derive(seed, row_rng_id(b, RNG_SCHED));
         r->next = (int32_t)lm_rng_below(&r->sched, (uint32_t)battery->n);
+        /* The parity bits are drawn in both modes, so Q23 changes the first modalities and nothing else. */
         for (int p = 0; p < battery->n; p++)
-            if (lm_task_def(battery->id[p])->family != LM_FAM_DM)
-                r->parity[p] = (uint8_t)lm_rng_below(&r->sched, 2);
+            if (lm_task_def(battery->id[p])->family != LM_FAM_DM) {
+                uint8_t bit = (uint8_t)lm_rng_below(&r->sched, 2);
+                r->parity[p] = (fix & LM_FIX_Q23_FIRST_MODALITY) ? bit : 0;
+            }
         size_t L = (size_t)s->cache_len;
         r->ob = lm_malloc(sizeof(float) * LM_OBS * L);
         r->label = lm_malloc(sizeof(int32_t) * L);

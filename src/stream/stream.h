@@ -1,4 +1,4 @@
-/* The training stream (spec tasks.md §2-3): B independent rows, each a back-to-back sequence of trials
+/* The training stream (docs/tasks.md §4): B independent rows, each a back-to-back sequence of trials
  * from the battery (next task uniform over the other tasks; each go/match task alternates its modality,
  * Q17), cut into windows of T steps exactly as neurogym's Dataset does (cache_len rule, `>=` edge, Q18),
  * with the rule one-hot appended. Rows own their generators, so rows may be generated in parallel and
@@ -15,7 +15,8 @@ typedef struct LmStream LmStream;
  * lm_rng_derive(S, 0) builds the task environment (lm_taskenv_init); row b owns lm_rng_derive(S, 1+3b)
  * (task RNG), lm_rng_derive(S, 2+3b) (the "global" RNG of int delays) and lm_rng_derive(S, 3+3b)
  * (schedule RNG: first the initial next task, uniform over the battery, then one parity bit per go/match
- * battery position in order, then one draw per trial for the next task; with Q17 also the modality). */
+ * battery position in order, used only with Q23 (faithful parities start at 0, modality 0 first), then
+ * one draw per trial for the next task; with Q17 also the modality). */
 
 /* Returns NULL with lm_err_set() on invalid arguments (batch <= 0, window <= 0). */
 LmStream *lm_stream_new(const LmBattery *battery, int batch, int window, uint64_t seed, unsigned fix);

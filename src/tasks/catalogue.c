@@ -1,4 +1,4 @@
-/* The 126-task catalogue: names, parameters, aliases and name suggestions (spec tasks.md §4.6-4.8).
+/* The 126-task catalogue: names, parameters, aliases and name suggestions (docs/tasks.md §3, §4.1).
  * The table is written out in full so that lookups need no initialisation (and no locking when
  * several threads generate trials). */
 #include <stdio.h>

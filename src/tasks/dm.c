@@ -1,5 +1,5 @@
 /* DM family (_DMFamily): dm1, dm2, ctxdm1, ctxdm2, multidm, their delayed (dlydm) versions and the
- * int/seq variants (spec §4.3). All randomness is drawn before the observation is written, in the
+ * int/seq variants (docs/tasks.md §2.2). All randomness is drawn before the observation is written, in the
  * reference's order (i1, i2, fixation, noise, strengths mod1 then mod2, tie jitter); draws that only
  * a correction needs (Q9 redraw, Q22 redraw) come after, so a trial that the correction does not touch
  * is bit-identical to the faithful one. */

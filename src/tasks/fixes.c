@@ -1,4 +1,4 @@
-/* The correction switches (spec tasks.md §5). Faithful (0) is the default; each bit corrects exactly one
+/* The correction switches (docs/tasks.md §5). Faithful (0) is the default; each bit corrects exactly one
  * quirk. The `what` strings are the user documentation (README, `lmrnn tasks list --fixes`). */
 #include <ctype.h>
 #include <stdio.h>
@@ -45,6 +45,9 @@ const LmFixInfo lm_fix_table[] = {
      "so cut trials continue in the next window and no chunk is skipped"},
     {LM_FIX_Q22_SEPARATION, "Q22", "dm-separation",
      "DM stimulus locations are at least 4 ring steps (90 degrees) apart, instead of merely distinct"},
+    {LM_FIX_Q23_FIRST_MODALITY, "Q23", "first-modality",
+     "stream: each go/match task starts each row on a random modality, instead of on modality 0 "
+     "(where the reference's reset() leaves every task's modality alternation)"},
 };
 const int lm_fix_count = (int)(sizeof lm_fix_table / sizeof lm_fix_table[0]);
 

@@ -1,4 +1,4 @@
-/* Go family (_Reach): go, rtgo, dlygo, anti, rtanti, dlyanti and their int/seq variants (spec §4.2).
+/* Go family (_Reach): go, rtgo, dlygo, anti, rtanti, dlyanti and their int/seq variants (docs/tasks.md §2.1).
  * Draw order: target (task RNG), then the int delay (global RNG, Q5), then Q14's optional noise. */
 #include <math.h>
 #include "tasks/trial_impl.h"

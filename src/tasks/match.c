@@ -1,4 +1,4 @@
-/* Match family (_DelayMatch1DResponse): dms, dnms, dmc, dnmc and their int/seq variants (spec §4.4).
+/* Match family (_DelayMatch1DResponse): dms, dnms, dmc, dnmc and their int/seq variants (docs/tasks.md §2.3).
  * Draw order: match/non-match, int delay (global RNG), sample, category test index, noise over sample
  * then test; Q11's redraw of the non-match test comes after, so it changes only the test location. */
 #include <math.h>

@@ -1,6 +1,6 @@
-/* The Mod-Cog / 20-Cog task catalogue and single-trial generators (spec: shared/spec/tasks.md).
+/* The Mod-Cog / 20-Cog task catalogue and single-trial generators (docs/tasks.md).
  *
- * Catalogue order: ids 0..81 are the 82 tasks of the Mod_Cog README in README order (§4.7; ids 0..19
+ * Catalogue order: ids 0..81 are the 82 tasks of the Mod_Cog README in README order (docs/tasks.md §4.1; ids 0..19
  * are Yang's 20 tasks), ids 82..125 the 44 int x seq combinations (for each of the 11 delay tasks in the
  * order dlygo, dlyanti, dlydm1, dlydm2, ctxdlydm1, ctxdlydm2, multidlydm, dms, dnms, dmc, dnmc:
  * <base>intrseqr, <base>intrseql, <base>intlseqr, <base>intlseql). The reference's 11 `*intseq` names
@@ -23,7 +23,7 @@
 
 typedef enum { LM_FAM_GO = 0, LM_FAM_DM = 1, LM_FAM_MATCH = 2 } LmFamily;
 
-/* Corrections of the reference's quirks (spec §5). Default 0 = faithful. Each bit is independent. */
+/* Corrections of the reference's quirks (docs/tasks.md §5). Default 0 = faithful. Each bit is independent. */
 enum {
     LM_FIX_Q1_LABEL_WRAP = 1u << 0,    /* label = 1 + mod(k+shift,16) instead of mod(k+1+shift,16) */
     LM_FIX_Q3_DLY = 1u << 1,           /* go/anti (and their seq variants) without `dly` get delay 0 */
@@ -39,8 +39,9 @@ enum {
     LM_FIX_Q17_SCHEDULE = 1u << 11,    /* i.i.d. next task and modality (repeats allowed) */
     LM_FIX_Q18_WINDOW = 1u << 12,      /* windows cut one continuous stream: no trial tail is lost */
     LM_FIX_Q22_SEPARATION = 1u << 13,  /* DM stimuli at least 90 degrees (4 ring steps) apart */
+    LM_FIX_Q23_FIRST_MODALITY = 1u << 14, /* stream: each task's first modality per row drawn at random */
 };
-#define LM_FIX_ALL 0x3FFFu
+#define LM_FIX_ALL 0x7FFFu
 
 typedef struct {
     unsigned bit;

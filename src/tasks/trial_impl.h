@@ -51,7 +51,7 @@ void lm__dm_trial(const LmTaskEnv *env, const LmTaskDef *d, int task, LmRng *rng
 void lm__match_trial(const LmTaskEnv *env, const LmTaskDef *d, int task, int modality, LmRng *rng,
                      LmRng *global, LmTrial *t);
 
-/* Decision length in steps per family/modifier (spec Appendix B), under the corrections. */
+/* Decision length in steps per family/modifier (docs/tasks.md §2, §6), under the corrections. */
 int lm__decision_steps(const LmTaskDef *d, unsigned fix);
 
 #endif

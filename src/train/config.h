@@ -1,5 +1,5 @@
 /* The configuration of one training run: every option of `lmrnn train`, with the paper's setup as the
- * defaults (spec model.md §1-5), set from flags or a JSON config file through one setter, and written to
+ * defaults (docs/model.md §1-5), set from flags or a JSON config file through one setter, and written to
  * the run directory's config.json.
  *
  * Option names are the flag names without the leading dashes; in JSON, '-' and '_' are interchangeable

@@ -217,7 +217,7 @@ cJSON *lm_trainer_derived_json(const LmTrainer *t) {
 cJSON *lm_trainer_config_doc(const LmTrainer *t) {
     cJSON *doc = lm_train_config_to_json(&t->cfg);
     cJSON_AddItemToObject(doc, "derived", lm_trainer_derived_json(t));
-    /* model.md tags these defaults [inferred]: nothing public fixes them for the paper. */
+    /* docs/model.md tags these defaults [inferred]: nothing public fixes them for the paper. */
     const char *inferred[] = {"steps", "eval_metric", "eval_trials", "eval_every", "train_pool"};
     cJSON *inf = cJSON_AddArrayToObject(doc, "inferred");
     for (size_t i = 0; i < sizeof inferred / sizeof inferred[0]; i++)
