@@ -11,40 +11,21 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include "check.h"
+#include "proc.h"
 
 static char bin[1024], tmp[256], here[1024];
 
+/* `lmrnn args...`, or `python3 args[1..]` when args[0] is "PY". */
 static int run(const char *tag, char *const *args) {
-    char o[512], e[512];
-    snprintf(o, sizeof o, "%s/%s.out", tmp, tag);
-    snprintf(e, sizeof e, "%s/%s.err", tmp, tag);
-    fflush(NULL);
-    pid_t pid = fork();
-    if (pid == 0) {
-        int fo = open(o, O_WRONLY | O_CREAT | O_TRUNC, 0644), fe = open(e, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        dup2(fo, 1);
-        dup2(fe, 2);
-        char *argv[64];
-        int n = 0;
-        argv[n++] = args[0] && !strcmp(args[0], "PY") ? "/usr/bin/python3" : bin;
-        for (int i = !strcmp(argv[0], bin) ? 0 : 1; args[i] && n < 63; i++) argv[n++] = args[i];
-        argv[n] = NULL;
-        execv(argv[0], argv);
-        _exit(127);
-    }
-    int st = 0;
-    while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {}
-    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+    char *argv[64];
+    int n = 0, py = args[0] && !strcmp(args[0], "PY");
+    argv[n++] = py ? "/usr/bin/python3" : bin;
+    for (int i = py; args[i] && n < 63; i++) argv[n++] = args[i];
+    argv[n] = NULL;
+    return proc_wait(proc_spawn(tmp, tag, argv, 0), NULL);
 }
 
-static void read_text(const char *tag, const char *ext, char *buf, size_t n) {
-    char p[512];
-    snprintf(p, sizeof p, "%s/%s.%s", tmp, tag, ext);
-    FILE *f = fopen(p, "r");
-    size_t k = f ? fread(buf, 1, n - 1, f) : 0;
-    buf[k] = '\0';
-    if (f) fclose(f);
-}
+static void read_text(const char *tag, const char *ext, char *buf, size_t n) { proc_read(tmp, tag, ext, buf, n); }
 
 static void expect_ok(const char *tag, char *const *args) {
     int rc = run(tag, args);
@@ -55,14 +36,7 @@ static void expect_ok(const char *tag, char *const *args) {
 }
 
 static void expect_error(const char *tag, char *const *args, int status, const char *want) {
-    int rc = run(tag, args);
-    char err[4096];
-    read_text(tag, "err", err, sizeof err);
-    int lines = 0;
-    for (char *p = err; *p; p++) lines += *p == '\n';
-    CHECK(rc == status, "%s: exit %d, expected %d (stderr: %s)", tag, rc, status, err);
-    CHECK(lines == 1 && !strncmp(err, "lmrnn", 5), "%s: stderr is not one 'lmrnn: ...' line: %s", tag, err);
-    CHECK(strstr(err, want) != NULL, "%s: '%s' does not mention '%s'", tag, err, want);
+    proc_check_error(tmp, tag, run(tag, args), status, want);
 }
 
 static char *path(const char *name) {

@@ -13,6 +13,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include "check.h"
+#include "proc.h"
 #include "model/model.h"
 #include "train/memory.h"
 #include "util/err.h"
@@ -22,43 +23,17 @@ static char bin[1024], tmp[256];
 /* Run `lmrnn train args` (stdout/stderr to <tmp>/<tag>.out/.err) with an optional address-space limit;
  * returns the exit status and the child's peak RSS in bytes. */
 static int run(const char *tag, char *const *args, long as_limit, double *maxrss) {
-    char o[512], e[512];
-    snprintf(o, sizeof o, "%s/%s.out", tmp, tag);
-    snprintf(e, sizeof e, "%s/%s.err", tmp, tag);
-    fflush(NULL);
-    pid_t pid = fork();
-    if (pid == 0) {
-        int fo = open(o, O_WRONLY | O_CREAT | O_TRUNC, 0644), fe = open(e, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        dup2(fo, 1);
-        dup2(fe, 2);
-        if (as_limit > 0) {
-            struct rlimit rl = {(rlim_t)as_limit, (rlim_t)as_limit};
-            setrlimit(RLIMIT_AS, &rl);
-        }
-        char *argv[64];
-        int n = 0;
-        argv[n++] = bin;
-        argv[n++] = "train";
-        for (int k = 0; args[k] && n < 63; k++) argv[n++] = args[k];
-        argv[n] = NULL;
-        execv(bin, argv);
-        _exit(127);
-    }
-    int st = 0;
-    struct rusage ru;
-    while (wait4(pid, &st, 0, &ru) < 0 && errno == EINTR) {}
-    if (maxrss) *maxrss = (double)ru.ru_maxrss * 1024;
-    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+    char *argv[64] = {bin, "train"};
+    int n = 2;
+    for (int k = 0; args[k] && n < 63; k++) argv[n++] = args[k];
+    argv[n] = NULL;
+    long kb = 0;
+    int rc = proc_wait(proc_spawn(tmp, tag, argv, as_limit), &kb);
+    if (maxrss) *maxrss = (double)kb * 1024;
+    return rc;
 }
 
-static void read_text(const char *tag, const char *ext, char *buf, size_t n) {
-    char p[512];
-    snprintf(p, sizeof p, "%s/%s.%s", tmp, tag, ext);
-    FILE *f = fopen(p, "r");
-    size_t k = f ? fread(buf, 1, n - 1, f) : 0;
-    buf[k] = '\0';
-    if (f) fclose(f);
-}
+static void read_text(const char *tag, const char *ext, char *buf, size_t n) { proc_read(tmp, tag, ext, buf, n); }
 
 /* The configuration the command line below describes, for the in-process estimate. */
 static LmMemoryEstimate estimate_for(const char *hidden, const char *window) {

@@ -15,6 +15,7 @@
 #include <unistd.h>
 #include <zip.h>
 #include "check.h"
+#include "proc.h"
 #include "io/npy_internal.h"
 #include "io/npz.h"
 #include "tasks/tasks.h"
@@ -29,54 +30,19 @@ static char bin[1024], tmp[256], run_dir[512], ckpt[600];
 /* Run `lmrnn args...` (stdout, stderr to <tmp>/<tag>.out/.err); exit status or 128 + signal; the child's
  * peak resident memory in *maxrss_kb if given. `timeout` guards against a hang, which then fails. */
 static int run_rss(const char *tag, char *const *args, long *maxrss_kb) {
-    char o[512], e[512];
-    snprintf(o, sizeof o, "%s/%s.out", tmp, tag);
-    snprintf(e, sizeof e, "%s/%s.err", tmp, tag);
-    fflush(NULL);
-    pid_t pid = fork();
-    if (pid == 0) {
-        int fo = open(o, O_WRONLY | O_CREAT | O_TRUNC, 0644), fe = open(e, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        dup2(fo, 1);
-        dup2(fe, 2);
-        char *argv[64];
-        int n = 0;
-        argv[n++] = "timeout";
-        argv[n++] = "-s";
-        argv[n++] = "KILL";
-        argv[n++] = "120";
-        argv[n++] = bin;
-        for (int i = 0; args[i] && n < 63; i++) argv[n++] = args[i];
-        argv[n] = NULL;
-        execvp("timeout", argv);
-        _exit(127);
-    }
-    int st = 0;
-    struct rusage ru;
-    while (wait4(pid, &st, 0, &ru) < 0 && errno == EINTR) {}
-    if (maxrss_kb) *maxrss_kb = ru.ru_maxrss;
-    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+    char *argv[64] = {"timeout", "-s", "KILL", "120", bin};
+    int n = 5;
+    for (int i = 0; args[i] && n < 63; i++) argv[n++] = args[i];
+    argv[n] = NULL;
+    return proc_wait(proc_spawn(tmp, tag, argv, 0), maxrss_kb);
 }
 
 static int run(const char *tag, char *const *args) { return run_rss(tag, args, NULL); }
 
-static void read_text(const char *tag, const char *ext, char *buf, size_t n) {
-    char p[512];
-    snprintf(p, sizeof p, "%s/%s.%s", tmp, tag, ext);
-    FILE *f = fopen(p, "r");
-    size_t k = f ? fread(buf, 1, n - 1, f) : 0;
-    buf[k] = '\0';
-    if (f) fclose(f);
-}
+static void read_text(const char *tag, const char *ext, char *buf, size_t n) { proc_read(tmp, tag, ext, buf, n); }
 
 static void expect_error(const char *tag, char *const *args, int status, const char *want) {
-    int rc = run(tag, args);
-    char err[4096];
-    read_text(tag, "err", err, sizeof err);
-    int lines = 0;
-    for (char *p = err; *p; p++) lines += *p == '\n';
-    CHECK(rc == status, "%s: exit %d, expected %d (stderr: %s)", tag, rc, status, err);
-    CHECK(lines == 1 && !strncmp(err, "lmrnn", 5), "%s: stderr is not one 'lmrnn: ...' line: %s", tag, err);
-    CHECK(strstr(err, want) != NULL, "%s: '%s' does not mention '%s'", tag, err, want);
+    proc_check_error(tmp, tag, run(tag, args), status, want);
 }
 
 /* Copy checkpoint `src` to `dst` with member `name` replaced (or added). */
