@@ -323,6 +323,7 @@ def test_docs_python_example():
     r = subprocess.run([sys.executable, script], cwd=TMP, env=env, capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr
     assert "inputs (350, 4, 115) float32" in r.stdout and "mean performance" in r.stdout, r.stdout
+    assert re.search(r"^fixed points: [1-9]", r.stdout, re.M) and "lesion of the clusters:" in r.stdout, r.stdout
 
 
 def main():
