@@ -294,6 +294,25 @@ static void test_resume_is_bit_identical(void) {
     }
 }
 
+/* IMP logs a restarting "mask" record at each round (test_experiment: the reader then counts thresholds
+ * from the last restart on). */
+static void test_thresholds_restart_with_imp_rounds(void) {
+    LmTrainConfig c;
+    small_cfg(&c, LM_PRUNE_IMP, "imp_log");
+    LmRunOptions o;
+    memset(&o, 0, sizeof o);
+    o.force = 1;
+    CHECK(lm_train_run(&c, &o, NULL) == 0, "%s", lm_err_msg());
+    char p[1100];
+    snprintf(p, sizeof p, "%s/log.jsonl", c.out);
+    FILE *f = fopen(p, "r");
+    char line[4096];
+    int restarts = 0;
+    while (f && fgets(line, sizeof line, f)) restarts += strstr(line, "\"kind\":\"mask\"") && strstr(line, "\"restart\":true");
+    if (f) fclose(f);
+    CHECK(restarts == 3, "%d restarting mask records for 3 rounds", restarts);
+}
+
 static void test_bad_options_are_named(void) {
     LmTrainConfig c;
     small_cfg(&c, LM_PRUNE_SET, "bad");
@@ -327,6 +346,7 @@ int main(void) {
     RUN(test_density_and_zeros_at_every_step);
     RUN(test_rewinding_restores_the_saved_weights);
     RUN(test_resume_is_bit_identical);
+    RUN(test_thresholds_restart_with_imp_rounds);
     RUN(test_bad_options_are_named);
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf %s", tmp);

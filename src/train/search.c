@@ -131,6 +131,9 @@ int lm_train_config_validate_search(const LmTrainConfig *c) {
 
 /* ------------------------------------------------------------------ masks and history */
 
+int64_t lm_search_updates(const LmTrainer *t) { return t->search ? t->search->n_hist : 0; }
+int lm_search_restarts(const LmTrainer *t) { return t->search && t->search->method == LM_PRUNE_IMP; }
+
 const uint8_t *lm_search_region(const LmTrainer *t) { return t->search ? t->search->region : NULL; }
 
 /* The trainer's (compressed) mask as a fresh dense [N][N] array: the search works on dense masks. */
