@@ -106,7 +106,7 @@ static void test_grids(void) {
     lm_exp_settings_default(LM_EXP_LOTTERY, LM_SCALE_QUICK, &s);
     CHECK(s.seeds == 3 && s.steps == 6000);
     CHECK(lm_exp_plan_build(&s, &p) == 0);
-    CHECK(p.n == 7 * 3, "n = %d", p.n);
+    CHECK(p.n == 9 * 3, "n = %d", p.n);
     const char *searches[] = {"imp", "set", "rigl", "granet"};
     for (int k = 0; k < 4; k++) {
         char id[64];
@@ -119,7 +119,11 @@ static void test_grids(void) {
     }
     const LmExpRun *rl = find_run(&p, "modcog82-random-d3-s1"), *l8 = find_run(&p, "modcog82-local2d-d8-s3");
     CHECK(rl && has_opt(rl, "match_density_of", "3") && !has_opt(rl, "density", NULL));
-    CHECK(l8 && has_opt(l8, "d", "8") && !has_opt(l8, "prune", NULL));
+    CHECK(l8 && has_opt(l8, "d", "8") && !has_opt(l8, "prune", NULL) && !has_opt(l8, "dale", NULL));
+    const LmExpRun *rd = find_run(&p, "modcog82-random_diag-d3-s2"), *ld = find_run(&p, "modcog82-local2d-d3-dale-s1");
+    CHECK(rd && has_opt(rd, "mask", "random_diag") && has_opt(rd, "match_density_of", "3"));
+    CHECK(ld && has_opt(ld, "dale", "true") && has_opt(ld, "d", "3") && !strcmp(ld->label, "local2d d=3 Dale"),
+          "%s", ld ? ld->label : "no Dale run");
     lm_exp_plan_free(&p);
 
     /* data-efficiency needs a d; pools grow with K, and K/batches is a plausible trials-per-batch. */

@@ -81,11 +81,6 @@ int lm_train_config_validate_search(const LmTrainConfig *c) {
                    "(not both)", name);
         return -1;
     }
-    if (c->dale && c->prune != LM_PRUNE_IMP) {
-        lm_err_set("--dale with --prune %s is not supported: regrown weights start at 0, where |W~| has no "
-                   "gradient (IMP works with --dale)", name);
-        return -1;
-    }
     if (c->prune != LM_PRUNE_IMP && (c->prune_round_steps || c->rewind_step)) {
         lm_err_set("--prune-round-steps and --rewind-step are only used with --prune imp");
         return -1;
@@ -360,6 +355,7 @@ int lm_search_write_history(const LmTrainer *t, const char *path) {
     const LmSearch *s = t->search;
     LmNpzWriter *w = lm_npz_create(path);
     if (!w) return -1;
+    lm_npz_set_deflate(w);   /* sorted column indices compress several-fold */
     int64_t U = s->n_hist, sp[2] = {U, s->n + 1}, L = s->idx_len, n = s->n;
     int rc = lm_npz_add(w, "step", LM_DT_I64, 1, &U, s->h_step);
     if (rc == 0) rc = lm_npz_add(w, "nnz", LM_DT_I64, 1, &U, s->h_nnz);
