@@ -35,6 +35,7 @@ static const char eval_usage[] =
 
 int lm_cmd_eval(int argc, char **argv) {
     LmEvalOptions eo;
+    lm_eval_options_default(&eo);
     LmOptScan *scan = lm_malloc(sizeof *scan);
     int rc = lm_opts_parse(lm_eval_options_table(), &eo, argc, argv, 1, scan);
     const char *path = scan->n_pos ? scan->pos[0] : NULL;

@@ -31,6 +31,7 @@ static const char plot_usage[] =
 
 int lm_cmd_plot(int argc, char **argv) {
     LmPlotOptions o;
+    lm_plot_options_default(&o);
     LmOptScan *scan = lm_malloc(sizeof *scan);
     int rc = lm_opts_parse(lm_plot_options_table(), &o, argc, argv, 1, scan);
     const char *dir = scan->n_pos ? scan->pos[0] : NULL;
