@@ -8,9 +8,10 @@
 #   libplplot-dev plplot-driver-cairo   figures (PNG/SVG/PDF through cairo)
 #   python3-numpy python3-setuptools python3-pip   the Python package (python/) and its tests
 #   openmpi-bin libopenmpi-dev   build/lmrnn-mpi: sweeps over MPI ranks (optional; make MPI=0 skips it)
+#   clang libclang-rt-14-dev     libFuzzer harnesses (tests/fuzz/, make fuzz; a short run in make check)
 set -euo pipefail
 pkgs=(build-essential pkg-config libopenblas-dev liblapacke-dev libcjson-dev libzip-dev libplplot-dev plplot-driver-cairo
-      python3-numpy python3-setuptools python3-pip openmpi-bin libopenmpi-dev)
+      python3-numpy python3-setuptools python3-pip openmpi-bin libopenmpi-dev clang libclang-rt-14-dev)
 missing=()
 for p in "${pkgs[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -5,6 +5,7 @@
 #include <string.h>
 #include "cli/commands.h"
 #include "eval/eval.h"
+#include "io/lock.h"
 #include "io/npz.h"
 #include "eval/table.h"
 #include "report/run.h"
@@ -124,6 +125,8 @@ int lm_cmd_eval(int argc, char **argv) {
         return lm_opts_fail("eval", LM_EXIT_USAGE);
     }
     if (out_dir && lm_mkdir_p(out_dir) != 0) rc = -1;
+    const char *lock_dir = out_dir ? out_dir : run.dir;
+    if (rc == 0 && lm_dir_lock(lock_dir) != 0) rc = -1;
     if (rc != 0) {
         lm_trained_free(&run);
         goto fail;
@@ -162,6 +165,7 @@ int lm_cmd_eval(int argc, char **argv) {
         cJSON_Delete(doc);
     }
     free(res);
+    lm_dir_unlock(lock_dir);
     lm_trained_free(&run);
     if (rc != 0) goto fail;
     return 0;

@@ -3,6 +3,7 @@
  * Each bar carries its chance level: the performance of the best constant answer (one class at every
  * step) on the same kind of held-out trials under the same metric, e.g. 0.5 for a match task whose
  * no-go trials are half of all (always fixate), 1/16 for a go task. */
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +13,7 @@
 #include "io/json.h"
 #include "report/fig_common.h"
 #include "util/err.h"
+#include "util/number.h"
 
 struct LmTaskTable {
     int n;
@@ -39,7 +41,7 @@ static int table_from_json(const char *dir, LmTaskTable *t) {
     if (!doc) return -1;
     const cJSON *m = cJSON_GetObjectItemCaseSensitive(doc, "metric");
     snprintf(t->metric, sizeof t->metric, "%s", cJSON_IsString(m) ? m->valuestring : "?");
-    t->trials = (int)jnum(doc, "trials_per_task");
+    t->trials = (int)lm_double_to_long_or(jnum(doc, "trials_per_task"), 0, INT_MAX, 0);
     t->mean = jnum(doc, "mean");
     const cJSON *it;
     cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(doc, "tasks")) {
