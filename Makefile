@@ -138,7 +138,8 @@ test:
 
 # Script tests (tests/test_*.sh) use the release build: the shared library, install, Python package.
 TEST_SH := $(wildcard tests/test_*.sh)
-check: $(TEST_BIN) build/lmrnn build/lmrnn-san $(MPI_BIN) build/liblmrnn.so build/liblmrnn.a
+# With clang installed, the fuzz harnesses are built too and tests/test_fuzz.sh runs a short campaign.
+check: $(TEST_BIN) build/lmrnn build/lmrnn-san $(MPI_BIN) build/liblmrnn.so build/liblmrnn.a $(if $(CLANG),fuzz-build)
 	scripts/check-layers.sh
 	tests/run.sh $(TEST_BIN) $(TEST_SH)
 
@@ -181,7 +182,49 @@ install-python: install
 	install -m 644 python/lmrnn/*.py $(DESTDIR)$(PYTHONDIR)/lmrnn/
 	printf 'LIBDIR = "%s"\n' '$(LIBDIR)' > $(DESTDIR)$(PYTHONDIR)/lmrnn/_install.py
 
+# ---------------------------------------------------------------- fuzzing (docs/fuzzing.md)
+# libFuzzer harnesses tests/fuzz/fuzz_*.c over a clang build of the library with coverage, ASan and UBSan
+# (including float-cast-overflow, which gcc's -fsanitize=undefined leaves out). Seeds come from real
+# files the release build writes (tests/fuzz/make_seeds.sh); tests/data/fuzz/<harness>/ holds the inputs
+# of past findings, replayed first. `make fuzz` runs a long campaign (FUZZ_TIME seconds per harness,
+# corpora kept in build/fuzz/corpus/); `make check` runs a short one (tests/test_fuzz.sh) when clang is
+# installed.
+CLANG     ?= $(shell command -v clang 2>/dev/null)
+FUZZ_SAN  := -fsanitize=address,undefined,float-cast-overflow -fno-sanitize-recover=all -fno-omit-frame-pointer
+FUZZ_BASE := -std=c11 -D_DEFAULT_SOURCE -D_POSIX_C_SOURCE=200809L -fopenmp -Isrc -Iinclude $(DEPCFLAGS) -O1 -g \
+             -Wno-unused-parameter -Wno-pass-failed $(FUZZ_SAN)
+FUZZ_SRC  := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BIN  := $(patsubst tests/fuzz/%.c,build/fuzz/%,$(FUZZ_SRC))
+FUZZ_OBJ  := $(patsubst src/%.c,build/fuzz/obj/%.o,$(LIB_SRC))
+FUZZ_TIME ?= 600
+
+build/fuzz/obj/%.o: src/%.c
+	@mkdir -p $(dir $@)
+	$(CLANG) $(FUZZ_BASE) -fsanitize=fuzzer-no-link -MMD -MP -c $< -o $@
+
+build/fuzz/liblmrnn-fuzz.a: $(FUZZ_OBJ)
+	rm -f $@ && ar rcs $@ $^
+
+build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h tests/fuzz/fuzz_run.h build/fuzz/liblmrnn-fuzz.a
+	$(CLANG) $(FUZZ_BASE) -fsanitize=fuzzer -Itests/fuzz $< build/fuzz/liblmrnn-fuzz.a -o $@ $(DEPLIBS)
+
+build/fuzz/seeds/.made: build/lmrnn tests/fuzz/make_seeds.sh
+	rm -rf build/fuzz/seeds && tests/fuzz/make_seeds.sh build/lmrnn build/fuzz/seeds && touch $@
+
+.PHONY: fuzz fuzz-build
+fuzz-build: $(FUZZ_BIN) build/fuzz/seeds/.made
+
+fuzz: fuzz-build
+	@for h in $(patsubst build/fuzz/fuzz_%,%,$(FUZZ_BIN)); do \
+	  mkdir -p build/fuzz/corpus/$$h build/fuzz/findings/$$h; \
+	  echo "== fuzz_$$h: $(FUZZ_TIME) s"; \
+	  ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 build/fuzz/fuzz_$$h -max_total_time=$(FUZZ_TIME) \
+	    -rss_limit_mb=2048 -timeout=20 -artifact_prefix=build/fuzz/findings/$$h/ -print_final_stats=1 \
+	    build/fuzz/corpus/$$h build/fuzz/seeds/$$h $$(test -d tests/data/fuzz/$$h && echo tests/data/fuzz/$$h) \
+	    || exit 1; \
+	done
+
 clean:
 	rm -rf build
 
--include $(REL_OBJ:.o=.d) $(SAN_OBJ:.o=.d) $(CLI_REL_OBJ:.o=.d) $(CLI_SAN_OBJ:.o=.d)
+-include $(REL_OBJ:.o=.d) $(SAN_OBJ:.o=.d) $(CLI_REL_OBJ:.o=.d) $(CLI_SAN_OBJ:.o=.d) $(FUZZ_OBJ:.o=.d)

@@ -1,5 +1,7 @@
 /* lmrnn train: train an RNN into a run directory, or continue one (--resume). */
 #include <signal.h>
+#include <sys/time.h>
+#include <unistd.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <stdio.h>
@@ -29,14 +31,31 @@ static const char train_usage[] =
     "  --dry-run        print the memory the run needs (and what is available) and exit; a run that\n"
     "                   does not fit is refused before its first step (docs/performance.md)\n"
     "\n"
-    "Ctrl-C or SIGTERM: the current step finishes, a checkpoint is saved, exit status 0 (a second Ctrl-C\n"
-    "kills at once). A non-finite loss stops with exit status 1 and keeps the last checkpoint.\n"
+    "Ctrl-C or SIGTERM: the current step finishes, a checkpoint is saved, exit status 0; if that takes more\n"
+    "than a second (a large network), the work in progress is abandoned and the last checkpoint kept (a\n"
+    "second Ctrl-C kills at once). A non-finite loss stops with exit status 1 and keeps the last checkpoint.\n"
     "--train-pool K replays the stream's first K windows (no extra memory: the stream is rewound).\n"
     "--threads defaults to 1 so that runs are reproducible on any machine with the same count.\n"
     "\n"
     "options (default in the second column):\n";
 
 static volatile sig_atomic_t stop_signal;
+
+/* A stop request takes effect within a second. The loop stops after the current step and saves a
+ * checkpoint, which is quick for most networks; when a step, an evaluation or the checkpoint write of a
+ * large one takes longer, the watchdog abandons that work and exits: the last checkpoint on disk is intact
+ * (writes are atomic; a temp file left behind is removed when the directory is next opened), and resuming
+ * from it gives the same result. */
+#define STOP_GRACE_US 900000
+
+static void on_watchdog(int sig) {
+    (void)sig;
+    static const char msg[] = "lmrnn: interrupted; the work in progress was abandoned and the last checkpoint "
+                              "is kept (continue with lmrnn train --resume)\n";
+    ssize_t w = write(2, msg, sizeof msg - 1);
+    (void)w;
+    _exit(LM_EXIT_OK);
+}
 
 static void on_signal(int sig) {
     if (stop_signal) { /* second signal: the user insists */
@@ -45,6 +64,23 @@ static void on_signal(int sig) {
         return;
     }
     stop_signal = sig;
+    struct itimerval grace = {{0, 0}, {0, STOP_GRACE_US}};
+    setitimer(ITIMER_REAL, &grace, NULL);
+}
+
+static void set_stop_handlers(int on) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sigemptyset(&sa.sa_mask);
+    sa.sa_handler = on ? on_watchdog : SIG_DFL;
+    sigaction(SIGALRM, &sa, NULL);
+    sa.sa_handler = on ? on_signal : SIG_DFL;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    if (!on) {
+        struct itimerval off = {{0, 0}, {0, 0}};
+        setitimer(ITIMER_REAL, &off, NULL);
+    }
 }
 
 #define LM_TRAIN_SUMMARY_MAX_N 512
@@ -90,12 +126,7 @@ static int resume_config(const char *dir, const LmOptScan *s, LmTrainConfig *cfg
 
 /* Train in this process (rank 0 of a distributed run too), then the summary and the figures. */
 static int run(const LmTrainConfig *cfg, const char *resume, int force) {
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
+    set_stop_handlers(1);
 
     LmRunOptions o;
     memset(&o, 0, sizeof o);
@@ -106,8 +137,7 @@ static int run(const LmTrainConfig *cfg, const char *resume, int force) {
     o.report = stdout;
     LmRunResult res;
     int rc = lm_train_run(cfg, &o, &res);
-    signal(SIGINT, SIG_DFL);
-    signal(SIGTERM, SIG_DFL);
+    set_stop_handlers(0);
     if (rc != 0) goto fail;
     if (res.reason == LM_STOP_SIGNAL) return 0;
     fflush(stdout);

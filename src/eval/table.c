@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include "io/json.h"
 #include "io/npz.h"
 #include "util/err.h"
@@ -61,9 +62,8 @@ static double num_of(const cJSON *o, const char *k) {
 }
 
 int lm_eval_write_files(const char *dir, const cJSON *doc) {
-    char path[1200];
-    snprintf(path, sizeof path, "%s/eval.json", dir);
-    if (lm_json_write(path, doc) != 0) return -1;
+    char path[4200];
+    if (lm_path_join(path, sizeof path, dir, "eval.json") != 0 || lm_json_write(path, doc) != 0) return -1;
     /* CSV: one row per task, then the battery mean as a row named "mean". */
     size_t cap = 4096, n = 0;
     char *csv = lm_malloc(cap);
@@ -81,8 +81,7 @@ int lm_eval_write_files(const char *dir, const cJSON *doc) {
         memcpy(csv + n, line, (size_t)len + 1);
         n += (size_t)len;
     }
-    snprintf(path, sizeof path, "%s/eval.csv", dir);
-    int rc = lm_write_file_atomic(path, csv, n);
+    int rc = lm_path_join(path, sizeof path, dir, "eval.csv") != 0 ? -1 : lm_write_file_atomic(path, csv, n);
     free(csv);
     return rc;
 }
@@ -115,13 +114,7 @@ static double number_or_nan(const cJSON *o, const char *k) {
 
 int lm_eval_file_read(const char *path, LmEvalFile *out) {
     memset(out, 0, sizeof *out);
-    FILE *f = fopen(path, "r");
-    if (!f) {
-        if (errno == ENOENT) return 1;
-        lm_err_set("%s: %s", path, strerror(errno));
-        return -1;
-    }
-    fclose(f);
+    if (access(path, F_OK) != 0 && errno == ENOENT) return 1;
     cJSON *doc = lm_json_read(path);
     if (!doc) return -1;
     int rc = 0;

@@ -5,6 +5,7 @@
 #include "experiment/report.h"
 #include "experiment/results.h"
 #include "experiment/runner.h"
+#include "io/lock.h"
 #include "io/npz.h"
 #include "util/err.h"
 
@@ -92,12 +93,29 @@ static int prepare_dir(const LmExpPlan *plan, const char *dir, const LmDriveOpti
     return 0;
 }
 
+static int drive_locked(const LmExpPlan *plan, const char *dir, const LmDriveOptions *o);
+
 int lm_exp_drive(const LmExpPlan *plan, const char *dir, const LmDriveOptions *o) {
-    int rank0 = lm_dist_rank() == 0;
     if (o->one_run && lm_dist_size() > 1) {
         fprintf(stderr, "lmrnn: --index runs one run in one process; do not start it under mpirun\n");
         return 2;
     }
+    /* One driver per experiment directory: a second one would start the same runs (each run's `train`
+     * also locks its own run directory). A single --index run does not take it: a Slurm array runs many
+     * of those side by side. */
+    int lock = lm_dist_rank() == 0 && !o->one_run;
+    if (lock && (lm_mkdir_p(dir) != 0 || lm_dir_lock(dir) != 0)) {
+        fprintf(stderr, "lmrnn: %s\n", lm_err_msg());
+        lm_exp_release_ranks();
+        return 1;
+    }
+    int rc = drive_locked(plan, dir, o);
+    if (lock) lm_dir_unlock(dir);
+    return rc;
+}
+
+static int drive_locked(const LmExpPlan *plan, const char *dir, const LmDriveOptions *o) {
+    int rank0 = lm_dist_rank() == 0;
     int jobs = o->jobs ? o->jobs : lm_dist_size() > 1 ? 1 : lm_exp_default_jobs();
     if (rank0 && prepare_dir(plan, dir, o) != 0) {
         fprintf(stderr, "lmrnn: %s\n", lm_err_msg());

@@ -238,7 +238,11 @@ static void load_settings(const cJSON *set, LmExpSettings *s, int *bad) {
     if (cJSON_IsArray(pools)) {
         const cJSON *k;
         cJSON_ArrayForEach(k, pools) {
-            if (s->n_pool < 8 && cJSON_IsNumber(k)) s->pool_trials[s->n_pool++] = (long)k->valuedouble;
+            if (!cJSON_IsNumber(k) || !(k->valuedouble >= 0 && k->valuedouble <= 1e12) ||
+                k->valuedouble != floor(k->valuedouble))
+                *bad = 1;
+            else if (s->n_pool < 8)
+                s->pool_trials[s->n_pool++] = (long)k->valuedouble;
         }
     }
 }

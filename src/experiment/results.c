@@ -140,8 +140,8 @@ int lm_run_load(const char *run_dir, const LmExpRun *run, LmExpRunResult *r) {
     if (r->n_eval >= 2 && r->step[r->n_eval - 1] > r->step[0]) {
         double area = 0;
         for (int i = 1; i < r->n_eval; i++)
-            area += 0.5 * (r->mean[i] + r->mean[i - 1]) * (double)(r->step[i] - r->step[i - 1]);
-        r->auc = area / (double)(r->step[r->n_eval - 1] - r->step[0]);
+            area += 0.5 * (r->mean[i] + r->mean[i - 1]) * ((double)r->step[i] - (double)r->step[i - 1]);
+        r->auc = area / ((double)r->step[r->n_eval - 1] - (double)r->step[0]);
     }
     lm_exp_path(path, run_dir, "eval.json");
     if (exists(path)) {

@@ -1,6 +1,7 @@
 #include "experiment/runner.h"
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +16,7 @@
 #include "io/json.h"
 #include "io/npz.h"
 #include "train/config.h"
+#include "util/number.h"
 #include "util/err.h"
 
 const char *lm_run_state_name(LmRunState s) {
@@ -43,7 +45,7 @@ static long done_steps(const char *marker) {
     cJSON *doc = lm_json_read(marker);
     if (!doc) return -1;
     const cJSON *s = cJSON_GetObjectItemCaseSensitive(doc, "steps");
-    long steps = cJSON_IsNumber(s) ? (long)s->valuedouble : -1;
+    long steps = cJSON_IsNumber(s) ? lm_double_to_long_or(s->valuedouble, 0, LONG_MAX, -1) : -1;
     cJSON_Delete(doc);
     return steps;
 }
@@ -496,6 +498,7 @@ int lm_exp_execute(const LmExpPlan *plan, const char *dir, const LmRunnerOptions
         free(d.state);
         return -1;
     }
+
     struct sigaction sa, old_int, old_term;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal;   /* no SA_RESTART: waitpid returns EINTR */

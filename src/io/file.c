@@ -16,7 +16,16 @@
 int lm_temp_name(char *buf, size_t cap, const char *path) {
     int n = snprintf(buf, cap, "%s.tmp.%ld", path, (long)getpid());
     if (n < 0 || (size_t)n >= cap) {
-        lm_err_set("%s: path too long", path);
+        lm_err_set("path too long: %s", path);
+        return -1;
+    }
+    return 0;
+}
+
+int lm_path_join(char *out, size_t cap, const char *dir, const char *name) {
+    int n = snprintf(out, cap, "%s/%s", dir, name);
+    if (n < 0 || (size_t)n >= cap) {
+        lm_err_set("path too long (at most %zu characters): %s/%s", cap - 1, dir, name);
         return -1;
     }
     return 0;

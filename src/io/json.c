@@ -103,7 +103,7 @@ int lm_jsonl_append(const char *path, const cJSON *record) {
 }
 
 int lm_jsonl_foreach(const char *path, int (*fn)(const cJSON *record, void *ctx), void *ctx) {
-    FILE *f = fopen(path, "rb");
+    FILE *f = lm_fopen_regular(path, LM_READ_MAX);
     if (!f) return -1;
     size_t cap = 4096, len = 0;
     char *line = lm_malloc(cap);

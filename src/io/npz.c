@@ -240,8 +240,9 @@ static int read_header(LmNpz *z, Entry *en, zip_uint64_t size, char *why, size_t
     unsigned char *buf = NULL;
     int rc = -1;
     if (read_exact(f, head, first, why, whylen) || lm_npy_header_len(head, first, &total, why, whylen)) goto out;
-    if (total > size) {
-        snprintf(why, whylen, "truncated .npy header");
+    /* A header shorter than the bytes already read (version 1, a length under 2) holds no dict. */
+    if (total > size || total < first) {
+        snprintf(why, whylen, total > size ? "truncated .npy header" : ".npy header of %zu bytes is too short", total);
         goto out;
     }
     buf = lm_malloc(total);

@@ -85,6 +85,8 @@ FILE *lm_fopen_regular(const char *path, size_t max_bytes);
 unsigned char *lm_read_file_max(const char *path, size_t max_bytes, size_t *len);
 int lm_write_file_atomic(const char *path, const void *data, size_t n);
 int lm_mkdir_p(const char *path);          /* mkdir -p; 0 or -1 with lm_err_set() */
+/* "<dir>/<name>" into out; -1 with lm_err_set("... path too long") rather than a shortened path. */
+int lm_path_join(char *out, size_t cap, const char *dir, const char *name);
 /* Create (empty) the temp file `tmp` that will become `path`: a missing or read-only directory is
  * reported before any work is done. 0, or -1 with lm_err_set("cannot write <path>: <reason>"). */
 int lm_probe_writable(const char *tmp, const char *path);

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "eval/table.h"
+#include "io/lock.h"
 #include "io/npz.h"
 #include "report/run.h"
 #include "util/err.h"
@@ -100,6 +101,10 @@ int lm_eval_run(const char *path, const LmEvalOptions *o, FILE *report) {
         rc = -2;
     }
     if (rc == 0 && o->out && lm_mkdir_p(o->out) != 0) rc = -1;
+    /* eval writes eval.json/eval.csv into the run directory (or --out): one writer at a time there */
+    const char *lock_dir = o->out ? o->out : run.dir;
+    int locked = rc == 0 && lm_dir_lock(lock_dir) == 0;
+    if (rc == 0 && !locked) rc = -1;
     const uint64_t seed = o->have_seed ? o->seed : run.eval_seed;
     if (rc == 0 && o->noise && lm_model_config(run.model)->sigma_rec <= 0)
         fprintf(stderr, "lmrnn eval: note: --noise has no effect, the run has sigma_rec = 0\n");
@@ -116,6 +121,7 @@ int lm_eval_run(const char *path, const LmEvalOptions *o, FILE *report) {
     if (rc == 0) rc = report_table(&run, o, sub, seed, res, report);
     free(res);
     free(sub);
+    if (locked) lm_dir_unlock(lock_dir);
     lm_trained_free(&run);
     return rc;
 }

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "io/lock.h"
 #include "io/npz.h"
 #include "report/fig_common.h"
 #include "report/run.h"
@@ -136,6 +137,10 @@ int lm_plot_run(const char *dir, const LmPlotOptions *opt) {
 
     LmTrained run;
     if (lm_trained_load(dir, &run) != 0) return -1;
+    if (lm_dir_lock(run.dir) != 0) {
+        lm_trained_free(&run);
+        return -1;
+    }
     lm_fig_out_caption(&o, &run);
     int pos[LM_MAX_BATTERY];
     int n_trial_figs = opt->tasks ? chosen_trial_tasks(run.battery, opt->tasks, pos) : default_trial_tasks(run.battery, pos);
@@ -145,8 +150,8 @@ int lm_plot_run(const char *dir, const LmPlotOptions *opt) {
     if (rc == 0) rc = lm_fig_curves_read(run.dir, &log);
     else memset(&log, 0, sizeof log);
     if (rc == 0) {
-        snprintf(o.plots, sizeof o.plots, "%s/plots", run.dir);
-        rc = lm_mkdir_p(o.plots);
+        rc = lm_path_join(o.plots, sizeof o.plots, run.dir, "plots");
+        if (rc == 0) rc = lm_mkdir_p(o.plots);
     }
     if (rc == 0) {
         table = lm_task_table_load(&run, opt->eval_trials > 0 ? opt->eval_trials : 100);
@@ -164,6 +169,7 @@ int lm_plot_run(const char *dir, const LmPlotOptions *opt) {
     }
     lm_task_table_free(table);
     lm_fig_curves_free(&log);
+    lm_dir_unlock(run.dir);
     lm_trained_free(&run);
     return rc;
 }

@@ -16,9 +16,13 @@ static int resolve_paths(const char *path, LmTrained *r) {
         lm_err_set("%s: %s", path, strerror(errno));
         return -1;
     }
+    if (strlen(path) >= sizeof r->dir) {
+        lm_err_set("path too long (at most %zu characters): %s", sizeof r->dir - 1, path);
+        return -1;
+    }
     if (S_ISDIR(st.st_mode)) {
         snprintf(r->dir, sizeof r->dir, "%s", path);
-        snprintf(r->ckpt, sizeof r->ckpt, "%s/checkpoint.npz", path);
+        if (lm_path_join(r->ckpt, sizeof r->ckpt, path, "checkpoint.npz") != 0) return -1;
         if (stat(r->ckpt, &st) != 0) {
             lm_err_set("%s: no checkpoint.npz in this directory", path);
             return -1;

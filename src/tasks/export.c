@@ -105,10 +105,10 @@ static int dump_task(const char *dir, const char *name, int id, const LmTaskEnv 
             for (int p = 0, u = 0; p < P; p++)
                 u += snprintf(names + u, sizeof names - (size_t)u, "%s%s", p ? ";" : "", t->periods[p].name);
     }
-    char path[1200];
-    snprintf(path, sizeof path, "%s/%s.npz", dir, name);
+    char path[1200], file[80];
+    snprintf(file, sizeof file, "%s.npz", name);
     int rc = 0;
-    LmNpzWriter *w = lm_npz_create(path);
+    LmNpzWriter *w = lm_path_join(path, sizeof path, dir, file) == 0 ? lm_npz_create(path) : NULL;
     if (!w) rc = -1;
     if (rc == 0) {
         int64_t s_ob[3] = {K, tmax, LM_OBS}, s_gt[2] = {K, tmax}, s_k[1] = {K}, s_b[3] = {K, P, 2};

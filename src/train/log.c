@@ -1,26 +1,27 @@
 #include "train/log.h"
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include "io/npz.h"
 #include "io/json.h"
 #include "util/err.h"
+#include "util/number.h"
 
 int lm_log_truncate(const char *path, int64_t step) {
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        if (errno == ENOENT) return 0;
-        lm_err_set("%s: %s", path, strerror(errno));
-        return -1;
-    }
-    size_t cap = 1 << 16, n = 0;
+    if (access(path, F_OK) != 0 && errno == ENOENT) return 0;
+    FILE *f = lm_fopen_regular(path, LM_READ_MAX);
+    if (!f) return -1;
+    size_t cap = 1 << 16, n = 0, total = 0;
     char *out = lm_malloc(cap);
     char *line = NULL;
     size_t lcap = 0;
     ssize_t len;
     while ((len = getline(&line, &lcap, f)) > 0) {
+        total += (size_t)len;
         if (line[len - 1] != '\n') break; /* a record cut by a crash: drop it */
         cJSON *o = cJSON_Parse(line);
         const cJSON *s = o ? cJSON_GetObjectItemCaseSensitive(o, "step") : NULL;
@@ -37,7 +38,8 @@ int lm_log_truncate(const char *path, int64_t step) {
     int err = ferror(f);
     free(line);
     fclose(f);
-    int rc = err ? (lm_err_set("%s: read error", path), -1) : lm_write_file_atomic(path, out, n);
+    /* Nothing to drop: leave the file alone (a finished run resumes in a read-only directory). */
+    int rc = err ? (lm_err_set("%s: read error", path), -1) : n == total ? 0 : lm_write_file_atomic(path, out, n);
     free(out);
     return rc;
 }
@@ -53,7 +55,7 @@ static int stop_cb(const cJSON *rec, void *ctx) {
         const cJSON *w = cJSON_GetObjectItemCaseSensitive(rec, "wall");
         s->found = 1;
         snprintf(s->reason, sizeof s->reason, "%s", cJSON_IsString(r) ? r->valuestring : "?");
-        s->step = cJSON_IsNumber(st) ? (long)st->valuedouble : -1;
+        s->step = cJSON_IsNumber(st) ? lm_double_to_long_or(st->valuedouble, 0, LONG_MAX, -1) : -1;
         s->wall = cJSON_IsNumber(w) ? w->valuedouble : NAN;
     }
     return 0;
@@ -78,8 +80,9 @@ static void record_of(const cJSON *o, LmLogRecord *r) {
     memset(r, 0, sizeof *r);
     str_of(o, "kind", r->kind, sizeof r->kind);
     double step = num_or(o, "step", -1), trials = num_or(o, "trials", -1);
-    r->step = step >= 0 && step < 9e18 ? (int64_t)step : -1;
-    r->trials = trials >= 0 && trials < 9e18 ? (int64_t)trials : -1;
+    /* steps and trials are whole numbers >= 0: anything else in the file counts as absent (-1) */
+    if (lm_double_to_i64(step, 0, INT64_MAX, &r->step) != 0) r->step = -1;
+    if (lm_double_to_i64(trials, 0, INT64_MAX, &r->trials) != 0) r->trials = -1;
     r->wall = num_or(o, "wall", NAN);
     r->loss = num_or(o, "loss", NAN);
     r->mean = num_or(o, "mean", NAN);
@@ -114,15 +117,12 @@ static void replace_repeated(LmRunLog *l, const LmLogRecord *r) {
 
 int lm_run_log_read(const char *path, LmRunLog *out) {
     memset(out, 0, sizeof *out);
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        if (errno == ENOENT) {
-            out->missing = 1;
-            return 0;
-        }
-        lm_err_set("%s: %s", path, strerror(errno));
-        return -1;
+    if (access(path, F_OK) != 0 && errno == ENOENT) {
+        out->missing = 1;
+        return 0;
     }
+    FILE *f = lm_fopen_regular(path, LM_READ_MAX);
+    if (!f) return -1;
     char *line = NULL;
     size_t lcap = 0;
     int cap = 0, lineno = 0, bad_line = 0, rc = 0;

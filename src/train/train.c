@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "io/json.h"
+#include "io/lock.h"
 #include "io/npz.h"
 #include "eval/table.h"
 #include "train/checkpoint.h"
@@ -129,6 +130,10 @@ int lm_train_config_for_resume(const char *dir, LmTrainConfig *cfg) {
         lm_err_set("--resume %s: %s", dir, stat(dir, &st) != 0 ? strerror(errno) : "not a directory");
         return -1;
     }
+    if (strlen(dir) >= sizeof cfg->out) {
+        lm_err_set("--resume: path too long (at most %zu characters): %s", sizeof cfg->out - 1, dir);
+        return -1;
+    }
     snprintf(p, sizeof p, "%s/config.json", dir);
     if (access(p, F_OK) != 0) {
         lm_err_set("--resume %s: no config.json in this directory (not a run directory)", dir);
@@ -136,10 +141,6 @@ int lm_train_config_for_resume(const char *dir, LmTrainConfig *cfg) {
     }
     lm_train_config_default(cfg);
     if (lm_train_config_load_file(cfg, p) != 0) return -1;
-    if (strlen(dir) >= sizeof cfg->out) {
-        lm_err_set("--resume: path too long");
-        return -1;
-    }
     strcpy(cfg->out, dir);
     return 0;
 }
@@ -342,12 +343,48 @@ static int finish_completed(Run *r) {
     return 0;
 }
 
-int lm_train_run(const LmTrainConfig *cfg, const LmRunOptions *o, LmRunResult *out) {
+/* A fresh run stores its mask file as an absolute path, so the run resumes from any directory. */
+static int absolute_mask_file(LmTrainConfig *c) {
+    if (!c->mask_file[0] || c->mask_file[0] == '/') return 0;
+    char *abs = realpath(c->mask_file, NULL);
+    if (!abs) {
+        lm_err_set("--mask-file %s: %s", c->mask_file, strerror(errno));
+        return -1;
+    }
+    int fits = strlen(abs) < sizeof c->mask_file;
+    if (fits) strcpy(c->mask_file, abs);
+    else lm_err_set("--mask-file: absolute path too long (at most %zu characters): %s", sizeof c->mask_file - 1, abs);
+    free(abs);
+    return fits ? 0 : -1;
+}
+
+/* Resuming: the mask the configuration builds now is the one config.json recorded at the start (a mask
+ * file may have been changed since; a run without a checkpoint yet has no other check). */
+static int same_mask_as_recorded(const Run *r) {
+    if (!exists(r->config)) return 0;
+    cJSON *doc = lm_json_read(r->config);
+    if (!doc) return -1;
+    const cJSON *d = cJSON_GetObjectItemCaseSensitive(doc, "derived");
+    const cJSON *sum = cJSON_GetObjectItemCaseSensitive(d, "mask_checksum");
+    char now[17];
+    lm_mask_checksum(&r->t->mask, now);
+    int ok = !cJSON_IsString(sum) || !strcmp(sum->valuestring, now);   /* older runs have none */
+    if (!ok)
+        lm_err_set("%s: the mask (%s) is not the one the run started with (checksum %s, now %s): was the mask "
+                   "file changed?", r->config, r->t->mask.desc, sum->valuestring, now);
+    cJSON_Delete(doc);
+    return ok ? 0 : -1;
+}
+
+int lm_train_run(const LmTrainConfig *cfg_in, const LmRunOptions *o, LmRunResult *out) {
     LmRunResult dummy;
     if (!out) out = &dummy;
     memset(out, 0, sizeof *out);
     out->mean = out->min = NAN;
-    if (lm_train_config_validate(cfg) != 0 || lm_memory_check(cfg, o->resume) != 0) {
+    LmTrainConfig resolved = *cfg_in;
+    const LmTrainConfig *cfg = &resolved;
+    if (lm_train_config_validate(cfg) != 0 || (!o->resume && absolute_mask_file(&resolved) != 0) ||
+        lm_memory_check(cfg, o->resume) != 0) {
         if (cfg->distribute) lm_sheet_end(NULL, 0, NULL, NULL);   /* the other ranks wait for rank 0 */
         return -1;
     }
@@ -357,18 +394,25 @@ int lm_train_run(const LmTrainConfig *cfg, const LmRunOptions *o, LmRunResult *o
     r.o = o;
     r.last_mean = r.last_min = NAN;
     r.last_eval_step = r.last_ckpt_step = -1;
-    snprintf(r.log, sizeof r.log, "%s/log.jsonl", cfg->out);
-    snprintf(r.ckpt, sizeof r.ckpt, "%s/checkpoint.npz", cfg->out);
-    snprintf(r.config, sizeof r.config, "%s/config.json", cfg->out);
-    r.t = lm_trainer_new(cfg);
+    if (lm_path_join(r.log, sizeof r.log, cfg->out, "log.jsonl") != 0 ||
+        lm_path_join(r.ckpt, sizeof r.ckpt, cfg->out, "checkpoint.npz") != 0 ||
+        lm_path_join(r.config, sizeof r.config, cfg->out, "config.json") != 0)
+        r.t = NULL;
+    else
+        r.t = lm_trainer_new(cfg);
     if (!r.t) {
         if (cfg->distribute) lm_sheet_end(NULL, 0, NULL, NULL);
         return -1;
     }
     LmTrainer *t = r.t;
-    int rc = -1;
+    int rc = -1, locked = 0;
     LmStopReason why = LM_STOP_NONE;
+    /* One writer per run directory, from before anything in it is read for resuming or removed. */
+    if (!o->resume && lm_mkdir_p(cfg->out) != 0) goto done;
+    if (lm_dir_lock(cfg->out) != 0) goto done;
+    locked = 1;
     if (o->resume) {
+        if (same_mask_as_recorded(&r) != 0) goto done;
         if (exists(r.ckpt)) {
             if (lm_checkpoint_load(t, r.ckpt) != 0) goto done;
             if (t->search) {
@@ -416,6 +460,7 @@ done:
     out->min = r.last_min;
     memcpy(out->threshold, t->threshold, sizeof out->threshold);
     free(r.config_text);
+    if (locked) lm_dir_unlock(cfg->out);
     lm_trainer_free(t);
     return rc;
 }

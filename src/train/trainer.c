@@ -188,6 +188,16 @@ static cJSON *u64_json(uint64_t v) {
     return cJSON_CreateString(s);
 }
 
+void lm_mask_checksum(const LmMask *m, char out[17]) {
+    /* FNV-1a over the CSR structure (row pointers, then column indices): it identifies the 0/1 matrix */
+    uint64_t h = 0xcbf29ce484222325ULL;
+    const uint8_t *p = (const uint8_t *)m->row_ptr;
+    for (size_t i = 0; i < ((size_t)m->n + 1) * sizeof(int32_t); i++) h = (h ^ p[i]) * 0x100000001b3ULL;
+    p = (const uint8_t *)m->col_idx;
+    for (size_t i = 0; i < (size_t)m->nnz * sizeof(int32_t); i++) h = (h ^ p[i]) * 0x100000001b3ULL;
+    snprintf(out, 17, "%016llx", (unsigned long long)h);
+}
+
 cJSON *lm_trainer_derived_json(const LmTrainer *t) {
     const LmModelConfig *mc = lm_model_config(t->model);
     cJSON *d = cJSON_CreateObject();
@@ -198,6 +208,9 @@ cJSON *lm_trainer_derived_json(const LmTrainer *t) {
     for (int i = 0; i < t->battery.n; i++) cJSON_AddItemToArray(names, cJSON_CreateString(t->battery.name[i]));
     cJSON_AddNumberToObject(d, "fix_bits", t->fix);
     cJSON_AddStringToObject(d, "mask_desc", t->mask.desc);
+    char sum[17];
+    lm_mask_checksum(&t->mask, sum);
+    cJSON_AddStringToObject(d, "mask_checksum", sum);
     cJSON_AddNumberToObject(d, "mask_density", t->mask.density);
     cJSON_AddNumberToObject(d, "mask_nnz", (double)t->mask.nnz);
     cJSON_AddNumberToObject(d, "mask_param", t->mask.param);

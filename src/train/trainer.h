@@ -73,6 +73,10 @@ cJSON *lm_trainer_derived_json(const LmTrainer *t);
  * reading, not the paper's), "version". Caller frees. */
 cJSON *lm_trainer_config_doc(const LmTrainer *t);
 
+/* FNV-1a 64 of a mask's CSR structure as 16 hex digits (config.json "derived.mask_checksum"): a resumed run
+ * checks that a mask file still holds the mask the run started with. */
+void lm_mask_checksum(const LmMask *m, char out[17]);
+
 /* Build the mask the configuration describes (shared with evaluation tools). 0 or -1 + lm_err_set. */
 int lm_train_build_mask(const LmTrainConfig *cfg, LmMask *out);
 /* The mask specification behind it (for lm_mask_count). 0 or -1 + lm_err_set. */

@@ -6,11 +6,31 @@
 
 static _Thread_local char err_buf[1024];
 
+/* Messages quote text from files and the command line (names, keys, values): a control character there
+ * is written as an escape (\n, \t, \xHH), so that an error is always one line. */
+static void copy_escaped(char *dst, size_t cap, const char *src) {
+    size_t n = 0;
+    for (const unsigned char *p = (const unsigned char *)src; *p && n + 1 < cap; p++) {
+        char esc[5] = {(char)*p, 0};
+        if (*p == '\n') memcpy(esc, "\\n", 3);
+        else if (*p == '\t') memcpy(esc, "\\t", 3);
+        else if (*p == '\r') memcpy(esc, "\\r", 3);
+        else if (*p < 0x20 || *p == 0x7f) snprintf(esc, sizeof esc, "\\x%02x", *p);
+        size_t k = strlen(esc);
+        if (n + k + 1 > cap) break;
+        memcpy(dst + n, esc, k);
+        n += k;
+    }
+    dst[n] = '\0';
+}
+
 void lm_err_set(const char *fmt, ...) {
+    char raw[sizeof err_buf];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(err_buf, sizeof err_buf, fmt, ap);
+    vsnprintf(raw, sizeof raw, fmt, ap);
     va_end(ap);
+    copy_escaped(err_buf, sizeof err_buf, raw);
 }
 
 const char *lm_err_msg(void) { return err_buf; }

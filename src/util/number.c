@@ -53,8 +53,14 @@ int lm_parse_double(const char *what, const char *text, double min, double max, 
     char *end;
     errno = 0;
     double v = starts_like_a_number(text) ? strtod(text, &end) : 0;
-    if (!starts_like_a_number(text) || end == text || *end != '\0' || errno == ERANGE || !isfinite(v)) {
+    if (!starts_like_a_number(text) || end == text || *end != '\0' || !isfinite(v)) {
         lm_err_set("%s: '%s' is not a finite number", what, text);
+        return -1;
+    }
+    /* ERANGE also flags a subnormal result, which is a value like any other; only a result that
+     * underflowed to zero lost the number. */
+    if (errno == ERANGE && v == 0) {
+        lm_err_set("%s: '%s' is too small to represent (it underflows to 0)", what, text);
         return -1;
     }
     if (v < min || v > max) {
@@ -63,4 +69,18 @@ int lm_parse_double(const char *what, const char *text, double min, double max, 
     }
     *out = v;
     return 0;
+}
+
+int lm_double_to_i64(double x, int64_t min, int64_t max, int64_t *out) {
+    /* -2^63 and 2^63 are exact doubles; the cast is defined strictly between them */
+    if (!(x >= -9223372036854775808.0 && x < 9223372036854775808.0) || x != floor(x)) return -1;
+    int64_t v = (int64_t)x;
+    if (v < min || v > max) return -1;
+    *out = v;
+    return 0;
+}
+
+long lm_double_to_long_or(double x, long min, long max, long dflt) {
+    int64_t v;
+    return lm_double_to_i64(x, min, max, &v) == 0 ? (long)v : dflt;
 }

@@ -11,4 +11,10 @@ int lm_parse_i64(const char *what, const char *text, int64_t min, int64_t max, i
 int lm_parse_u64(const char *what, const char *text, uint64_t *out);
 int lm_parse_double(const char *what, const char *text, double min, double max, double *out);
 
+/* A number read from a file (JSON) as an integer in [min, max]: 0, or -1 (no message) when x is not
+ * finite, not integral or out of range, where a C cast would be undefined behaviour or wrong. */
+int lm_double_to_i64(double x, int64_t min, int64_t max, int64_t *out);
+/* The same with a fallback: x converted, or `dflt` when it cannot be. */
+long lm_double_to_long_or(double x, long min, long max, long dflt);
+
 #endif
