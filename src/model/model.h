@@ -268,7 +268,8 @@ void lm_prune_smallest(const LmModel *m, int64_t n_drop, uint8_t *mask);
  * (fewer only when there are not enough free positions). */
 int64_t lm_grow_random(int n, const uint8_t *allowed, uint8_t *mask, int64_t n_grow, LmRng *rng);
 /* Set the n_grow positions that `allowed` permits and mask lacks with the largest |dL/dW_ij| of the last
- * backward on w (ties: lower index first). The dense gradient is formed a block of 16 rows at a time
+ * backward on w (ties: lower index first); under Dale's law the largest max(0, -dL/dW_ij D_j), the descent
+ * a weight leaving 0 with its unit's sign offers. The dense gradient is formed a block of 16 rows at a time
  * from the BPTT terms (sum over steps of ds_t h_{t-1}^T), never as an N x N matrix. */
 int64_t lm_grow_by_gradient(const LmModel *m, const LmWork *w, const uint8_t *allowed, uint8_t *mask,
                             int64_t n_grow);

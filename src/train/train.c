@@ -40,6 +40,7 @@ typedef struct {
     LmProgress prog;
     double last_mean, last_min;
     int64_t last_eval_step, last_ckpt_step;
+    int64_t mask_updates;     /* mask search: history entries already logged */
 } Run;
 
 static double wall_now(const Run *r) { return r->wall0 + (lm_now() - r->t0); }
@@ -266,6 +267,13 @@ static int loop(Run *r, LmStopReason *why) {
             else lm_err_set("%s; no checkpoint had been written yet", msg);
             return -1;
         }
+        if (lm_search_updates(t) != r->mask_updates) {   /* a mask search changed the mask */
+            r->mask_updates = lm_search_updates(t);
+            cJSON *o = record(r, "mask");
+            cJSON_AddNumberToObject(o, "nnz", (double)t->mask.nnz);
+            cJSON_AddBoolToObject(o, "restart", lm_search_restarts(t));   /* IMP: thresholds restart */
+            if (append(r, o) != 0) return -1;
+        }
         if (c->log_every && t->step % c->log_every == 0) {
             cJSON *o = record(r, "train");
             cJSON_AddNumberToObject(o, "loss", st.loss);
@@ -396,6 +404,7 @@ int lm_train_run(const LmTrainConfig *cfg, const LmRunOptions *o, LmRunResult *o
         if (append(&r, rec) != 0) goto done;
     }
     lm_progress_init(&r.prog, cfg->quiet ? NULL : o->progress, t->step, cfg->steps);
+    r.mask_updates = lm_search_updates(t);   /* logged from here on */
     rc = loop(&r, &why);
 done:
     if (cfg->distribute) lm_sheet_end(t, rc == 0, o->report, r.log);
