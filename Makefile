@@ -139,6 +139,8 @@ test:
 # Script tests (tests/test_*.sh) use the release build: the shared library, install, Python package.
 TEST_SH := $(wildcard tests/test_*.sh)
 # With clang installed, the fuzz harnesses are built too and tests/test_fuzz.sh runs a short campaign.
+# (CLANG is set here, before the rule: make expands a rule's prerequisites when it reads the rule.)
+CLANG     ?= $(shell command -v clang 2>/dev/null)
 check: $(TEST_BIN) build/lmrnn build/lmrnn-san $(MPI_BIN) build/liblmrnn.so build/liblmrnn.a $(if $(CLANG),fuzz-build)
 	scripts/check-layers.sh
 	tests/run.sh $(TEST_BIN) $(TEST_SH)
@@ -189,7 +191,6 @@ install-python: install
 # of past findings, replayed first. `make fuzz` runs a long campaign (FUZZ_TIME seconds per harness,
 # corpora kept in build/fuzz/corpus/); `make check` runs a short one (tests/test_fuzz.sh) when clang is
 # installed.
-CLANG     ?= $(shell command -v clang 2>/dev/null)
 FUZZ_SAN  := -fsanitize=address,undefined,float-cast-overflow -fno-sanitize-recover=all -fno-omit-frame-pointer
 FUZZ_BASE := -std=c11 -D_DEFAULT_SOURCE -D_POSIX_C_SOURCE=200809L -fopenmp -Isrc -Iinclude $(DEPCFLAGS) -O1 -g \
              -Wno-unused-parameter -Wno-pass-failed $(FUZZ_SAN)

@@ -31,6 +31,7 @@ def setting_of(row, plan):
     tokens = row["condition"].split("-")
     mask_tokens = {row["mask"], f"d{row['d']}"}
     rest = "-".join(t for t in tokens if t not in mask_tokens)
+    plan = plan[: -len("-confirm")] if plan.endswith("-confirm") else plan  # seeds added to a screened plan
     return plan + (f" ({rest})" if rest else "")
 
 
