@@ -8,6 +8,7 @@
 #include <string.h>
 #include "cli/commands.h"
 #include "dist/dist.h"
+#include "report/analyze_run.h"
 #include "report/figures.h"
 #include "train/memory.h"
 #include "train/sheet.h"
