@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include "analysis/analysis.h"
 #include "cli/commands.h"
+#include "cli/run_summary.h"
 #include "io/json.h"
 #include "io/npz.h"
 #include "report/run.h"
@@ -45,6 +46,9 @@ static const LmOption all_opts[] = {
     STR("task", task, SUB_FIXEDPOINTS | SUB_AUTAPSE, "the task whose input (and trajectories) are used (required)"),
     STR("period", period, SUB_FIXEDPOINTS | SUB_AUTAPSE,
         "period of the task: fixation, stimulus, delay, decision, stim1, stim2, sample, test (required)"),
+    STR("period", period, SUB_VARIANCE,
+        "task variance in one period only (epoch variance: fixation, stimulus, delay, decision, stim1, stim2, "
+        "sample, test), or all (default: every period after the initial fixation)"),
     NUM("input_trial", LM_OPT_INT, input_trial, 0, 100000, NULL, SUB_FIXEDPOINTS | SUB_AUTAPSE,
         "u is the input at the period's first step in this trial (default: the first trial that has the period)"),
     NUM("memory_tol", LM_OPT_DOUBLE, memory_tol, 0, 10, "0.05", SUB_AUTAPSE,
@@ -126,61 +130,6 @@ static LmNet net_of(const LmTrained *run, const Opts *o) {
     return n;
 }
 
-static LmSheet sheet_of(const LmTrained *run) {
-    const LmTrainConfig *c = &run->trainer->cfg;
-    int N = c->hidden;
-    LmSheet g = {N, 1, 1};   /* no sheet: a ring of N (the local1d geometry) */
-    if (c->mask == LM_MASK_LOCAL1D) return g;
-    if (run->nx > 0) return (LmSheet){run->nx, run->ny, c->periodic};
-    int sq = (int)lround(sqrt((double)N));
-    if (sq * sq == N) g = (LmSheet){sq, sq, 0};   /* the default sheet the local masks would use */
-    return g;
-}
-
-/* The initial W_rec, W_in, W_out: DIR/init.npz (written by `lmrnn train` at step 0), else rebuilt
- * from the stored configuration (the initialisation is a function of the seed alone). */
-static const char *initial_weights(const LmTrained *run, float *init[3]) {
-    const LmModelConfig *mc = lm_model_config(run->model);
-    int N = mc->n_hidden;
-    int64_t shp[3][2] = {{N, N}, {N, mc->n_in}, {mc->n_out, N}};
-    const char *names[3] = {"W_rec", "W_in", "W_out"};
-    char p[1200];
-    snprintf(p, sizeof p, "%s/init.npz", run->dir);
-    struct stat st;
-    if (stat(p, &st) == 0) {
-        LmNpz *z = lm_npz_read(p);
-        int ok = z != NULL;
-        for (int k = 0; k < 3 && ok; k++) {
-            const LmArray *a = lm_npz_expect(z, names[k], LM_DT_F32, 2, shp[k]);
-            if (!a) ok = 0;
-            for (size_t i = 0; ok && i < a->count; i++)
-                if (!isfinite(((float *)a->data)[i])) {
-                    lm_err_set("%s: %s has non-finite values", p, names[k]);
-                    ok = 0;
-                }
-            if (ok) {
-                init[k] = lm_malloc(a->count * sizeof(float));
-                memcpy(init[k], a->data, a->count * sizeof(float));
-            }
-        }
-        lm_npz_free(z);
-        if (ok) return "init.npz";
-        fprintf(stderr, "lmrnn: warning: ignoring %s (%s); rebuilding the initial weights\n", p, lm_err_msg());
-        for (int k = 0; k < 3; k++) free(init[k]), init[k] = NULL;
-    }
-    LmTrainConfig cfg = run->trainer->cfg;
-    cfg.train_pool = 0;
-    LmTrainer *t = lm_trainer_new(&cfg);
-    if (!t) return NULL;
-    int idx[3] = {2, 0, 4};
-    for (int k = 0; k < 3; k++) {
-        init[k] = lm_malloc((size_t)shp[k][0] * shp[k][1] * sizeof(float));
-        lm_model_export_tensor(t->model, idx[k], init[k]);
-    }
-    lm_trainer_free(t);
-    return "reconstructed from the run's seed";
-}
-
 static int write_json(const char *path, cJSON *doc) {
     int rc = lm_json_write(path, doc);
     cJSON_Delete(doc);
@@ -211,39 +160,48 @@ static int summary_of(LmTrained *run, const Opts *o, const char *dir, const char
     int pos[LM_MAX_BATTERY], n;
     if (lm_tasks_positions(run->battery, o->tasks, pos, &n) != 0) return 2;
     LmNet net = net_of(run, o);
-    LmStates s;
-    if (lm_states_collect(&net, pos, n, o->trials > 0 ? (int)o->trials : 16, &s) != 0) return 1;
-    float *init[3] = {NULL, NULL, NULL};
-    const char *source = initial_weights(run, init);
+    LmRunInit init;
+    const char *source = lm_run_initial_weights(run->dir, &run->trainer->cfg, run->model, &init);
     if (!source) fprintf(stderr, "lmrnn: warning: no initial weights (%s): weight change not reported\n", lm_err_msg());
-    LmSheet g = sheet_of(run);
+    LmSheet g = lm_run_sheet(&run->trainer->cfg);
+    LmSummaryOptions so;
+    lm_summary_options_default(&so);
+    if (o->trials > 0) so.trials = (int)o->trials;
+    LmInitWeights iw = lm_run_init_view(&init);
     LmSummary sm;
-    int rc = lm_summary_compute(&s, run->model, source ? (const float *const *)init : NULL, &g, &sm);
+    int rc = lm_summary_of_net(&net, pos, n, &so, source ? &iw : NULL, &g, &sm);
     sm.init_source = source;
     char path[1200];
     if (rc == 0 && lm_mkdir_p(dir) != 0) rc = -1;
     if (rc == 0) {
         cJSON *doc = lm_summary_json(&sm);
         cJSON_AddNumberToObject(doc, "step", (double)run->step);
-        cJSON_AddNumberToObject(doc, "trials_per_task", s.K / s.n_tasks);
-        cJSON_AddNumberToObject(doc, "tasks", s.n_tasks);
+        cJSON_AddNumberToObject(doc, "trials_per_task", sm.trials);
+        cJSON_AddNumberToObject(doc, "tasks", n);
         cJSON_AddNumberToObject(doc, "seed", (double)net.seed);
         snprintf(path, sizeof path, "%s/summary.json", dir);
         rc = write_json(path, doc);
         if (rc == 0 && report)
             fprintf(report, "summary: PR %.2f, dormant %.3f (tau 0) %.3f (tau 0.025), erank %.1f, stable rank %.2f, "
-                            "|dW_rec|/|W_rec(0)| %.3f; wrote %s\n",
-                    sm.pr, sm.dormant[0], sm.dormant[1], sm.erank, sm.srank, sm.change[0], path);
+                            "|dW_rec|/|W_rec(0)| %.3f%s; wrote %s\n",
+                    sm.pr, sm.dormant[0], sm.dormant[1], sm.erank, sm.srank, sm.change[0],
+                    sm.n_skipped ? " (some measures skipped above the dense size: see \"skipped\")" : "", path);
     }
     if (rc == 0 && !o->no_plot) {
         snprintf(path, sizeof path, "%s/summary.png", fig_dir);
         rc = lm_mkdir_p(fig_dir);
         if (rc == 0) rc = lm_summary_figure(&sm, path);
         if (rc == 0 && report) fprintf(report, "wrote %s\n", path);
+        /* over training: the run log's summary records, if it has any */
+        char log[1200];
+        snprintf(log, sizeof log, "%s/log.jsonl", run->dir);
+        snprintf(path, sizeof path, "%s/summary_history.png", fig_dir);
+        int h = rc == 0 ? lm_summary_history_figure(log, path) : 0;
+        if (h < 0) rc = -1;
+        if (h == 0 && rc == 0 && report) fprintf(report, "wrote %s\n", path);
     }
     lm_summary_free(&sm);
-    lm_states_free(&s);
-    for (int k = 0; k < 3; k++) free(init[k]);
+    lm_run_init_free(&init);
     return rc ? 1 : 0;
 }
 
@@ -526,6 +484,12 @@ static int run_variance(LmTrained *run, const Opts *o) {
         lm_err_set("variance: needs at least 2 tasks");
         return 2;
     }
+    int period = -1;
+    if (o->period && strcmp(o->period, "all") != 0 && (period = lm_period_index(o->period)) < 0) {
+        lm_err_set("variance: unknown --period '%s' (all, fixation, stimulus, delay, decision, stim1, stim2, sample, "
+                   "test)", o->period);
+        return 2;
+    }
     LmNet net = net_of(run, o);
     int trials = o->trials > 0 ? (int)o->trials : 64;
     LmStates s;
@@ -537,7 +501,13 @@ static int run_variance(LmTrained *run, const Opts *o) {
         return 2;
     }
     double *tv = lm_malloc((size_t)s.N * n * sizeof(double));
-    lm_task_variance(&s, tv);
+    uint8_t has_period[LM_MAX_BATTERY];
+    if (lm_task_variance_period(&s, period, tv, has_period) == 0) {
+        lm_err_set("variance: none of the analysed tasks has a '%s' period", o->period);
+        free(tv);
+        lm_states_free(&s);
+        return 2;
+    }
     LmVariance v;
     int rc = lm_variance_cluster(tv, s.N, n, o->active, method, (int)o->kmin, kmax, (int)o->restarts, net.seed, &v);
     free(tv);
@@ -555,6 +525,10 @@ static int run_variance(LmTrained *run, const Opts *o) {
                                 "trials of the task past their initial fixation and still running at that step");
         cJSON_AddNumberToObject(doc, "trials_per_task", trials);
         cJSON_AddNumberToObject(doc, "seed", (double)net.seed);
+        cJSON_AddStringToObject(doc, "period", period < 0 ? "all" : lm_period_names[period]);
+        cJSON *lack = cJSON_AddArrayToObject(doc, "tasks_without_period");
+        for (int r = 0; r < n; r++)
+            if (!has_period[r]) cJSON_AddItemToArray(lack, cJSON_CreateString(names[r]));
         cJSON_AddNumberToObject(doc, "active_threshold", o->active);
         cJSON_AddNumberToObject(doc, "active_units", v.n_active);
         cJSON_AddStringToObject(doc, "method", method == LM_CLUSTER_WARD ? "ward" : "kmeans++");
