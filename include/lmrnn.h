@@ -168,6 +168,58 @@ LMRNN_API int lmrnn_model_evaluate(lmrnn_model *m, int trials, const uint64_t *s
 LMRNN_API int lmrnn_model_eval_trial(const lmrnn_model *m, int pos, int i, const uint64_t *seed, float *inputs,
                                      size_t n_inputs, int32_t *gt, size_t n_gt, lmrnn_trial_info *info);
 
+/* ---------------------------------------------------------------- analyses (docs/analysis.md)
+ * The analyses of `lmrnn analyze` on a model's held-out evaluation trials (run from h = 0, no recurrent
+ * noise). Each returns a result: named arrays with the keys (and dtypes, shapes) of the .npz the command
+ * writes, valid until lmrnn_result_free. */
+typedef struct lmrnn_result lmrnn_result;
+enum { LMRNN_FLOAT32 = 0, LMRNN_FLOAT64 = 1, LMRNN_INT32 = 2, LMRNN_INT64 = 3, LMRNN_UINT8 = 4, LMRNN_TEXT = 5 };
+typedef struct {
+    const char *name;
+    int dtype;              /* LMRNN_FLOAT32 ... LMRNN_TEXT */
+    int ndim;               /* 0 for a scalar (one element) */
+    int64_t shape[4];
+    size_t count;           /* elements (LMRNN_TEXT: bytes, without the terminating NUL) */
+    const void *data;       /* row-major; LMRNN_TEXT: NUL-terminated UTF-8 */
+} lmrnn_array;
+LMRNN_API int lmrnn_result_count(const lmrnn_result *r);
+LMRNN_API int lmrnn_result_get(const lmrnn_result *r, int i, lmrnn_array *out);   /* i in [0, count) */
+LMRNN_API int lmrnn_result_find(const lmrnn_result *r, const char *name, lmrnn_array *out);
+LMRNN_API void lmrnn_result_free(lmrnn_result *r);                 /* NULL is fine */
+
+/* analysis = "states", "summary", "fixedpoints" or "variance", with the options of that subcommand
+ * (`lmrnn analyze SUB --help`) as key/value strings: "tasks", "trials", "seed" (default: the run's
+ * held-out evaluation seed), fixedpoints "task", "period" (both required), "input_trial", "inits",
+ * "noise", "lr", "lr_decay", "patience", "max_iters", "tol_q", "tol_dq", "tol_unique", "outlier",
+ * "threads"; variance "method", "kmin", "kmax", "restarts", "active", "pairs". The command line's
+ * "out" and "no_plot" are refused. Results:
+ *   states       h [K][T][N], inputs, outputs, labels, lengths, task, modality, period_bounds,
+ *                rule_column, task_names, period_names
+ *   fixedpoints  points float64 [P][N], q [P], eig_re, eig_im [P][N] (by modulus, largest first),
+ *                stable uint8 [P], input float64 [n_in] (the constant input u), inits, iterations,
+ *                lambda1_abs, q_over_alpha2, pc_*, points_pc, traj_pc, traj_lengths, summary (JSON
+ *                text), input_trial (int32 scalar: the trial u was taken from)
+ *   variance     task_variance float64 [N][n_tasks], active, units, normalised, labels, order,
+ *                cluster_task, k_values, silhouette, ftv_pairs, ftv, ftv_hist, task_names
+ *   summary      participation_ratio, dormant_ratio [2] (tau 0, 0.025), effective_rank, stable_rank,
+ *                spectral_norm, weight_change [3] (W_rec, W_in, W_out; NaN if unknown),
+ *                initial_weights (text), covariance_eigenvalues [N], singular_values [N],
+ *                unit_activity [N], distance, connections, mean_abs_w, mean_w, fraction_positive,
+ *                abs_mass_within [bins], geometry (text), samples (int64 scalar) */
+LMRNN_API int lmrnn_analyze(lmrnn_model *m, const char *analysis, const char *const *keys,
+                            const char *const *values, int n, lmrnn_result **out);
+
+/* Lesions: zero the outgoing weights of units (their columns of W_rec and W_out). lmrnn_model_lesion
+ * changes the model for good; lmrnn_analyze_lesion evaluates the intact model and, for each group g
+ * (0..n_groups-1), the model with the units[k] of group[k] == g lesioned (group NULL: all units form
+ * group 0), then restores it. Units are distinct, in [0, N). Options "trials" (64) and "seed".
+ * Result: intact float64 [n_tasks] and change [n_groups][n_tasks] (last_step performance),
+ * mean_change [n_groups], group_units int32 [n_groups], task_names. */
+LMRNN_API int lmrnn_model_lesion(lmrnn_model *m, const int32_t *units, size_t n_units);
+LMRNN_API int lmrnn_analyze_lesion(lmrnn_model *m, const int32_t *units, const int32_t *group, size_t n_units,
+                                   int n_groups, const char *const *keys, const char *const *values, int n,
+                                   lmrnn_result **out);
+
 /* ---------------------------------------------------------------- training */
 typedef struct {
     char reason[16];        /* "max_steps", "target", "time_limit", ... as in log.jsonl */

@@ -1,7 +1,9 @@
 /* The public C API (include/lmrnn.h) against independent expectations: counts and names of the
  * batteries, masks counted by brute force, a forward pass recomputed in double from the exported
- * tensors, stream rewind and state round trips, a trained run reloaded and evaluated, and every kind of
- * bad argument answered with a status and a message (never a crash). */
+ * tensors, stream rewind and state round trips, a trained run reloaded and evaluated, its fixed points
+ * checked against the update equation recomputed here, lesions against the columns they zero and the
+ * evaluation they change, and every kind of bad argument answered with a status and a message (never a
+ * crash). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -299,6 +301,190 @@ static void test_train_load_evaluate(void) {
     CHECK(lmrnn_train(nk, nv, 1, &r) == LMRNN_ERR_ARG && has_error("--out"));
 }
 
+/* The array `name` of a result, checked for dtype and element count. */
+static const void *result_data(const lmrnn_result *r, const char *name, int dtype, size_t count) {
+    lmrnn_array a;
+    CHECK(lmrnn_result_find(r, name, &a) == LMRNN_OK, "%s: %s", name, lmrnn_last_error());
+    CHECK(a.dtype == dtype && a.count == count, "%s: dtype %d count %zu (want %d, %zu)", name, a.dtype, a.count,
+          dtype, count);
+    return a.dtype == dtype && a.count == count ? a.data : NULL;
+}
+
+/* Fixed points of the run of test_train_load_evaluate: each reported q is 1/2 |F(h) - h|^2 with F the
+ * network's update (ngym rule, relu, alpha = 1: F(h) = relu(W_rec h + W_in u + b_in + b_rec)) computed
+ * here in double from the exported tensors, u is the evaluation trial's input at the period's start,
+ * and a point is stable exactly when its leading eigenvalue is inside the unit circle. */
+static void check_fixed_points(lmrnn_model *m, int N, int n_in) {
+    const char *k[] = {"task", "period", "inits", "trials", "max_iters"}, *v[] = {"dms", "delay", "64", "8", "2000"};
+    lmrnn_result *r = NULL;
+    CHECK(lmrnn_analyze(m, "fixedpoints", k, v, 5, &r) == LMRNN_OK && r, "%s", lmrnn_last_error());
+    if (!r) return;
+    lmrnn_array pa;
+    CHECK(lmrnn_result_find(r, "points", &pa) == LMRNN_OK && pa.ndim == 2 && pa.shape[1] == N && pa.shape[0] >= 1);
+    const int P = (int)pa.shape[0];
+    const double *pts = pa.data, *q = result_data(r, "q", LMRNN_FLOAT64, P);
+    const double *u = result_data(r, "input", LMRNN_FLOAT64, n_in);
+    const double *re = result_data(r, "eig_re", LMRNN_FLOAT64, (size_t)P * N);
+    const double *im = result_data(r, "eig_im", LMRNN_FLOAT64, (size_t)P * N);
+    const uint8_t *stable = result_data(r, "stable", LMRNN_UINT8, P);
+    const int32_t *trial = result_data(r, "input_trial", LMRNN_INT32, 1);
+    float *w[6];
+    for (int i = 0; i < 6; i++) {
+        int64_t shape[2];
+        lmrnn_model_tensor_shape(m, i, NULL, NULL, shape);
+        w[i] = malloc(sizeof(float) * shape[0] * shape[1]);
+        lmrnn_model_get_tensor(m, i, w[i], (size_t)(shape[0] * shape[1]));
+    }
+    if (q && u && re && im && stable && trial) {
+        float *x = calloc((size_t)LMRNN_TMAX * n_in, sizeof(float));
+        lmrnn_trial_info ti;
+        CHECK(lmrnn_model_eval_trial(m, 2, *trial, NULL, x, (size_t)LMRNN_TMAX * n_in, NULL, 0, &ti) == LMRNN_OK);
+        int start = -1;
+        for (int p = 0; p < ti.n_periods; p++)
+            if (!strcmp(ti.period_name[p], "delay")) start = ti.period_start[p];
+        int same = start >= 0;
+        for (int i = 0; same && i < n_in; i++) same = u[i] == x[(size_t)start * n_in + i];
+        CHECK(same, "the input is not trial %d's at the delay's start %d", *trial, start);
+        free(x);
+        for (int p = 0; p < P; p++) {
+            double q_ref = 0;
+            for (int i = 0; i < N; i++) {
+                double s = w[1][i] + w[3][i];
+                for (int j = 0; j < n_in; j++) s += (double)w[0][(size_t)i * n_in + j] * u[j];
+                for (int j = 0; j < N; j++) s += (double)w[2][(size_t)i * N + j] * pts[(size_t)p * N + j];
+                const double d = (s > 0 ? s : 0) - pts[(size_t)p * N + i];
+                q_ref += 0.5 * d * d;
+            }
+            CHECK(fabs(q_ref - q[p]) <= 1e-9 * fmax(1.0, q_ref), "point %d: q %g, F gives %g", p, q[p], q_ref);
+            const double lam1 = hypot(re[(size_t)p * N], im[(size_t)p * N]);
+            CHECK(stable[p] == (lam1 < 1), "point %d: stable %d, |lambda_1| %g", p, stable[p], lam1);
+            for (int i = 1; i < N; i++)
+                CHECK(hypot(re[(size_t)p * N + i], im[(size_t)p * N + i]) <= hypot(re[(size_t)p * N + i - 1], im[(size_t)p * N + i - 1]) + 1e-12);
+        }
+        CHECK(q[0] < 1e-6, "the best point is not a fixed point: q = %g", q[0]);
+    }
+    for (int i = 0; i < 6; i++) free(w[i]);
+    lmrnn_array a;
+    CHECK(lmrnn_result_get(r, lmrnn_result_count(r), &a) == LMRNN_ERR_ARG && has_error("outside"));
+    CHECK(lmrnn_result_find(r, "nosuch", &a) == LMRNN_ERR_ARG && has_error("nosuch"));
+    lmrnn_result_free(r);
+}
+
+/* Lesions: lmrnn_model_lesion zeroes exactly the units' columns of W_rec and W_out; the lesion table's
+ * change is the evaluation of that lesioned model minus the intact one's. */
+static void check_lesion(lmrnn_model *m, const char *run, int N) {
+    const int32_t units[] = {1, 5, 6};
+    const char *k[] = {"trials", "seed"}, *v[] = {"12", "77"};
+    lmrnn_result *r = NULL;
+    CHECK(lmrnn_analyze_lesion(m, units, NULL, 3, 0, k, v, 2, &r) == LMRNN_OK, "%s", lmrnn_last_error());
+    const double *intact = r ? result_data(r, "intact", LMRNN_FLOAT64, 3) : NULL;
+    const double *change = r ? result_data(r, "change", LMRNN_FLOAT64, 3) : NULL;
+    const int32_t *count = r ? result_data(r, "group_units", LMRNN_INT32, 1) : NULL;
+    CHECK(count && *count == 3);
+    const uint64_t seed = 77;
+    double before[3], after[3];
+    CHECK(lmrnn_model_evaluate(m, 12, &seed, NULL, before, NULL, 3, NULL) == LMRNN_OK);
+    float *rec0 = malloc(sizeof(float) * N * N), *out0 = malloc(sizeof(float) * 17 * N);
+    float *rec1 = malloc(sizeof(float) * N * N), *out1 = malloc(sizeof(float) * 17 * N);
+    lmrnn_model_get_tensor(m, 2, rec0, (size_t)N * N);
+    lmrnn_model_get_tensor(m, 4, out0, (size_t)17 * N);
+    CHECK(lmrnn_model_lesion(m, units, 3) == LMRNN_OK);
+    lmrnn_model_get_tensor(m, 2, rec1, (size_t)N * N);
+    lmrnn_model_get_tensor(m, 4, out1, (size_t)17 * N);
+    int exact = 1, some_nonzero = 0;
+    for (int j = 0; j < N; j++) {
+        const int lesioned = j == 1 || j == 5 || j == 6;
+        for (int i = 0; i < N; i++) {
+            exact &= rec1[(size_t)i * N + j] == (lesioned ? 0.0f : rec0[(size_t)i * N + j]);
+            some_nonzero |= lesioned && rec0[(size_t)i * N + j] != 0;
+        }
+        for (int o = 0; o < 17; o++) exact &= out1[(size_t)o * N + j] == (lesioned ? 0.0f : out0[(size_t)o * N + j]);
+    }
+    CHECK(exact && some_nonzero);
+    CHECK(lmrnn_model_evaluate(m, 12, &seed, NULL, after, NULL, 3, NULL) == LMRNN_OK);
+    for (int t = 0; intact && change && t < 3; t++)
+        CHECK(intact[t] == before[t] && fabs(change[t] - (after[t] - before[t])) < 1e-12, "task %d", t);
+    lmrnn_result_free(r);
+    free(rec0), free(out0), free(rec1), free(out1);
+    /* Bad lesions: nothing changes. */
+    const int32_t twice[] = {2, 2}, outside[] = {N}, groups[] = {0, 3};
+    CHECK(lmrnn_model_lesion(m, twice, 2) == LMRNN_ERR_ARG && has_error("twice"));
+    CHECK(lmrnn_model_lesion(m, outside, 1) == LMRNN_ERR_ARG && has_error("outside"));
+    CHECK(lmrnn_analyze_lesion(m, units, groups, 2, 2, NULL, NULL, 0, &r) == LMRNN_ERR_ARG && has_error("group 3") && !r);
+    CHECK(lmrnn_analyze_lesion(m, units, NULL, 3, 0, k, v, -1, &r) == LMRNN_ERR_ARG);
+    lmrnn_model_free(m);
+    CHECK(lmrnn_model_load(&m, run) == LMRNN_OK);   /* the lesion was in the handle only */
+    float *again = malloc(sizeof(float) * N * N);
+    lmrnn_model_get_tensor(m, 2, again, (size_t)N * N);
+    CHECK(again[1] != 0.0f || again[N + 1] != 0.0f || again[2 * N + 1] != 0.0f);
+    free(again);
+    lmrnn_model_free(m);
+}
+
+static void test_analyses(void) {
+    char run[300];
+    snprintf(run, sizeof run, "%s/run", tmpdir);
+    lmrnn_model *m = NULL;
+    CHECK(lmrnn_model_load(&m, run) == LMRNN_OK, "%s", lmrnn_last_error());
+    if (!m) return;
+    lmrnn_model_info info;
+    lmrnn_model_info_get(m, &info);
+    size_t need;
+    lmrnn_model_config_json(m, NULL, 0, &need);
+    char *cfg = malloc(need);
+    lmrnn_model_config_json(m, cfg, need, NULL);
+    CHECK(strstr(cfg, "\"rule\":\"ngym\"") && strstr(cfg, "\"act\":\"relu\"") && strstr(cfg, "\"alpha\":1,"),
+          "the fixed-point check assumes the default update rule");
+    free(cfg);
+    check_fixed_points(m, info.n_hidden, info.n_in);
+    /* States: K = tasks x trials, each trial's states are forward's on its evaluation inputs. */
+    const char *sk[] = {"tasks", "trials"}, *sv[] = {"dms,go", "3"};
+    lmrnn_result *r = NULL;
+    CHECK(lmrnn_analyze(m, "states", sk, sv, 2, &r) == LMRNN_OK, "%s", lmrnn_last_error());
+    lmrnn_array h;
+    CHECK(r && lmrnn_result_find(r, "h", &h) == LMRNN_OK && h.ndim == 3 && h.shape[0] == 6 && h.shape[2] == info.n_hidden);
+    lmrnn_array names;
+    CHECK(r && lmrnn_result_find(r, "task_names", &names) == LMRNN_OK && names.dtype == LMRNN_TEXT &&
+          !strcmp(names.data, "dms;go"));
+    if (r && h.ndim == 3) {
+        float *x = calloc((size_t)LMRNN_TMAX * info.n_in, sizeof(float));
+        float *hid = malloc(sizeof(float) * LMRNN_TMAX * info.n_hidden);
+        lmrnn_trial_info ti;
+        lmrnn_model_eval_trial(m, 0, 1, NULL, x, (size_t)LMRNN_TMAX * info.n_in, NULL, 0, &ti);   /* go, trial 1 */
+        lmrnn_model_forward(m, ti.len, 1, x, (size_t)ti.len * info.n_in, hid, (size_t)ti.len * info.n_hidden, NULL, 0);
+        const float *hk = (const float *)h.data + (size_t)4 * h.shape[1] * info.n_hidden;
+        double err = 0;
+        for (size_t e = 0; e < (size_t)ti.len * info.n_hidden; e++) err = fmax(err, fabs(hk[e] - hid[e]));
+        CHECK(err < 1e-5, "states differ from forward by %g", err);
+        free(x), free(hid);
+    }
+    lmrnn_result_free(r);
+    /* Summary: a new model (step 0 of the same run) has not changed from its initial weights. */
+    CHECK(lmrnn_analyze(m, "summary", NULL, NULL, 0, &r) == LMRNN_OK, "%s", lmrnn_last_error());
+    const double *pr = r ? result_data(r, "participation_ratio", LMRNN_FLOAT64, 1) : NULL;
+    const double *change = r ? result_data(r, "weight_change", LMRNN_FLOAT64, 3) : NULL;
+    CHECK(pr && *pr >= 1 && *pr <= info.n_hidden && change && change[0] > 0);
+    lmrnn_result_free(r);
+    /* Bad input: a status, a message, no result. */
+    const char *bk[][2] = {{"task", "nosuch"}, {"period", "lunch"}, {"trials", "0"}, {"out", "x.npz"}, {"hiden", "3"}};
+    const char *want[] = {"nosuch", "lunch", "trials", "command line", "hiden"};
+    for (int i = 0; i < 5; i++) {
+        const char *k[] = {"task", "period", bk[i][0]}, *v[] = {"dms", "delay", bk[i][1]};
+        r = (lmrnn_result *)&r;   /* a later key replaces an earlier one */
+        CHECK(lmrnn_analyze(m, "fixedpoints", k, v, 3, &r) == LMRNN_ERR_ARG && has_error(want[i]) && !r, "%d: %s", i,
+              lmrnn_last_error());
+        lmrnn_result_free(r);
+    }
+    const char *pk[] = {"task", "period"}, *pv[] = {"dms", "stim1"};
+    CHECK(lmrnn_analyze(m, "fixedpoints", pk, pv, 2, &r) == LMRNN_ERR_ARG && has_error("no 'stim1' period"),
+          "%s", lmrnn_last_error());
+    CHECK(lmrnn_analyze(m, "lesion", NULL, NULL, 0, &r) == LMRNN_ERR_ARG && has_error("lmrnn_analyze_lesion"));
+    CHECK(lmrnn_analyze(m, "variance", pk, pv, -1, &r) == LMRNN_ERR_ARG);
+    CHECK(lmrnn_analyze(NULL, "states", NULL, NULL, 0, &r) == LMRNN_ERR_ARG && has_error("NULL"));
+    lmrnn_result_free(NULL);
+    check_lesion(m, run, info.n_hidden);
+}
+
 int main(void) {
     snprintf(tmpdir, sizeof tmpdir, "/tmp/lmrnn_test_api_XXXXXX");
     if (!mkdtemp(tmpdir)) return 1;
@@ -308,6 +494,7 @@ int main(void) {
     RUN(test_mask);
     RUN(test_model_forward);
     RUN(test_train_load_evaluate);
+    RUN(test_analyses);
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
     if (system(cmd) != 0) return 1;

@@ -37,6 +37,7 @@ run_example() {
     grep -q "^lmrnn $(sed -n 's/^Version: //p' "$prefix/lib/pkgconfig/lmrnn.pc")$" "$tmp/out" &&
         grep -q "window: inputs \[350\]\[4\]\[115\]" "$tmp/out" && grep -q "expected error: stream inputs" "$tmp/out" &&
         grep -q "trained 200 steps (max_steps)" "$tmp/out" && grep -q "mean performance" "$tmp/out" &&
+        grep -q "^fixed points: [1-9]" "$tmp/out" && grep -q "^lesion of units 0-9: change go" "$tmp/out" &&
         test -f "$tmp/run/checkpoint.npz" || { cat "$tmp/out"; return 1; }
 }
 check example_runs run_example

@@ -1,7 +1,8 @@
 """The Python package against the real program: the stream bit-identical to `lmrnn tasks batch`, trials
 to `lmrnn tasks dump`, Model.forward reproducing a trained run's own evaluation, load_run against the
-run directory's files read with NumPy and json, the docs/api.md example, and bad input arriving as
-exceptions with the library's message. Run by tests/test_python.sh; prints "N passed, N failed"."""
+run directory's files read with NumPy and json, the analyses against the update equation and the
+command line's files, the docs/api.md example, and bad input arriving as exceptions with the library's
+message. Run by tests/test_python.sh; prints "N passed, N failed"."""
 import json
 import os
 import re
@@ -217,6 +218,100 @@ def test_bad_input_raises():
     assert np.array_equal(m.forward(x[:, ::2])[1], m.forward(np.ascontiguousarray(x[:, ::2]))[1])
 
 
+def test_analysis_against_cli_and_update_equation():
+    out, _ = train_tiny("run_analysis")
+    m = lmrnn.load_run(out).model
+    w = {k: v.astype(np.float64) for k, v in m.weights().items()}
+    cfg = m.config
+    assert (cfg["rule"], cfg["act"]) == ("ngym", "relu"), "the check below is the ngym relu update"
+    a = cfg["alpha"]
+
+    def F(h, u):   # docs/model.md: h' = relu((1 - a) h + a (W_rec h + W_in u + b_in + b_rec))
+        return np.maximum((1 - a) * h + a * (h @ w["W_rec"].T + w["W_in"] @ u + w["b_in"] + w["b_rec"]), 0)
+
+    fp = lmrnn.analysis.fixed_points(m, "dms", "delay", inits=128, trials=16, max_iters=3000)
+    P, q, u = fp["points"], fp["q"], fp["input"]
+    assert P.dtype == np.float64 and P.shape[1] == 36 and u.shape == (m.n_inputs,) and fp["stable"].dtype == np.uint8
+    r = F(P, u) - P
+    assert np.allclose(0.5 * np.sum(r * r, axis=1), q, rtol=1e-7, atol=1e-15)
+    fixed = q < 1e-10
+    assert fixed.any() and np.max(np.abs(r[fixed])) < 1e-4, "no point satisfies F(h) = h"
+    x, _ = m.eval_trial(2, fp["input_trial"])
+    st = lmrnn.analysis.states(m, tasks="dms", trials=16)
+    k = fp["input_trial"]
+    delay = str(st["period_names"]).split(";").index("delay")
+    assert np.array_equal(u, x[st["period_bounds"][k, delay, 0]].astype(np.float64))
+    lam1 = np.hypot(fp["eig_re"][:, 0], fp["eig_im"][:, 0])
+    assert np.array_equal(fp["stable"] == 1, lam1 < 1)
+    # The same analyses through the command line write the same arrays.
+    d = os.path.join(TMP, "analysis_cli")
+    run_cli("analyze", "variance", out, "--trials", "32", "--no-plot", "--out", d)
+    v = lmrnn.analysis.variance(m, trials=32)
+    ref = np.load(os.path.join(d, "variance.npz"))
+    assert sorted(ref.files) == sorted(v), (ref.files, list(v))
+    for key in ref.files:
+        want = str(ref[key]) if ref[key].dtype.kind == "U" else ref[key]
+        assert np.array_equal(v[key], want) and (isinstance(v[key], str) or v[key].dtype == ref[key].dtype), key
+    run_cli("analyze", "fixedpoints", out, "--task", "dms", "--period", "delay", "--inits", "128", "--trials", "16",
+            "--max-iters", "3000", "--no-plot", "--out", os.path.join(d, "fp.npz"))
+    ref = np.load(os.path.join(d, "fp.npz"))
+    for key in ref.files:
+        if key != "summary":   # holds the run time
+            assert np.array_equal(fp[key], ref[key]), key
+    # Lesions: a unit list zeroes exactly those columns; the table is the change of the evaluation.
+    units = [2, 3, 17]
+    les = lmrnn.analysis.lesion(m, units=units, trials=20, seed=5)
+    before = m.evaluate(trials=20, seed=5)
+    m.lesion(units)
+    after = m.evaluate(trials=20, seed=5)
+    lw = m.weights()
+    keep = np.setdiff1d(np.arange(36), units)
+    for name in ("W_rec", "W_out"):
+        assert not np.any(lw[name][:, units]) and np.array_equal(lw[name][:, keep], w[name][:, keep].astype(np.float32))
+        assert np.any(w[name][:, units]), name
+    for name in ("W_in", "b_in", "b_rec", "b_out"):
+        assert np.array_equal(lw[name], w[name].astype(np.float32)), name
+    names = les["task_names"].split(";")
+    assert np.allclose(les["intact"], [before["tasks"][t] for t in names], rtol=0, atol=1e-12)
+    assert np.allclose(les["change"][0], [after["tasks"][t] - before["tasks"][t] for t in names], rtol=0, atol=1e-12)
+    by_cluster = lmrnn.analysis.lesion(lmrnn.load_run(out).model, clusters=v, trials=8)
+    assert by_cluster["change"].shape == (len(v["cluster_task"]), 3)
+    assert by_cluster["group_units"].sum() == len(v["units"])
+    s = lmrnn.analysis.summary(lmrnn.load_run(out).model)
+    run_cli("analyze", "summary", out, "--no-plot", "--out", d)
+    with open(os.path.join(d, "summary.json")) as f:
+        ref = json.load(f)
+    assert abs(s["participation_ratio"] - ref["participation_ratio"]) < 1e-12
+    assert np.allclose(s["singular_values"], ref["singular_values"], rtol=0, atol=1e-12)
+    assert np.allclose(s["weight_change"], [ref["weight_change"][k] for k in ("W_rec", "W_in", "W_out")], rtol=1e-12)
+    assert s["dormant_ratio"].tolist() == [ref["dormant_ratio"]["tau_0"], ref["dormant_ratio"]["tau_0.025"]]
+
+
+def test_analysis_bad_input_raises():
+    out, _ = train_tiny("run_analysis_bad", steps=30)
+    m = lmrnn.load_run(out).model
+    V, A = lmrnn.LmrnnValueError, lmrnn.analysis
+    expect_error(V, "nosuch", A.fixed_points, m, "nosuch", "delay")
+    expect_error(V, "dlygo", A.fixed_points, m, "dlygo", "delay")          # not in the run's battery
+    expect_error(V, "lunch", A.fixed_points, m, "dms", "lunch")
+    expect_error(V, "stim1", A.fixed_points, m, "dms", "stim1")            # a period dms lacks
+    expect_error(V, "inits", A.fixed_points, m, "dms", "delay", inits=0)
+    expect_error(V, "trials", A.variance, m, trials=-3)
+    expect_error(V, "method", A.variance, m, method="spectral")
+    expect_error(V, "hiden", A.summary, m, hiden=4)
+    expect_error(V, "outside", A.lesion, m, units=[36])
+    expect_error(V, "twice", A.lesion, m, units=[1, 1])
+    expect_error(V, "one of", A.lesion, m)
+    expect_error(TypeError, "integers", A.lesion, m, units=np.array([1.5, 2.0]))
+    expect_error(TypeError, "integers", m.lesion, [[1, 2]])
+    expect_error(TypeError, "lmrnn.Model", A.summary, "runs/x")
+    expect_error(V, "shape", A.lesion, m, clusters={"units": np.arange(3), "labels": np.zeros(2, np.int32),
+                                                      "cluster_task": [0]})
+    expect_error(V, "group 4", A.lesion, m, clusters={"units": np.arange(3), "labels": np.array([0, 4, 1]),
+                                                       "cluster_task": [0, 1]})
+    assert np.array_equal(m.weights()["W_rec"], lmrnn.load_run(out).weights["W_rec"]), "a failed lesion changed W"
+
+
 def test_docs_python_example():
     doc = open(os.path.join(ROOT, "docs", "api.md")).read()
     blocks = re.findall(r"<!-- example: python -->\n```python\n(.*?)```", doc, re.S)
@@ -228,6 +323,7 @@ def test_docs_python_example():
     r = subprocess.run([sys.executable, script], cwd=TMP, env=env, capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr
     assert "inputs (350, 4, 115) float32" in r.stdout and "mean performance" in r.stdout, r.stdout
+    assert re.search(r"^fixed points: [1-9]", r.stdout, re.M) and "lesion of the clusters:" in r.stdout, r.stdout
 
 
 def main():

@@ -5,11 +5,12 @@
     for inputs, labels in lmrnn.Stream("modcog82", batch=4, window=350, seed=0): ...
     lmrnn.train(out="runs/x", battery="yang20", steps=2000)
     run = lmrnn.load_run("runs/x"); hidden, logits = run.model.forward(inputs)
+    lmrnn.analysis.fixed_points(run.model, "dlygo", "delay"); lmrnn.analysis.variance(run.model)
 
 Errors from the library arrive as LmrnnError (LmrnnValueError, also a ValueError, for bad arguments)
 with the library's message. See docs/api.md.
 """
-from . import tasks
+from . import analysis, tasks
 from ._lib import LmrnnError, LmrnnValueError, lib as _clib
 from .model import Model, build_mask
 from .run import Run, load_run
@@ -25,4 +26,4 @@ def set_threads(n):
     check(_clib.lmrnn_set_threads(int_arg(n, "threads", 1, 1024)))
 
 
-__all__ = ["tasks", "Stream", "Model", "build_mask", "Run", "load_run", "train", "set_threads", "LmrnnError", "LmrnnValueError"]
+__all__ = ["analysis", "tasks", "Stream", "Model", "build_mask", "Run", "load_run", "train", "set_threads", "LmrnnError", "LmrnnValueError"]

@@ -11,6 +11,7 @@ import numpy as np
 
 OK, ERR_FAILED, ERR_ARG = 0, -1, -2
 OBS, ACTIONS, TMAX, MAX_PERIODS, N_TENSORS = 33, 17, 64, 5, 6
+FLOAT32, FLOAT64, INT32, INT64, UINT8, TEXT = range(6)   # lmrnn_array.dtype
 
 
 class LmrnnError(RuntimeError):
@@ -93,6 +94,11 @@ class TrainResult(ctypes.Structure):
                 ("mean", c_double), ("min", c_double)]
 
 
+class Array(ctypes.Structure):
+    _fields_ = [("name", c_char_p), ("dtype", c_int), ("ndim", c_int), ("shape", c_int64 * 4), ("count", c_size_t),
+                ("data", c_void_p)]
+
+
 def _declare(name, restype, *argtypes):
     f = getattr(lib, name)
     f.restype = restype
@@ -136,6 +142,12 @@ _declare("lmrnn_model_evaluate", c_int, c_void_p, c_int, P(c_uint64), c_char_p, 
 _declare("lmrnn_model_eval_trial", c_int, c_void_p, c_int, c_int, P(c_uint64), c_void_p, c_size_t, c_void_p,
          c_size_t, P(TrialInfo))
 _declare("lmrnn_train", c_int, *_KV, P(TrainResult))
+_declare("lmrnn_result_count", c_int, c_void_p)
+_declare("lmrnn_result_get", c_int, c_void_p, c_int, P(Array))
+_declare("lmrnn_result_free", None, c_void_p)
+_declare("lmrnn_analyze", c_int, c_void_p, c_char_p, *_KV, P(c_void_p))
+_declare("lmrnn_model_lesion", c_int, c_void_p, c_void_p, c_size_t)
+_declare("lmrnn_analyze_lesion", c_int, c_void_p, c_void_p, c_void_p, c_size_t, c_int, *_KV, P(c_void_p))
 
 
 def check(rc):

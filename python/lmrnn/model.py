@@ -145,6 +145,13 @@ class Model:
                                          sp, x.ctypes.data, x.size, gt.ctypes.data, gt.size, ctypes.byref(ti)))
         return x[:ti.len].copy(), gt[:ti.len].copy()
 
+    def lesion(self, units):
+        """Zero the outgoing weights (columns of W_rec and W_out) of `units` for good
+        (lmrnn.analysis.lesion measures a lesion and restores the network)."""
+        from .analysis import _int32_vector
+        u = _int32_vector(units, "units")
+        check(lib.lmrnn_model_lesion(self._h, u.ctypes.data, u.size))
+
     def __repr__(self):
         return "Model(%s, n_in=%d, N=%d, step=%d, %s)" % (self.battery, self.n_inputs, self.n_hidden, self.step,
                                                          self.layout)

@@ -9,6 +9,7 @@
 #define LMRNN_ANALYSIS_H
 #include <stdint.h>
 #include <cjson/cJSON.h>
+#include "io/arrays.h"
 #include "model/model.h"
 #include "tasks/battery.h"
 
@@ -44,7 +45,9 @@ typedef struct {
 /* `trials` held-out trials of each of the n_tasks battery positions pos[]. 0, or -1 + lm_err_set. */
 int lm_states_collect(const LmNet *net, const int *pos, int n_tasks, int trials, LmStates *out);
 void lm_states_free(LmStates *s);
-/* .npz with the keys of docs/analysis.md (h, inputs, outputs, labels, lengths, ...). */
+/* The arrays of the .npz with the keys of docs/analysis.md (h, inputs, outputs, labels, lengths, ...);
+ * caller frees. lm_states_write writes them. */
+LmArrays *lm_states_arrays(const LmStates *s, const LmBattery *battery);
 int lm_states_write(const LmStates *s, const LmBattery *battery, const char *path);
 /* Parse a comma-separated task list (or "all") into battery positions. 0 or -1 + lm_err_set. */
 int lm_tasks_positions(const LmBattery *battery, const char *list, int *pos, int *n);
@@ -142,6 +145,10 @@ typedef struct {
     const int32_t *row_ptr, *col_idx;
     const float *rec, *W_in, *W_out;
 } LmInitWeights;
+
+/* The non-zeros of a dense [N][N] matrix as CSR, allocated into *row_ptr [N + 1], *col_idx, *vals
+ * (caller frees). */
+void lm_dense_to_csr(int N, const float *W, int32_t **row_ptr, int32_t **col_idx, float **vals);
 
 /* Hidden states of `trials` held-out trials of each task pos[0..n_tasks), collected one task at a time
  * (at most LM_SUMMARY_CHUNK_BYTES of trajectories at once), and the weights of net->model. init may be
@@ -260,6 +267,9 @@ void lm_ftv(const LmVariance *v, int r1, int r2, double *ftv, int32_t hist[20]);
  * silhouette.png, ftv.png in dir; pairs are task indices. 0 or -1 + lm_err_set. */
 int lm_variance_write(const LmVariance *v, const char *const *task_names, const int32_t (*pairs)[2], int n_pairs,
                       const char *npz_path);
+/* The arrays lm_variance_write writes (caller frees). */
+LmArrays *lm_variance_arrays(const LmVariance *v, const char *const *task_names, const int32_t (*pairs)[2],
+                             int n_pairs);
 int lm_variance_figures(const LmVariance *v, const char *const *task_names, const int32_t (*pairs)[2], int n_pairs,
                         const char *dir);
 /* The groups x tasks heat map of performance changes delta[g][r]. */
@@ -304,10 +314,11 @@ typedef struct {
     double alpha;
     const char *rule, *act, *mask;
 } LmFpContext;
-/* The .npz (keys in docs/analysis.md), the JSON summary and (fig_path non-NULL) the figure, with the
- * points and the trajectories of s projected on the first 3 principal components of s's hidden states.
+/* The arrays of the .npz (keys in docs/analysis.md; added to `arrays` when non-NULL, written to npz_path
+ * when non-NULL), the JSON summary and (fig_path non-NULL) the figure, with the points and the
+ * trajectories of s projected on the first 3 principal components of s's hidden states.
  * Returns the JSON summary (caller frees) or NULL + lm_err_set. */
-cJSON *lm_fp_report(const LmFixedPoints *fp, const LmStates *s, const LmFpContext *ctx, const char *npz_path,
-                    const char *fig_path);
+cJSON *lm_fp_report(const LmFixedPoints *fp, const LmStates *s, const LmFpContext *ctx, LmArrays *arrays,
+                    const char *npz_path, const char *fig_path);
 
 #endif

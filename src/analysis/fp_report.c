@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "analysis/analysis.h"
-#include "io/npz.h"
+#include "io/arrays.h"
 #include "plot/plot.h"
 #include "util/err.h"
 
@@ -151,8 +151,8 @@ static int figure(const LmFixedPoints *fp, const LmStates *s, const double *traj
     return lm_fig_close(f);
 }
 
-cJSON *lm_fp_report(const LmFixedPoints *fp, const LmStates *s, const LmFpContext *ctx, const char *npz_path,
-                    const char *fig_path) {
+cJSON *lm_fp_report(const LmFixedPoints *fp, const LmStates *s, const LmFpContext *ctx, LmArrays *arrays,
+                    const char *npz_path, const char *fig_path) {
     int N = fp->N, K = fp->K;
     double var[N_PC] = {0, 0, 0};
     double *mean = lm_malloc((size_t)N * sizeof(double)), *axes = lm_calloc((size_t)N_PC * N, sizeof(double));
@@ -184,33 +184,30 @@ cJSON *lm_fp_report(const LmFixedPoints *fp, const LmStates *s, const LmFpContex
     for (int i = 0; i < ctx->n_in; i++) u[i] = ctx->u[i];
     cJSON *doc = summary_json(fp, ctx, lam1);
 
-    LmNpzWriter *w = lm_npz_create(npz_path);
-    rc = w ? 0 : -1;
-    if (w) {
-        int64_t kn[2] = {K, N}, k1[1] = {K}, in[1] = {ctx->n_in}, kp[2] = {K, N_PC}, pn[2] = {N_PC, N};
-        int64_t p1[1] = {N_PC}, n1[1] = {N}, tr[3] = {s->K, s->T, N_PC}, t1[1] = {s->K}, ini[2] = {fp->n_inits, N};
-        char *info = cJSON_PrintUnformatted(doc);
-        rc |= lm_npz_add(w, "points", LM_DT_F64, 2, kn, fp->points);
-        rc |= lm_npz_add(w, "q", LM_DT_F64, 1, k1, fp->q);
-        rc |= lm_npz_add(w, "q_over_alpha2", LM_DT_F64, 1, k1, qa);
-        rc |= lm_npz_add(w, "eig_re", LM_DT_F64, 2, kn, fp->eig_re);
-        rc |= lm_npz_add(w, "eig_im", LM_DT_F64, 2, kn, fp->eig_im);
-        rc |= lm_npz_add(w, "lambda1_abs", LM_DT_F64, 1, k1, lam1);
-        rc |= lm_npz_add(w, "stable", LM_DT_U8, 1, k1, fp->stable);
-        rc |= lm_npz_add(w, "iterations", LM_DT_I32, 1, k1, fp->iters);
-        rc |= lm_npz_add(w, "input", LM_DT_F64, 1, in, u);
-        rc |= lm_npz_add(w, "inits", LM_DT_F32, 2, ini, fp->inits);
-        rc |= lm_npz_add(w, "pc_mean", LM_DT_F64, 1, n1, mean);
-        rc |= lm_npz_add(w, "pc_axes", LM_DT_F64, 2, pn, axes);
-        rc |= lm_npz_add(w, "pc_variance", LM_DT_F64, 1, p1, var);
-        rc |= lm_npz_add(w, "points_pc", LM_DT_F64, 2, kp, pts);
-        rc |= lm_npz_add(w, "traj_pc", LM_DT_F64, 3, tr, traj);
-        rc |= lm_npz_add(w, "traj_lengths", LM_DT_I32, 1, t1, s->len);
-        rc |= lm_npz_add_string(w, "summary", info ? info : "{}");
-        if (rc) lm_npz_discard(w);
-        else rc = lm_npz_close(w);
-        free(info);
-    }
+    int64_t kn[2] = {K, N}, k1[1] = {K}, in[1] = {ctx->n_in}, kp[2] = {K, N_PC}, pn[2] = {N_PC, N};
+    int64_t p1[1] = {N_PC}, n1[1] = {N}, tr[3] = {s->K, s->T, N_PC}, t1[1] = {s->K}, ini[2] = {fp->n_inits, N};
+    char *info = cJSON_PrintUnformatted(doc);
+    LmArrays *a = arrays ? arrays : lm_arrays_new();
+    lm_arrays_add(a, "points", LM_DT_F64, 2, kn, fp->points);
+    lm_arrays_add(a, "q", LM_DT_F64, 1, k1, fp->q);
+    lm_arrays_add(a, "q_over_alpha2", LM_DT_F64, 1, k1, qa);
+    lm_arrays_add(a, "eig_re", LM_DT_F64, 2, kn, fp->eig_re);
+    lm_arrays_add(a, "eig_im", LM_DT_F64, 2, kn, fp->eig_im);
+    lm_arrays_add(a, "lambda1_abs", LM_DT_F64, 1, k1, lam1);
+    lm_arrays_add(a, "stable", LM_DT_U8, 1, k1, fp->stable);
+    lm_arrays_add(a, "iterations", LM_DT_I32, 1, k1, fp->iters);
+    lm_arrays_add(a, "input", LM_DT_F64, 1, in, u);
+    lm_arrays_add(a, "inits", LM_DT_F32, 2, ini, fp->inits);
+    lm_arrays_add(a, "pc_mean", LM_DT_F64, 1, n1, mean);
+    lm_arrays_add(a, "pc_axes", LM_DT_F64, 2, pn, axes);
+    lm_arrays_add(a, "pc_variance", LM_DT_F64, 1, p1, var);
+    lm_arrays_add(a, "points_pc", LM_DT_F64, 2, kp, pts);
+    lm_arrays_add(a, "traj_pc", LM_DT_F64, 3, tr, traj);
+    lm_arrays_add(a, "traj_lengths", LM_DT_I32, 1, t1, s->len);
+    lm_arrays_add_string(a, "summary", info ? info : "{}");
+    free(info);
+    rc = npz_path ? lm_arrays_write_npz(a, npz_path) : 0;
+    if (a != arrays) lm_arrays_free(a);
     if (rc == 0 && fig_path) rc = figure(fp, s, traj, pts, lam1, ctx, fig_path);
     free(axes), free(mean), free(pts), free(traj), free(lam1), free(qa), free(u);
     if (rc) {

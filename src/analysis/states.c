@@ -5,7 +5,7 @@
 #include <string.h>
 #include "analysis/analysis.h"
 #include "eval/eval.h"
-#include "io/npz.h"
+#include "io/arrays.h"
 #include "util/err.h"
 
 const char *const lm_period_names[LM_N_PERIOD_NAMES] = {"fixation", "stimulus", "delay", "decision",
@@ -163,9 +163,7 @@ static const char *task_name(int i, const void *ctx) {
 }
 static const char *period_name(int i, const void *ctx) { return (void)ctx, lm_period_names[i]; }
 
-int lm_states_write(const LmStates *s, const LmBattery *battery, const char *path) {
-    LmNpzWriter *w = lm_npz_create(path);
-    if (!w) return -1;
+LmArrays *lm_states_arrays(const LmStates *s, const LmBattery *battery) {
     int64_t sh_h[3] = {s->K, s->T, s->N}, sh_x[3] = {s->K, s->T, s->n_in}, sh_y[3] = {s->K, s->T, s->n_out};
     int64_t sh_kt[2] = {s->K, s->T}, sh_k[1] = {s->K}, sh_b[3] = {s->K, LM_N_PERIOD_NAMES, 2};
     int64_t sh_t[1] = {s->n_tasks};
@@ -176,24 +174,25 @@ int lm_states_write(const LmStates *s, const LmBattery *battery, const char *pat
     join(names, LM_MAX_BATTERY * 33 + 1, s->n_tasks, task_name, &ctx);
     char periods[128];
     join(periods, sizeof periods, LM_N_PERIOD_NAMES, period_name, NULL);
-    int rc = 0;
-    rc |= lm_npz_add(w, "h", LM_DT_F32, 3, sh_h, s->h);
-    rc |= lm_npz_add(w, "inputs", LM_DT_F32, 3, sh_x, s->x);
-    rc |= lm_npz_add(w, "outputs", LM_DT_F32, 3, sh_y, s->y);
-    rc |= lm_npz_add(w, "labels", LM_DT_I32, 2, sh_kt, s->gt);
-    rc |= lm_npz_add(w, "lengths", LM_DT_I32, 1, sh_k, s->len);
-    rc |= lm_npz_add(w, "task", LM_DT_I32, 1, sh_k, s->task);
-    rc |= lm_npz_add(w, "modality", LM_DT_I32, 1, sh_k, s->modality);
-    rc |= lm_npz_add(w, "period_bounds", LM_DT_I32, 3, sh_b, s->bounds);
-    rc |= lm_npz_add(w, "rule_column", LM_DT_I32, 1, sh_t, rule);
-    rc |= lm_npz_add_string(w, "task_names", names);
-    rc |= lm_npz_add_string(w, "period_names", periods);
-    if (rc) {
-        lm_npz_discard(w);
-        free(names);
-        return -1;
-    }
-    rc = lm_npz_close(w);
+    LmArrays *a = lm_arrays_new();
+    lm_arrays_add(a, "h", LM_DT_F32, 3, sh_h, s->h);
+    lm_arrays_add(a, "inputs", LM_DT_F32, 3, sh_x, s->x);
+    lm_arrays_add(a, "outputs", LM_DT_F32, 3, sh_y, s->y);
+    lm_arrays_add(a, "labels", LM_DT_I32, 2, sh_kt, s->gt);
+    lm_arrays_add(a, "lengths", LM_DT_I32, 1, sh_k, s->len);
+    lm_arrays_add(a, "task", LM_DT_I32, 1, sh_k, s->task);
+    lm_arrays_add(a, "modality", LM_DT_I32, 1, sh_k, s->modality);
+    lm_arrays_add(a, "period_bounds", LM_DT_I32, 3, sh_b, s->bounds);
+    lm_arrays_add(a, "rule_column", LM_DT_I32, 1, sh_t, rule);
+    lm_arrays_add_string(a, "task_names", names);
+    lm_arrays_add_string(a, "period_names", periods);
     free(names);
+    return a;
+}
+
+int lm_states_write(const LmStates *s, const LmBattery *battery, const char *path) {
+    LmArrays *a = lm_states_arrays(s, battery);
+    int rc = lm_arrays_write_npz(a, path);
+    lm_arrays_free(a);
     return rc;
 }

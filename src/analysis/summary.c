@@ -295,6 +295,21 @@ static int weight_stats(const LmModel *m, const LmInitWeights *init, const LmShe
     return rc;
 }
 
+void lm_dense_to_csr(int N, const float *W, int32_t **row_ptr, int32_t **col_idx, float **vals) {
+    int64_t nnz = 0;
+    for (size_t k = 0; k < (size_t)N * N; k++) nnz += W[k] != 0;
+    int32_t *rp = lm_malloc((size_t)(N + 1) * sizeof(int32_t)), *ci = lm_malloc((size_t)(nnz ? nnz : 1) * sizeof(int32_t));
+    float *rv = lm_malloc((size_t)(nnz ? nnz : 1) * sizeof(float));
+    int64_t q = 0;
+    for (int i = 0; i < N; i++) {
+        rp[i] = (int32_t)q;
+        for (int j = 0; j < N; j++)
+            if (W[(size_t)i * N + j] != 0) ci[q] = j, rv[q++] = W[(size_t)i * N + j];
+    }
+    rp[N] = (int32_t)q;
+    *row_ptr = rp, *col_idx = ci, *vals = rv;
+}
+
 int lm_summary_compute(const LmStates *s, const LmModel *m, const float *const init[3], const LmSheet *g,
                        LmSummary *out) {
     memset(out, 0, sizeof *out);
@@ -319,18 +334,7 @@ int lm_summary_compute(const LmStates *s, const LmModel *m, const float *const i
     int32_t *rp = NULL, *ci = NULL;
     float *rv = NULL;
     if (init && init[0]) {
-        int64_t nnz = 0;
-        for (size_t k = 0; k < (size_t)N * N; k++) nnz += init[0][k] != 0;
-        rp = lm_malloc((size_t)(N + 1) * sizeof(int32_t));
-        ci = lm_malloc((size_t)(nnz ? nnz : 1) * sizeof(int32_t));
-        rv = lm_malloc((size_t)(nnz ? nnz : 1) * sizeof(float));
-        int64_t q = 0;
-        for (int i = 0; i < N; i++) {
-            rp[i] = (int32_t)q;
-            for (int j = 0; j < N; j++)
-                if (init[0][(size_t)i * N + j] != 0) ci[q] = j, rv[q++] = init[0][(size_t)i * N + j];
-        }
-        rp[N] = (int32_t)q;
+        lm_dense_to_csr(N, init[0], &rp, &ci, &rv);
         iw.row_ptr = rp, iw.col_idx = ci, iw.rec = rv;
     }
     int rc = weight_stats(m, init ? &iw : NULL, g, &opt, out);

@@ -5,12 +5,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include "analysis/analysis.h"
-#include "io/npz.h"
+#include "io/arrays.h"
 #include "plot/plot.h"
 #include "util/err.h"
 
-int lm_variance_write(const LmVariance *v, const char *const *task_names, const int32_t (*pairs)[2], int n_pairs,
-                      const char *npz_path) {
+LmArrays *lm_variance_arrays(const LmVariance *v, const char *const *task_names, const int32_t (*pairs)[2],
+                             int n_pairs) {
     int n = v->n_active, R = v->n_tasks, nk = v->kmax - v->kmin + 1;
     double *ftv = lm_calloc((size_t)(n_pairs ? n_pairs : 1) * n, sizeof(double));
     int32_t *hist = lm_calloc((size_t)(n_pairs ? n_pairs : 1) * 20, sizeof(int32_t));
@@ -24,28 +24,31 @@ int lm_variance_write(const LmVariance *v, const char *const *task_names, const 
     char *names = lm_malloc((size_t)R * 33 + 1);
     names[0] = '\0';
     for (int r = 0; r < R; r++) strcat(strcat(names, r ? ";" : ""), task_names[r]);
-    LmNpzWriter *w = lm_npz_create(npz_path);
-    int rc = w ? 0 : -1;
-    if (w) {
-        int64_t nr[2] = {v->N, R}, ar[2] = {n, R}, N1[1] = {v->N}, a1[1] = {n}, k1[1] = {nk}, c1[1] = {v->k};
-        int64_t pn[2] = {n_pairs, n}, ph[2] = {n_pairs, 20}, p2[2] = {n_pairs, 2};
-        rc |= lm_npz_add(w, "task_variance", LM_DT_F64, 2, nr, v->tv);
-        rc |= lm_npz_add(w, "active", LM_DT_U8, 1, N1, v->active);
-        rc |= lm_npz_add(w, "units", LM_DT_I32, 1, a1, v->units);
-        rc |= lm_npz_add(w, "normalised", LM_DT_F64, 2, ar, v->tvn);
-        rc |= lm_npz_add(w, "labels", LM_DT_I32, 1, a1, v->labels);
-        rc |= lm_npz_add(w, "order", LM_DT_I32, 1, a1, v->order);
-        rc |= lm_npz_add(w, "cluster_task", LM_DT_I32, 1, c1, v->cluster_task);
-        rc |= lm_npz_add(w, "k_values", LM_DT_I32, 1, k1, kv);
-        rc |= lm_npz_add(w, "silhouette", LM_DT_F64, 1, k1, v->silhouette);
-        rc |= lm_npz_add(w, "ftv_pairs", LM_DT_I32, 2, p2, pr);
-        rc |= lm_npz_add(w, "ftv", LM_DT_F64, 2, pn, ftv);
-        rc |= lm_npz_add(w, "ftv_hist", LM_DT_I32, 2, ph, hist);
-        rc |= lm_npz_add_string(w, "task_names", names);
-        if (rc) lm_npz_discard(w);
-        else rc = lm_npz_close(w);
-    }
+    int64_t nr[2] = {v->N, R}, ar[2] = {n, R}, N1[1] = {v->N}, a1[1] = {n}, k1[1] = {nk}, c1[1] = {v->k};
+    int64_t pn[2] = {n_pairs, n}, ph[2] = {n_pairs, 20}, p2[2] = {n_pairs, 2};
+    LmArrays *a = lm_arrays_new();
+    lm_arrays_add(a, "task_variance", LM_DT_F64, 2, nr, v->tv);
+    lm_arrays_add(a, "active", LM_DT_U8, 1, N1, v->active);
+    lm_arrays_add(a, "units", LM_DT_I32, 1, a1, v->units);
+    lm_arrays_add(a, "normalised", LM_DT_F64, 2, ar, v->tvn);
+    lm_arrays_add(a, "labels", LM_DT_I32, 1, a1, v->labels);
+    lm_arrays_add(a, "order", LM_DT_I32, 1, a1, v->order);
+    lm_arrays_add(a, "cluster_task", LM_DT_I32, 1, c1, v->cluster_task);
+    lm_arrays_add(a, "k_values", LM_DT_I32, 1, k1, kv);
+    lm_arrays_add(a, "silhouette", LM_DT_F64, 1, k1, v->silhouette);
+    lm_arrays_add(a, "ftv_pairs", LM_DT_I32, 2, p2, pr);
+    lm_arrays_add(a, "ftv", LM_DT_F64, 2, pn, ftv);
+    lm_arrays_add(a, "ftv_hist", LM_DT_I32, 2, ph, hist);
+    lm_arrays_add_string(a, "task_names", names);
     free(ftv), free(hist), free(pr), free(kv), free(names);
+    return a;
+}
+
+int lm_variance_write(const LmVariance *v, const char *const *task_names, const int32_t (*pairs)[2], int n_pairs,
+                      const char *npz_path) {
+    LmArrays *a = lm_variance_arrays(v, task_names, pairs, n_pairs);
+    int rc = lm_arrays_write_npz(a, npz_path);
+    lm_arrays_free(a);
     return rc;
 }
 

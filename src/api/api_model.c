@@ -17,12 +17,6 @@
 #define MAX_FORWARD_TBN ((size_t)1 << 28)
 #define MAX_EVAL_TRIALS 1000000
 
-struct lmrnn_model {
-    LmTrained run;          /* run.trainer owns the network; battery, env and seeds come with it */
-    LmWork *work;           /* forward buffers, grown on demand */
-    int work_T, work_B;
-};
-
 /* ---------------------------------------------------------------- masks */
 int lmrnn_mask_build(const char *const *keys, const char *const *values, int n, uint8_t *out, size_t n_out,
                      lmrnn_mask_info *info) {
@@ -64,12 +58,7 @@ int lmrnn_model_create(lmrnn_model **out, const char *const *keys, const char *c
     if (rc != LMRNN_OK) return rc;
     if (!t) return LMRNN_ERR_ARG;
     lmrnn_model *m = lm_calloc(1, sizeof *m);
-    m->run.trainer = t;
-    m->run.model = t->model;
-    m->run.battery = &t->battery;
-    m->run.env = lm_stream_taskenv(t->stream);
-    m->run.seed = t->cfg.seed;
-    m->run.eval_seed = t->eval_seed;
+    lm_trained_adopt(t, &m->run);
     *out = m;
     return lm_api_ok();
 }

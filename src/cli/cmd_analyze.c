@@ -6,9 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include "analysis/analysis.h"
+#include "analysis/analyze.h"
 #include "cli/commands.h"
-#include "cli/run_summary.h"
 #include "io/json.h"
 #include "io/npz.h"
 #include "report/run.h"
@@ -17,114 +16,17 @@
 #include "util/options.h"
 #include "util/rng.h"
 
-enum { SUB_STATES = 1, SUB_SUMMARY = 2, SUB_FIXEDPOINTS = 4, SUB_VARIANCE = 8, SUB_LESION = 16, SUB_AUTAPSE = 32,
-       SUB_ALL = 63 };
-
-typedef struct {
-    const char *out, *tasks, *task, *period, *units, *clusters, *pairs, *method, *optimizer;
-    int trials, inits, max_iters, threads, input_trial, kmin, kmax, restarts, patience;
-    double noise, tol_q, tol_dq, tol_unique, lr, outlier, active, lr_decay, memory_tol;
-    uint64_t seed;
-    int have_seed, no_plot;
-} Opts;
-
-/* One table for every subcommand; `user` says which subcommands take the option. */
-#define STR(name, field, subs, help) {name, LM_OPT_STRING, offsetof(Opts, field), 0, 0, 0, 0, NULL, help, NULL, NULL, NULL, NULL, subs}
-#define NUM(name, type, field, lo, hi, def, subs, help) \
-    {name, type, offsetof(Opts, field), 0, lo, hi, 0, def, help, NULL, NULL, NULL, NULL, subs}
-#define S_FSV (SUB_STATES | SUB_SUMMARY | SUB_VARIANCE | SUB_LESION)
-#define S_PLOT (SUB_SUMMARY | SUB_FIXEDPOINTS | SUB_VARIANCE | SUB_LESION | SUB_AUTAPSE)
-static const LmOption all_opts[] = {
-    STR("out", out, SUB_ALL, "output file (states, fixedpoints: .npz) or directory"),
-    STR("tasks", tasks, S_FSV, "comma-separated tasks of the run's battery, or all (default all)"),
-    NUM("trials", LM_OPT_INT, trials, 1, 100000, NULL, SUB_ALL,
-        "held-out trials per task (default: states, summary 16; fixedpoints, variance, lesion, autapse 64)"),
-    NUM("seed", LM_OPT_UINT64, seed, 0, 0, NULL, SUB_ALL,
-        "trial seed (default: the run's held-out evaluation seed); fixedpoints: also the init draw"),
-    NUM("threads", LM_OPT_INT, threads, 1, 1024, "1", SUB_ALL, "threads; results do not depend on it"),
-    NUM("no_plot", LM_OPT_BOOL, no_plot, 0, 0, NULL, S_PLOT, "do not draw figures"),
-    STR("task", task, SUB_FIXEDPOINTS | SUB_AUTAPSE, "the task whose input (and trajectories) are used (required)"),
-    STR("period", period, SUB_FIXEDPOINTS | SUB_AUTAPSE,
-        "period of the task: fixation, stimulus, delay, decision, stim1, stim2, sample, test (required)"),
-    STR("period", period, SUB_VARIANCE,
-        "task variance in one period only (epoch variance: fixation, stimulus, delay, decision, stim1, stim2, "
-        "sample, test), or all (default: every period after the initial fixation)"),
-    NUM("input_trial", LM_OPT_INT, input_trial, 0, 100000, NULL, SUB_FIXEDPOINTS | SUB_AUTAPSE,
-        "u is the input at the period's first step in this trial (default: the first trial that has the period)"),
-    NUM("memory_tol", LM_OPT_DOUBLE, memory_tol, 0, 10, "0.05", SUB_AUTAPSE,
-        "memory unit: |w_eff - 1| <= this (a time constant of at least 1/tol steps)"),
-    NUM("inits", LM_OPT_INT, inits, 1, 1000000, "1024", SUB_FIXEDPOINTS, "initial states"),
-    NUM("noise", LM_OPT_DOUBLE, noise, 0, 1e6, "0.5", SUB_FIXEDPOINTS,
-        "std of the Gaussian noise added to the initial states (0.05 as Driscoll et al.)"),
-    STR("optimizer", optimizer, SUB_FIXEDPOINTS, "adam (default; the only one offered)"),
-    NUM("lr", LM_OPT_DOUBLE, lr, 1e-12, 1e6, "1", SUB_FIXEDPOINTS, "Adam's initial learning rate"),
-    NUM("lr_decay", LM_OPT_DOUBLE, lr_decay, 1e-6, 1, "0.95", SUB_FIXEDPOINTS, "adaptive rate factor"),
-    NUM("patience", LM_OPT_INT, patience, 1, 1000000, "5", SUB_FIXEDPOINTS,
-        "iterations per rate change (FixedPointFinder's adaptive rate)"),
-    NUM("max_iters", LM_OPT_INT, max_iters, 1, 100000000, "5000", SUB_FIXEDPOINTS, "iterations at most"),
-    NUM("tol_q", LM_OPT_DOUBLE, tol_q, 0, 1e6, "1e-12", SUB_FIXEDPOINTS, "stop a state when q < tol-q"),
-    NUM("tol_dq", LM_OPT_DOUBLE, tol_dq, 0, 1e6, "1e-20", SUB_FIXEDPOINTS,
-        "stop a state when |dq| per iteration < tol-dq x learning rate"),
-    NUM("tol_unique", LM_OPT_DOUBLE, tol_unique, 0, 1e6, "1e-3", SUB_FIXEDPOINTS,
-        "points closer than this (2-norm) are one point"),
-    NUM("outlier", LM_OPT_DOUBLE, outlier, 0, 1e12, "10", SUB_FIXEDPOINTS,
-        "drop points farther from the inits' centroid than this x their mean distance (0 = keep all)"),
-    NUM("active", LM_OPT_DOUBLE, active, 0, 1e6, "1e-3", SUB_VARIANCE,
-        "active unit: summed task variance above this (1e-6 as neurogym's port)"),
-    STR("method", method, SUB_VARIANCE, "kmeans (default, k = 2..29) or ward (k = 2..19)"),
-    NUM("kmin", LM_OPT_INT, kmin, 2, 1000, "2", SUB_VARIANCE, "smallest k"),
-    NUM("kmax", LM_OPT_INT, kmax, 2, 1000, NULL, SUB_VARIANCE, "largest k (default 29 kmeans, 19 ward)"),
-    NUM("restarts", LM_OPT_INT, restarts, 1, 10000, "20", SUB_VARIANCE, "k-means++ restarts per k"),
-    STR("pairs", pairs, SUB_VARIANCE, "task pairs for fractional task variance, a:b,c:d (default: Yang's pairs present)"),
-    STR("clusters", clusters, SUB_LESION, "variance.npz of `analyze variance`: lesion each cluster"),
-    STR("units", units, SUB_LESION, "lesion this unit list instead (e.g. 3,17,40-45)"),
-};
-
-static const struct { const char *name; int bit; const char *what; } subs[] = {
-    {"states", SUB_STATES, "hidden-state trajectories of held-out trials (noise off) -> .npz"},
-    {"summary", SUB_SUMMARY, "participation ratio, dormant units, ranks, weight change, |w| vs distance"},
-    {"fixedpoints", SUB_FIXEDPOINTS, "fixed and slow points for one task period's constant input"},
-    {"variance", SUB_VARIANCE, "task variance, active units, clusters (k-means/Ward + silhouette), FTV"},
-    {"lesion", SUB_LESION, "zero a cluster's (or units') outgoing weights; per-task performance change"},
-    {"autapse", SUB_AUTAPSE, "diagonal networks: analytic 1-D fixed points per unit, memory units, their lesion"},
-};
-#define N_SUBS (int)(sizeof subs / sizeof subs[0])
-
-/* The options of one subcommand as a table of their own. */
-static LmOptTable sub_table(int sub, const char *name, LmOption *buf, char *command, size_t n) {
-    int k = 0;
-    for (int i = 0; i < LM_OPTS_COUNT(all_opts); i++)
-        if (all_opts[i].user & (unsigned)sub) buf[k++] = all_opts[i];
-    snprintf(command, n, "analyze %s", name);
-    return (LmOptTable){command, buf, k};
-}
+#define Opts LmAnalyzeOptions
 
 static void usage(FILE *f) {
     fputs("usage: lmrnn analyze SUBCOMMAND RUN [options]   (RUN: a run directory or checkpoint)\n\n", f);
-    for (int s = 0; s < N_SUBS; s++) fprintf(f, "  %-12s %s\n", subs[s].name, subs[s].what);
+    for (int s = 0; s < lm_n_analyses; s++) fprintf(f, "  %-12s %s\n", lm_analyses[s].name, lm_analyses[s].what);
     fputs("\nRun `lmrnn analyze SUBCOMMAND --help` for its options; definitions in docs/analysis.md.\n", f);
 }
 
-static void opts_default(Opts *o) {
-    memset(o, 0, sizeof *o);
-    LmOptTable all = {"analyze", all_opts, LM_OPTS_COUNT(all_opts)};
-    lm_opts_defaults(&all, o);
-    o->trials = -1, o->kmax = -1, o->input_trial = -1;
-}
+/* A library status (LM_AN_*) as the exit status. */
+static int exit_of(int rc) { return rc == LM_AN_OK ? 0 : rc == LM_AN_USAGE ? 2 : 1; }
 
-/* The trial whose input at the period's start is u: --input-trial, or the first trial with a non-empty
- * period (delays can be 0 steps long). -1 + lm_err_set if there is none. */
-static int input_trial_of(const LmStates *s, int period, int asked, const char *task, const char *pname) {
-    for (int k = asked >= 0 ? asked : 0; k < s->K && k <= (asked >= 0 ? asked : s->K - 1); k++) {
-        const int32_t *b = s->bounds + ((size_t)k * LM_N_PERIOD_NAMES + period) * 2;
-        if (b[0] >= 0 && b[1] > b[0]) return k;
-    }
-    if (asked >= 0) lm_err_set("task '%s' has no '%s' period in trial %d (its periods: see lmrnn tasks list)", task, pname, asked);
-    else lm_err_set("task '%s' has no '%s' period in any of its %d trials (its periods: see lmrnn tasks list)", task, pname, s->K);
-    return -1;
-}
-
-/* ---------------------------------------------------------------- shared steps */
 static LmNet net_of(const LmTrained *run, const Opts *o) {
     LmNet n = {run->model, run->battery, run->env, o->have_seed ? o->seed : run->eval_seed};
     return n;
@@ -157,27 +59,29 @@ static int run_states(LmTrained *run, const Opts *o) {
 
 /* ---------------------------------------------------------------- summary */
 static int summary_of(LmTrained *run, const Opts *o, const char *dir, const char *fig_dir, FILE *report) {
-    int pos[LM_MAX_BATTERY], n;
-    if (lm_tasks_positions(run->battery, o->tasks, pos, &n) != 0) return 2;
-    LmNet net = net_of(run, o);
-    LmRunInit init;
-    const char *source = lm_run_initial_weights(run->dir, &run->trainer->cfg, run->model, &init);
+    LmTrainedInit init;
+    char note[1400];
+    const char *source = lm_trained_initial_weights_csr(run, &init, note, sizeof note);
+    if (note[0]) fprintf(stderr, "lmrnn: warning: %s\n", note);
     if (!source) fprintf(stderr, "lmrnn: warning: no initial weights (%s): weight change not reported\n", lm_err_msg());
-    LmSheet g = lm_run_sheet(&run->trainer->cfg);
-    LmSummaryOptions so;
-    lm_summary_options_default(&so);
-    if (o->trials > 0) so.trials = (int)o->trials;
-    LmInitWeights iw = lm_run_init_view(&init);
+    LmSheet g = lm_trained_sheet(run);
+    LmNet net = net_of(run, o);
+    LmInitWeights iw = lm_trained_init_view(&init);
     LmSummary sm;
-    int rc = lm_summary_of_net(&net, pos, n, &so, source ? &iw : NULL, &g, &sm);
+    int trials, n_tasks;
+    int rc = lm_analyze_summary_at(&net, o, source ? &iw : NULL, &g, &sm, &trials, &n_tasks);
+    if (rc == LM_AN_USAGE) {
+        lm_trained_init_free(&init);
+        return 2;
+    }
     sm.init_source = source;
     char path[1200];
     if (rc == 0 && lm_mkdir_p(dir) != 0) rc = -1;
     if (rc == 0) {
         cJSON *doc = lm_summary_json(&sm);
         cJSON_AddNumberToObject(doc, "step", (double)run->step);
-        cJSON_AddNumberToObject(doc, "trials_per_task", sm.trials);
-        cJSON_AddNumberToObject(doc, "tasks", n);
+        cJSON_AddNumberToObject(doc, "trials_per_task", trials);
+        cJSON_AddNumberToObject(doc, "tasks", n_tasks);
         cJSON_AddNumberToObject(doc, "seed", (double)net.seed);
         snprintf(path, sizeof path, "%s/summary.json", dir);
         rc = write_json(path, doc);
@@ -185,7 +89,7 @@ static int summary_of(LmTrained *run, const Opts *o, const char *dir, const char
             fprintf(report, "summary: PR %.2f, dormant %.3f (tau 0) %.3f (tau 0.025), erank %.1f, stable rank %.2f, "
                             "|dW_rec|/|W_rec(0)| %.3f%s; wrote %s\n",
                     sm.pr, sm.dormant[0], sm.dormant[1], sm.erank, sm.srank, sm.change[0],
-                    sm.n_skipped ? " (some measures skipped above the dense size: see \"skipped\")" : "", path);
+                    sm.n_skipped ? " (measures skipped above the dense size: see \"skipped\")" : "", path);
     }
     if (rc == 0 && !o->no_plot) {
         snprintf(path, sizeof path, "%s/summary.png", fig_dir);
@@ -201,7 +105,7 @@ static int summary_of(LmTrained *run, const Opts *o, const char *dir, const char
         if (h == 0 && rc == 0 && report) fprintf(report, "wrote %s\n", path);
     }
     lm_summary_free(&sm);
-    lm_run_init_free(&init);
+    lm_trained_init_free(&init);
     return rc ? 1 : 0;
 }
 
@@ -209,7 +113,7 @@ int lm_analyze_train_summary(const char *run_dir, int figure, FILE *report) {
     LmTrained run;
     if (lm_trained_load(run_dir, &run) != 0) return -1;
     Opts o;
-    opts_default(&o);
+    lm_analyze_defaults(&o);
     o.no_plot = !figure;
     char plots[1100];
     snprintf(plots, sizeof plots, "%s/plots", run.dir);
@@ -231,75 +135,26 @@ static int run_fixedpoints(LmTrained *run, const Opts *o) {
         lm_err_set("fixedpoints: --task, --period and --out FILE.npz are required");
         return 2;
     }
-    if (o->optimizer && strcmp(o->optimizer, "adam") != 0) {
-        lm_err_set("fixedpoints: --optimizer '%s' is not offered (adam)", o->optimizer);
-        return 2;
-    }
-    int pos[LM_MAX_BATTERY], n;
-    if (lm_tasks_positions(run->battery, o->task, pos, &n) != 0) return 2;
-    if (n != 1) {
-        lm_err_set("fixedpoints: --task takes one task (got %d)", n);
-        return 2;
-    }
-    int period = lm_period_index(o->period);
-    if (period < 0) {
-        lm_err_set("fixedpoints: unknown period '%s' (fixation, stimulus, delay, decision, stim1, stim2, sample, test)",
-                   o->period);
-        return 2;
-    }
     LmNet net = net_of(run, o);
-    LmStates s;
-    int trials = o->trials > 0 ? (int)o->trials : 64;
-    if (o->input_trial >= trials) {
-        lm_err_set("fixedpoints: --input-trial %d needs --trials above it (got %d)", o->input_trial, trials);
-        return 2;
+    LmFpAnalysis fa;
+    int rc = lm_analyze_fixedpoints(&net, o, &fa);
+    if (rc != LM_AN_OK) return exit_of(rc);
+    const LmFixedPoints *fp = &fa.fp;
+    char fig[1200], json[1200];
+    sibling(o->out, ".png", fig, sizeof fig);
+    sibling(o->out, ".json", json, sizeof json);
+    cJSON *doc = lm_fp_analysis_report(&fa, &net, NULL, o->out, o->no_plot ? NULL : fig);
+    if (!doc) rc = -1;
+    else {
+        printf("%s %s: %d inits -> %d points (%d stable), %d duplicates, %d outliers; stopped by tol_q %d, "
+               "tol_dq %d, max_iters %d; %d iterations in %.2f s, eigen %.2f s\n",
+               run->battery->name[fa.pos], o->period, fp->n_inits, fp->K,
+               (int)cJSON_GetObjectItem(doc, "stable")->valuedouble, fp->n_duplicates, fp->n_outliers,
+               fp->n_stopped_q, fp->n_stopped_dq, fp->n_max_iters, fp->iterations, fp->seconds_opt, fp->seconds_eig);
+        rc = write_json(json, doc);
+        if (rc == 0) printf("wrote %s, %s%s%s\n", o->out, json, o->no_plot ? "" : ", ", o->no_plot ? "" : fig);
     }
-    if (lm_states_collect(&net, pos, 1, trials, &s) != 0) return 1;
-    int it = input_trial_of(&s, period, o->input_trial, run->battery->name[pos[0]], o->period);
-    if (it < 0) {
-        lm_states_free(&s);
-        return 2;
-    }
-    const int32_t *b = s.bounds + ((size_t)it * LM_N_PERIOD_NAMES + period) * 2;
-    const LmModelConfig *mc = lm_model_config(run->model);
-    int N = mc->n_hidden;
-    const float *u = s.x + ((size_t)it * s.T + b[0]) * s.n_in;
-    float *W = lm_malloc((size_t)N * N * sizeof(float));
-    double *c = lm_malloc((size_t)N * sizeof(double));
-    lm_model_export_tensor(run->model, 2, W);
-    lm_map_input(run->model, u, c);
-    LmMap map = {N, mc->rule, mc->act, mc->alpha, W, c};
-    LmFpOptions fo;
-    lm_fp_options_default(&fo);
-    fo.n_inits = (int)o->inits, fo.noise = o->noise, fo.seed = net.seed;
-    fo.lr = o->lr, fo.lr_decay = o->lr_decay, fo.patience = (int)o->patience, fo.max_iters = (int)o->max_iters;
-    fo.tol_q = o->tol_q, fo.tol_dq = o->tol_dq, fo.tol_unique = o->tol_unique, fo.outlier = o->outlier;
-    fo.threads = (int)o->threads;
-    float *inits = lm_malloc((size_t)fo.n_inits * N * sizeof(float));
-    LmFixedPoints fp;
-    int rc = lm_fp_sample_inits(&s, period, &fo, inits);
-    if (rc == 0) rc = lm_fp_find(&map, inits, &fo, &fp);
-    if (rc == 0) {
-        char fig[1200], json[1200];
-        sibling(o->out, ".png", fig, sizeof fig);
-        sibling(o->out, ".json", json, sizeof json);
-        LmFpContext ctx = {run->battery->name[pos[0]], o->period, u, s.n_in, mc->alpha, lm_rule_name(mc->rule),
-                           lm_act_name(mc->act), lm_model_mask(run->model)->desc};
-        cJSON *doc = lm_fp_report(&fp, &s, &ctx, o->out, o->no_plot ? NULL : fig);
-        if (!doc) rc = -1;
-        else {
-            printf("%s %s: %d inits -> %d points (%d stable), %d duplicates, %d outliers; stopped by tol_q %d, "
-                   "tol_dq %d, max_iters %d; %d iterations in %.2f s, eigen %.2f s\n",
-                   ctx.task, ctx.period, fp.n_inits, fp.K, (int)cJSON_GetObjectItem(doc, "stable")->valuedouble,
-                   fp.n_duplicates, fp.n_outliers, fp.n_stopped_q, fp.n_stopped_dq, fp.n_max_iters, fp.iterations,
-                   fp.seconds_opt, fp.seconds_eig);
-            rc = write_json(json, doc);
-            if (rc == 0) printf("wrote %s, %s%s%s\n", o->out, json, o->no_plot ? "" : ", ", o->no_plot ? "" : fig);
-        }
-        lm_fp_free(&fp);
-    }
-    free(inits), free(W), free(c);
-    lm_states_free(&s);
+    lm_fp_analysis_free(&fa);
     return rc ? 1 : 0;
 }
 
@@ -308,25 +163,6 @@ static cJSON *num_array(const double *v, int n) {
     cJSON *a = cJSON_CreateArray();
     for (int i = 0; i < n; i++) cJSON_AddItemToArray(a, isfinite(v[i]) ? cJSON_CreateNumber(v[i]) : cJSON_CreateNull());
     return a;
-}
-
-/* Per-task change of performance when `units` are lesioned (the network is restored afterwards). */
-static int lesion_delta(LmTrained *run, const int *units, int n, int trials, uint64_t seed, const LmEvalResult *base,
-                        double *delta, double *mean) {
-    size_t np = lm_model_n_params(run->model);
-    float *saved = lm_malloc(np * sizeof(float));
-    memcpy(saved, lm_model_params(run->model), np * sizeof(float));
-    lm_lesion_apply(run->model, units, n);
-    LmEvalResult *r = lm_malloc(sizeof *r);
-    int rc = lm_evaluate(run->model, run->env, run->battery, trials, seed, NULL, r);
-    memcpy(lm_model_params(run->model), saved, np * sizeof(float));
-    if (rc == 0) {
-        for (int k = 0; k < run->battery->n; k++)
-            delta[k] = lm_eval_task_perf(r, k, LM_METRIC_LAST_STEP) - lm_eval_task_perf(base, k, LM_METRIC_LAST_STEP);
-        *mean = lm_eval_mean(r, LM_METRIC_LAST_STEP) - lm_eval_mean(base, LM_METRIC_LAST_STEP);
-    }
-    free(r), free(saved);
-    return rc;
 }
 
 static int run_autapse(LmTrained *run, const Opts *o) {
@@ -344,7 +180,7 @@ static int run_autapse(LmTrained *run, const Opts *o) {
     LmStates s;
     int trials_in = o->input_trial >= 0 ? o->input_trial + 1 : 64;
     if (lm_states_collect(&net, pos, 1, trials_in, &s) != 0) return 1;
-    int it = input_trial_of(&s, period, o->input_trial, run->battery->name[pos[0]], o->period);
+    int it = lm_fp_input_trial(&s, period, o->input_trial, run->battery->name[pos[0]], o->period);
     if (it < 0) {
         lm_states_free(&s);
         return 2;
@@ -375,8 +211,11 @@ static int run_autapse(LmTrained *run, const Opts *o) {
     double *dm = lm_calloc((size_t)R, sizeof(double)), *dc = lm_calloc((size_t)R, sizeof(double)), mm = 0, mc = 0;
     LmEvalResult *base = lm_malloc(sizeof *base);
     rc = lm_evaluate(run->model, run->env, run->battery, trials, net.seed, NULL, base);
-    if (rc == 0 && nm) rc = lesion_delta(run, mem, nm, trials, net.seed, base, dm, &mm);
-    if (rc == 0 && nc) rc = lesion_delta(run, ctl, nc, trials, net.seed, base, dc, &mc);
+    int *zeros = lm_calloc((size_t)N, sizeof(int));   /* every unit in group 0 */
+    LmEvalResult *unused = lm_malloc(sizeof *unused);
+    if (rc == 0 && nm) rc = lm_analyze_lesion(&net, mem, zeros, nm, 1, trials, unused, dm, &mm);
+    if (rc == 0 && nc) rc = lm_analyze_lesion(&net, ctl, zeros, nc, 1, trials, unused, dc, &mc);
+    free(zeros), free(unused);
     cJSON *doc = cJSON_CreateObject();
     cJSON_AddStringToObject(doc, "task", run->battery->name[pos[0]]);
     cJSON_AddStringToObject(doc, "period", o->period);
@@ -423,100 +262,24 @@ static int run_autapse(LmTrained *run, const Opts *o) {
 }
 
 /* ---------------------------------------------------------------- variance */
-static const char *const yang_pairs[][2] = {{"ctxdm1", "ctxdm2"}, {"ctxdlydm1", "ctxdlydm2"}, {"dms", "dnms"},
-                                            {"dmc", "dnmc"}, {"go", "anti"}, {"dlygo", "dlyanti"}};
-
-static int find_task(const LmStates *s, const LmBattery *b, const char *name) {
-    int id = lm_task_lookup(name);
-    for (int r = 0; r < s->n_tasks; r++)
-        if (id >= 0 && b->id[s->task_pos[r]] == id) return r;
-    return -1;
-}
-
-/* "a:b,c:d" (or the Yang pairs present) into task indices of s. */
-static int parse_pairs(const char *spec, const LmStates *s, const LmBattery *b, int32_t (*pairs)[2], int *n) {
-    *n = 0;
-    if (!spec) {
-        for (size_t p = 0; p < sizeof yang_pairs / sizeof yang_pairs[0]; p++) {
-            int x = find_task(s, b, yang_pairs[p][0]), y = find_task(s, b, yang_pairs[p][1]);
-            if (x >= 0 && y >= 0) pairs[*n][0] = x, pairs[*n][1] = y, (*n)++;
-        }
-        return 0;
-    }
-    char buf[1024];
-    snprintf(buf, sizeof buf, "%s", spec);
-    for (char *save = NULL, *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-        char *colon = strchr(tok, ':');
-        if (!colon || *n >= 32) {
-            lm_err_set("--pairs: '%s' is not task:task (at most 32 pairs)", tok);
-            return -1;
-        }
-        *colon = '\0';
-        int x = find_task(s, b, tok), y = find_task(s, b, colon + 1);
-        if (x < 0 || y < 0) {
-            lm_err_set("--pairs: task '%s' is not among the analysed tasks", x < 0 ? tok : colon + 1);
-            return -1;
-        }
-        pairs[*n][0] = x, pairs[*n][1] = y, (*n)++;
-    }
-    return 0;
-}
-
 static int run_variance(LmTrained *run, const Opts *o) {
     if (!o->out) {
         lm_err_set("variance: --out DIR is required");
         return 2;
     }
-    LmClusterMethod method = LM_CLUSTER_KMEANS;
-    if (o->method && !strcmp(o->method, "ward")) method = LM_CLUSTER_WARD;
-    else if (o->method && strcmp(o->method, "kmeans") != 0) {
-        lm_err_set("variance: unknown --method '%s' (kmeans or ward)", o->method);
-        return 2;
-    }
-    int kmax = o->kmax > 0 ? (int)o->kmax : method == LM_CLUSTER_WARD ? 19 : 29;
-    if (kmax < o->kmin) {
-        lm_err_set("variance: --kmax %d is below --kmin %d", kmax, o->kmin);
-        return 2;
-    }
-    int pos[LM_MAX_BATTERY], n;
-    if (lm_tasks_positions(run->battery, o->tasks, pos, &n) != 0) return 2;
-    if (n < 2) {
-        lm_err_set("variance: needs at least 2 tasks");
-        return 2;
-    }
-    int period = -1;
-    if (o->period && strcmp(o->period, "all") != 0 && (period = lm_period_index(o->period)) < 0) {
-        lm_err_set("variance: unknown --period '%s' (all, fixation, stimulus, delay, decision, stim1, stim2, sample, "
-                   "test)", o->period);
-        return 2;
-    }
     LmNet net = net_of(run, o);
-    int trials = o->trials > 0 ? (int)o->trials : 64;
-    LmStates s;
-    if (lm_states_collect(&net, pos, n, trials, &s) != 0) return 1;
-    int32_t pairs[32][2];
-    int n_pairs;
-    if (parse_pairs(o->pairs, &s, run->battery, pairs, &n_pairs) != 0) {
-        lm_states_free(&s);
-        return 2;
-    }
-    double *tv = lm_malloc((size_t)s.N * n * sizeof(double));
-    uint8_t has_period[LM_MAX_BATTERY];
-    if (lm_task_variance_period(&s, period, tv, has_period) == 0) {
-        lm_err_set("variance: none of the analysed tasks has a '%s' period", o->period);
-        free(tv);
-        lm_states_free(&s);
-        return 2;
-    }
-    LmVariance v;
-    int rc = lm_variance_cluster(tv, s.N, n, o->active, method, (int)o->kmin, kmax, (int)o->restarts, net.seed, &v);
-    free(tv);
-    const char *names[LM_MAX_BATTERY];
-    for (int r = 0; r < n; r++) names[r] = run->battery->name[pos[r]];
+    LmVarAnalysis va;
+    int rc = lm_analyze_variance(&net, o, &va);
+    if (rc == LM_AN_USAGE) return 2;
+    const LmVariance v = va.v;
+    const LmClusterMethod method = va.method;
+    const int trials = va.trials, n_pairs = va.n_pairs;
+    const char *const *names = va.names;
+    const int32_t(*pairs)[2] = (const int32_t(*)[2])va.pairs;
     char path[1200];
     if (rc == 0 && (rc = lm_mkdir_p(o->out)) == 0) {
         snprintf(path, sizeof path, "%s/variance.npz", o->out);
-        rc = lm_variance_write(&v, names, (const int32_t(*)[2])pairs, n_pairs, path);
+        rc = lm_variance_write(&v, names, pairs, n_pairs, path);
     }
     if (rc == 0) {
         cJSON *doc = cJSON_CreateObject();
@@ -525,10 +288,10 @@ static int run_variance(LmTrained *run, const Opts *o) {
                                 "trials of the task past their initial fixation and still running at that step");
         cJSON_AddNumberToObject(doc, "trials_per_task", trials);
         cJSON_AddNumberToObject(doc, "seed", (double)net.seed);
-        cJSON_AddStringToObject(doc, "period", period < 0 ? "all" : lm_period_names[period]);
+        cJSON_AddStringToObject(doc, "period", va.period < 0 ? "all" : lm_period_names[va.period]);
         cJSON *lack = cJSON_AddArrayToObject(doc, "tasks_without_period");
-        for (int r = 0; r < n; r++)
-            if (!has_period[r]) cJSON_AddItemToArray(lack, cJSON_CreateString(names[r]));
+        for (int r = 0; r < va.n_tasks; r++)
+            if (!va.has_period[r]) cJSON_AddItemToArray(lack, cJSON_CreateString(names[r]));
         cJSON_AddNumberToObject(doc, "active_threshold", o->active);
         cJSON_AddNumberToObject(doc, "active_units", v.n_active);
         cJSON_AddStringToObject(doc, "method", method == LM_CLUSTER_WARD ? "ward" : "kmeans++");
@@ -552,45 +315,17 @@ static int run_variance(LmTrained *run, const Opts *o) {
         }
         snprintf(path, sizeof path, "%s/variance.json", o->out);
         rc = write_json(path, doc);
-        if (rc == 0 && !o->no_plot) rc = lm_variance_figures(&v, names, (const int32_t(*)[2])pairs, n_pairs, o->out);
+        if (rc == 0 && !o->no_plot) rc = lm_variance_figures(&v, names, pairs, n_pairs, o->out);
         if (rc == 0)
             printf("%d active units of %d; %s: k = %d (silhouette %.3f); wrote %s/variance.{npz,json}%s\n", v.n_active,
-                   s.N, method == LM_CLUSTER_WARD ? "ward" : "k-means++", v.k, v.silhouette[v.k - v.kmin], o->out,
+                   va.N, method == LM_CLUSTER_WARD ? "ward" : "k-means++", v.k, v.silhouette[v.k - v.kmin], o->out,
                    o->no_plot ? "" : " and figures");
     }
-    if (v.N) lm_variance_free(&v);
-    lm_states_free(&s);
+    lm_var_analysis_free(&va);
     return rc ? 1 : 0;
 }
 
 /* ---------------------------------------------------------------- lesion */
-/* "3,17,40-45" into units (each < N, no repeats). */
-static int parse_units(const char *spec, int N, int *units, int *n) {
-    uint8_t *seen = lm_calloc((size_t)N, 1);
-    char buf[4096];
-    snprintf(buf, sizeof buf, "%s", spec);
-    *n = 0;
-    int rc = 0;
-    for (char *save = NULL, *tok = strtok_r(buf, ",", &save); tok && !rc; tok = strtok_r(NULL, ",", &save)) {
-        char *dash = strchr(tok, '-');
-        long a, b;
-        if (dash) *dash = '\0';
-        rc = lm_parse_long("--units", tok, 0, N - 1, &a);
-        b = a;
-        if (!rc && dash) rc = lm_parse_long("--units", dash + 1, a, N - 1, &b);
-        for (long u = a; !rc && u <= b; u++) {
-            if (seen[u]) {
-                lm_err_set("--units: unit %ld given twice", u);
-                rc = -1;
-            }
-            seen[u] = 1, units[(*n)++] = (int)u;
-        }
-    }
-    free(seen);
-    if (!rc && *n == 0) lm_err_set("--units: no units given"), rc = -1;
-    return rc;
-}
-
 static int run_lesion(LmTrained *run, const Opts *o) {
     const LmModelConfig *mc = lm_model_config(run->model);
     int N = mc->n_hidden;
@@ -603,7 +338,7 @@ static int run_lesion(LmTrained *run, const Opts *o) {
     char (*gname)[40] = lm_calloc(64, 40);
     int rc = 0;
     if (o->units) {
-        rc = parse_units(o->units, N, units, &n_units) ? 2 : 0;
+        rc = lm_parse_unit_list(o->units, N, units, &n_units) ? 2 : 0;
         for (int k = 0; k < n_units; k++) group[k] = 0;
         n_groups = 1;
         snprintf(gname[0], 40, "units");
@@ -643,29 +378,23 @@ static int run_lesion(LmTrained *run, const Opts *o) {
         lm_npz_free(z);
     }
     int R = run->battery->n, trials = o->trials > 0 ? (int)o->trials : 64;
-    uint64_t seed = o->have_seed ? o->seed : run->eval_seed;
+    LmNet net = net_of(run, o);
+    const uint64_t seed = net.seed;
     double *delta = lm_calloc((size_t)(n_groups ? n_groups : 1) * R, sizeof(double));
-    LmEvalResult *base = lm_malloc(sizeof *base), *les = lm_malloc(sizeof *les);
-    float *saved = lm_malloc(lm_model_n_params(run->model) * sizeof(float));
-    memcpy(saved, lm_model_params(run->model), lm_model_n_params(run->model) * sizeof(float));
-    if (rc == 0 && lm_evaluate(run->model, run->env, run->battery, trials, seed, NULL, base) != 0) rc = 1;
+    double *mean_change = lm_calloc((size_t)(n_groups ? n_groups : 1), sizeof(double));
+    LmEvalResult *base = lm_malloc(sizeof *base);
+    if (rc == 0 && lm_analyze_lesion(&net, units, group, n_units, n_groups, trials, base, delta, mean_change) != 0)
+        rc = 1;
     cJSON *doc = cJSON_CreateObject(), *groups = cJSON_AddArrayToObject(doc, "groups");
     for (int g = 0; rc == 0 && g < n_groups; g++) {
-        int sel[4096], ns = 0;
-        for (int k = 0; k < n_units; k++)
-            if (group[k] == g) sel[ns++] = units[k];
-        lm_lesion_apply(run->model, sel, ns);
-        if (lm_evaluate(run->model, run->env, run->battery, trials, seed, NULL, les) != 0) rc = 1;
-        memcpy(lm_model_params(run->model), saved, lm_model_n_params(run->model) * sizeof(float));
+        int ns = 0;
+        for (int k = 0; k < n_units; k++) ns += group[k] == g;
         cJSON *e = cJSON_CreateObject();
         cJSON_AddStringToObject(e, "name", gname[g]);
         cJSON_AddNumberToObject(e, "units", ns);
-        cJSON_AddNumberToObject(e, "mean_change", lm_eval_mean(les, LM_METRIC_LAST_STEP) - lm_eval_mean(base, LM_METRIC_LAST_STEP));
+        cJSON_AddNumberToObject(e, "mean_change", mean_change[g]);
         cJSON *d = cJSON_AddObjectToObject(e, "change");
-        for (int r = 0; r < R; r++) {
-            delta[(size_t)g * R + r] = lm_eval_task_perf(les, r, LM_METRIC_LAST_STEP) - lm_eval_task_perf(base, r, LM_METRIC_LAST_STEP);
-            cJSON_AddNumberToObject(d, run->battery->name[r], delta[(size_t)g * R + r]);
-        }
+        for (int r = 0; r < R; r++) cJSON_AddNumberToObject(d, run->battery->name[r], delta[(size_t)g * R + r]);
         cJSON_AddItemToArray(groups, e);
     }
     char path[1200];
@@ -705,7 +434,7 @@ static int run_lesion(LmTrained *run, const Opts *o) {
         printf("lesioned %d group(s) of %d units in all; mean change per group written to %s/lesion.{json,csv}\n",
                n_groups, n_units, o->out);
     cJSON_Delete(doc);
-    free(units), free(group), free(gname), free(delta), free(base), free(les), free(saved);
+    free(units), free(group), free(gname), free(delta), free(mean_change), free(base);
     return rc;
 }
 
@@ -715,24 +444,23 @@ int lm_cmd_analyze(int argc, char **argv) {
         usage(argc < 1 ? stderr : stdout);
         return argc < 1 ? LM_EXIT_USAGE : LM_EXIT_OK;
     }
-    int sub = 0;
-    for (int s = 0; s < N_SUBS; s++)
-        if (!strcmp(argv[0], subs[s].name)) sub = subs[s].bit;
+    const int sub = lm_analysis_bit(argv[0]);
     if (!sub) {
         fprintf(stderr, "lmrnn: analyze: unknown subcommand '%s' (expected states, summary, fixedpoints, variance, "
                         "lesion or autapse)\n", argv[0]);
         return LM_EXIT_USAGE;
     }
-    LmOption buf[LM_OPTS_COUNT(all_opts)];
+    LmOption buf[LM_AN_MAX_OPTS];
     char command[64];
-    LmOptTable table = sub_table(sub, argv[0], buf, command, sizeof command);
+    LmOptTable table = lm_analyze_table(sub, buf, command, sizeof command);
     Opts o;
-    opts_default(&o);
+    lm_analyze_defaults(&o);
     LmOptScan scan;
     if (lm_opts_parse(&table, &o, argc - 1, argv + 1, 1, &scan) != 0) return lm_opts_fail(command, LM_EXIT_USAGE);
     if (scan.help) {
-        for (int s = 0; s < N_SUBS; s++)
-            if (subs[s].bit == sub) printf("usage: lmrnn analyze %s RUN [options]\n%s\n\noptions:\n", subs[s].name, subs[s].what);
+        for (int s = 0; s < lm_n_analyses; s++)
+            if (lm_analyses[s].bit == sub)
+                printf("usage: lmrnn analyze %s RUN [options]\n%s\n\noptions:\n", lm_analyses[s].name, lm_analyses[s].what);
         lm_opts_print_help(stdout, &table);
         return LM_EXIT_OK;
     }
@@ -743,7 +471,7 @@ int lm_cmd_analyze(int argc, char **argv) {
     o.have_seed = lm_opts_given(&scan, "seed");
     const char *path = scan.pos[0];
     int rc;
-    lm_set_threads((int)o.threads);
+    lm_set_threads(o.threads);
     LmTrained run;
     if (lm_trained_load(path, &run) != 0) {
         fprintf(stderr, "lmrnn: %s\n", lm_err_msg());
@@ -751,16 +479,16 @@ int lm_cmd_analyze(int argc, char **argv) {
     }
     lm_err_set("%s", "");
     switch (sub) {
-    case SUB_STATES: rc = run_states(&run, &o); break;
-    case SUB_SUMMARY: {
+    case LM_AN_STATES: rc = run_states(&run, &o); break;
+    case LM_AN_SUMMARY: {
         char dir[1100];
         snprintf(dir, sizeof dir, "%s", o.out ? o.out : run.dir);
         rc = summary_of(&run, &o, dir, dir, stdout);
         break;
     }
-    case SUB_FIXEDPOINTS: rc = run_fixedpoints(&run, &o); break;
-    case SUB_VARIANCE: rc = run_variance(&run, &o); break;
-    case SUB_AUTAPSE: rc = run_autapse(&run, &o); break;
+    case LM_AN_FIXEDPOINTS: rc = run_fixedpoints(&run, &o); break;
+    case LM_AN_VARIANCE: rc = run_variance(&run, &o); break;
+    case LM_AN_AUTAPSE: rc = run_autapse(&run, &o); break;
     default: rc = run_lesion(&run, &o); break;
     }
     if (rc) fprintf(stderr, "lmrnn: analyze %s: %s\n", argv[0], lm_err_msg());

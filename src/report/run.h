@@ -6,6 +6,8 @@
 #ifndef LMRNN_REPORT_RUN_H
 #define LMRNN_REPORT_RUN_H
 #include <stdint.h>
+#include <stddef.h>
+#include "analysis/analysis.h"
 #include "model/model.h"
 #include "tasks/battery.h"
 #include "train/trainer.h"
@@ -28,5 +30,27 @@ typedef struct {
  * mismatch, non-finite weights, unparseable or inconsistent configuration). */
 int lm_trained_load(const char *path, LmTrained *out);
 void lm_trained_free(LmTrained *r);
+/* Fill out from a trainer (which out then owns): model, battery, env, seeds, step, local2d sheet. */
+void lm_trained_adopt(LmTrainer *t, LmTrained *out);
+
+/* The geometry the summary measures distances on: the run's local2d sheet; for other masks the square
+ * default sheet when N is a square; local1d (and non-square N) a ring of N. */
+LmSheet lm_trained_sheet(const LmTrained *run);
+/* The initial W_rec, W_in, W_out (allocated into init; caller frees): DIR/init.npz (written by
+ * `lmrnn train` at step 0), else rebuilt from the stored configuration (the initialisation is a function
+ * of the seed alone). Returns where they came from ("init.npz", "reconstructed from the run's seed"), or
+ * NULL + lm_err_set. note (may be NULL) gets a warning when an init.npz was there but unusable. */
+const char *lm_trained_initial_weights(const LmTrained *run, float *init[3], char *note, size_t n_note);
+
+/* The same at any N, W_rec as CSR over its step-0 mask (run_init.c): from init.npz's W_rec_data /
+ * _indices / _indptr (or a dense W_rec), else rebuilt from the configuration. Free with
+ * lm_trained_init_free. */
+typedef struct {
+    int32_t *row_ptr, *col_idx;
+    float *rec, *W_in, *W_out;
+} LmTrainedInit;
+const char *lm_trained_initial_weights_csr(const LmTrained *run, LmTrainedInit *out, char *note, size_t n_note);
+void lm_trained_init_free(LmTrainedInit *w);
+LmInitWeights lm_trained_init_view(const LmTrainedInit *w);   /* the analyses' view of it */
 
 #endif
