@@ -288,6 +288,66 @@ static void test_epoch_variance_planted(void) {
     free(s.h), free(s.len), free(s.task), free(s.bounds);
 }
 
+/* A planted network where Adam stalls: linear regime (relu, all pre-activations positive), W = Q diag(l) Q^T
+ * with l down to 0.999 along a rotated direction, so q's curvature spans 0.25 .. 1e-6; the fixed point h*
+ * is planted through c = (I - W) h*. Adam alone stays above q = 1e-10; the Levenberg-Marquardt polish
+ * reaches it (and h*). */
+static void test_refine_converges_where_adam_stalls(void) {
+    enum { N = 20, n = 16 };
+    LmRng rng = lm_rng_derive(21, 1);
+    double Q[N * N], hstar[N], lam[N];
+    for (int k = 0; k < N * N; k++) Q[k] = lm_rng_normal(&rng);
+    for (int j = 0; j < N; j++) {   /* Gram-Schmidt on the columns */
+        for (int p = 0; p < j; p++) {
+            double d = 0;
+            for (int i = 0; i < N; i++) d += Q[i * N + j] * Q[i * N + p];
+            for (int i = 0; i < N; i++) Q[i * N + j] -= d * Q[i * N + p];
+        }
+        double nn = 0;
+        for (int i = 0; i < N; i++) nn += Q[i * N + j] * Q[i * N + j];
+        for (int i = 0; i < N; i++) Q[i * N + j] /= sqrt(nn);
+        lam[j] = 1 - 0.5 * pow(10, -3.0 * j / (N - 1));   /* 0.5 ... 0.9995 */
+    }
+    float W[N * N];
+    double c[N];
+    for (int i = 0; i < N; i++) {
+        hstar[i] = 1 + 0.3 * lm_rng_normal(&rng);
+        for (int j = 0; j < N; j++) {
+            double w = 0;
+            for (int k = 0; k < N; k++) w += Q[i * N + k] * lam[k] * Q[j * N + k];
+            W[i * N + j] = (float)w;
+        }
+    }
+    for (int i = 0; i < N; i++) {   /* c = (I - W) h*, with W as the map sees it (float) */
+        double s = hstar[i];
+        for (int j = 0; j < N; j++) s -= (double)W[i * N + j] * hstar[j];
+        c[i] = s;
+    }
+    float inits[n * N];
+    for (int k = 0; k < n * N; k++) inits[k] = (float)(hstar[k % N] + 0.2 * lm_rng_normal(&rng));
+    LmMap f = {N, LM_RULE_NGYM, LM_ACT_RELU, 1.0, W, c};
+    LmFpOptions o;
+    lm_fp_options_default(&o);
+    o.n_inits = n, o.tol_unique = 1e-6;
+    for (int refine = 0; refine < 2; refine++) {
+        o.refine = refine;
+        LmFixedPoints fp;
+        CHECK(lm_fp_find(&f, inits, &o, &fp) == 0, "%s", lm_err_msg());
+        double qmin = INFINITY, qmax = 0, err = 0;
+        for (int j = 0; j < fp.K; j++) {
+            qmin = fmin(qmin, fp.q[j]), qmax = fmax(qmax, fp.q[j]);
+            for (int i = 0; i < N; i++) err = fmax(err, fabs(fp.points[(size_t)j * N + i] - hstar[i]));
+        }
+        if (!refine) CHECK(qmin > 1e-10 && fp.n_converged == 0, "Adam alone should stall above 1e-10 (q %g .. %g)", qmin, qmax);
+        else {
+            CHECK(qmax < 1e-10 && fp.n_converged == fp.K && fp.n_refined > 0, "polished q %g .. %g", qmin, qmax);
+            CHECK(fp.K == 1 && err < 1e-5, "%d points, |h - h*| %g: the polished points merge into h*", fp.K, err);
+            CHECK(fp.stable[0], "h* is stable (|lambda_1| = 0.9995)");
+        }
+        lm_fp_free(&fp);
+    }
+}
+
 /* Three planted clusters in 4-D (centres far apart, small spread): k-means++ and Ward both recover
  * them exactly, and the silhouette is highest at k = 3. */
 static void test_planted_clusters(void) {
@@ -395,6 +455,7 @@ static void test_lesion_changes_only_its_columns(void) {
 
 int main(void) {
     RUN(test_epoch_variance_planted);
+    RUN(test_refine_converges_where_adam_stalls);
     RUN(test_planted_clusters);
     RUN(test_variance_clusters_on_planted_table);
     RUN(test_lesion_changes_only_its_columns);

@@ -196,7 +196,9 @@ typedef struct {
     int patience;           /* iterations without improvement of the mean q that make a plateau */
     int max_iters;
     double tol_q, tol_dq, tol_unique, outlier;
-    int threads;            /* eigen-decompositions in parallel */
+    int threads;            /* eigen-decompositions and refinements in parallel */
+    int refine;             /* polish the kept points with Levenberg-Marquardt (1, default) or not (0) */
+    int refine_iters;       /* its iterations per point at most (20) */
 } LmFpOptions;
 void lm_fp_options_default(LmFpOptions *o);
 
@@ -213,13 +215,21 @@ typedef struct {
     double final_lr;
     double slow_pr;         /* participation ratio of the kept points' spread (0 if K < 2) */
     double seconds_opt, seconds_eig;
+    int refine;             /* the polish ran (LmFpOptions.refine) */
+    int n_refined;          /* kept points polished (those Adam left at q >= tol_q) */
+    int n_refine_merged;    /* polished points that became duplicates of others */
+    int n_refine_outliers;  /* polished points that moved past the outlier distance */
+    int n_converged;        /* kept points with q < tol_q in the end */
+    double seconds_refine;
 } LmFixedPoints;
 
 /* n_inits states drawn uniformly with replacement from the rows (trial, step in [start, end) of
  * period p) of s, plus i.i.d. N(0, noise^2). 0, or -1 + lm_err_set when no trial has the period. */
 int lm_fp_sample_inits(const LmStates *s, int period, const LmFpOptions *o, float *inits);
 /* Minimise q jointly from the inits (Adam, plateau rule, per-state stopping), keep unique points, drop
- * outliers, eigen-decompose each Jacobian (LAPACK). 0 or -1 + lm_err_set. */
+ * outliers, then (o->refine) polish each kept point with q >= tol_q by Levenberg-Marquardt on the
+ * analytic Jacobian (LAPACK dposv) and select unique points and outliers again; eigen-decompose each
+ * Jacobian (LAPACK). 0 or -1 + lm_err_set. */
 int lm_fp_find(const LmMap *f, const float *inits, const LmFpOptions *o, LmFixedPoints *out);
 void lm_fp_free(LmFixedPoints *fp);
 

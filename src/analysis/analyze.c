@@ -55,6 +55,10 @@ static const LmOption all_opts[] = {
     NUM("noise", LM_OPT_DOUBLE, noise, 0, 1e6, "0.5", LM_AN_FIXEDPOINTS,
         "std of the Gaussian noise added to the initial states (0.05 as Driscoll et al.)"),
     STR("optimizer", optimizer, LM_AN_FIXEDPOINTS, "adam (default; the only one offered)"),
+    STR("refine", refine, LM_AN_FIXEDPOINTS,
+        "newton (default): polish the kept points by Levenberg-Marquardt on the analytic Jacobian; none: Adam only"),
+    NUM("refine_iters", LM_OPT_INT, refine_iters, 1, 1000000, "20", LM_AN_FIXEDPOINTS,
+        "Levenberg-Marquardt iterations per point at most"),
     NUM("lr", LM_OPT_DOUBLE, lr, 1e-12, 1e6, "1", LM_AN_FIXEDPOINTS, "Adam's initial learning rate"),
     NUM("lr_decay", LM_OPT_DOUBLE, lr_decay, 1e-6, 1, "0.95", LM_AN_FIXEDPOINTS, "adaptive rate factor"),
     NUM("patience", LM_OPT_INT, patience, 1, 1000000, "5", LM_AN_FIXEDPOINTS,
@@ -124,6 +128,10 @@ static int fp_request(const LmNet *net, const LmAnalyzeOptions *o, int *pos, int
         lm_err_set("fixedpoints: --task and --period are required");
         return LM_AN_USAGE;
     }
+    if (o->refine && strcmp(o->refine, "newton") != 0 && strcmp(o->refine, "none") != 0) {
+        lm_err_set("fixedpoints: unknown --refine '%s' (newton or none)", o->refine);
+        return LM_AN_USAGE;
+    }
     if (o->optimizer && strcmp(o->optimizer, "adam") != 0) {
         lm_err_set("fixedpoints: --optimizer '%s' is not offered (adam)", o->optimizer);
         return LM_AN_USAGE;
@@ -175,6 +183,7 @@ int lm_analyze_fixedpoints(const LmNet *net_in, const LmAnalyzeOptions *o, LmFpA
     fo.lr = o->lr, fo.lr_decay = o->lr_decay, fo.patience = o->patience, fo.max_iters = o->max_iters;
     fo.tol_q = o->tol_q, fo.tol_dq = o->tol_dq, fo.tol_unique = o->tol_unique, fo.outlier = o->outlier;
     fo.threads = o->threads;
+    fo.refine = !o->refine || strcmp(o->refine, "none") != 0, fo.refine_iters = o->refine_iters;
     float *inits = lm_malloc((size_t)fo.n_inits * N * sizeof(float));
     rc = lm_fp_sample_inits(s, out->period, &fo, inits);
     if (rc == 0) rc = lm_fp_find(&map, inits, &fo, &out->fp);

@@ -27,6 +27,8 @@ typedef struct {
     double noise, tol_q, tol_dq, tol_unique, lr, outlier, active, lr_decay, memory_tol;
     uint64_t seed;
     int have_seed, no_plot;
+    const char *refine;     /* fixedpoints: newton (default, Levenberg-Marquardt polish) or none */
+    int refine_iters;
 } LmAnalyzeOptions;
 
 #define LM_AN_MAX_OPTS 40

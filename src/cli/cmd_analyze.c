@@ -146,11 +146,13 @@ static int run_fixedpoints(LmTrained *run, const Opts *o) {
     cJSON *doc = lm_fp_analysis_report(&fa, &net, NULL, o->out, o->no_plot ? NULL : fig);
     if (!doc) rc = -1;
     else {
-        printf("%s %s: %d inits -> %d points (%d stable), %d duplicates, %d outliers; stopped by tol_q %d, "
-               "tol_dq %d, max_iters %d; %d iterations in %.2f s, eigen %.2f s\n",
+        printf("%s %s: %d inits -> %d points (%d stable, %d with q < tol_q), %d duplicates, %d outliers; Adam stopped "
+               "by tol_q %d, tol_dq %d, max_iters %d; %d iterations in %.2f s; %d points polished in %.2f s; eigen "
+               "%.2f s\n",
                run->battery->name[fa.pos], o->period, fp->n_inits, fp->K,
-               (int)cJSON_GetObjectItem(doc, "stable")->valuedouble, fp->n_duplicates, fp->n_outliers,
-               fp->n_stopped_q, fp->n_stopped_dq, fp->n_max_iters, fp->iterations, fp->seconds_opt, fp->seconds_eig);
+               (int)cJSON_GetObjectItem(doc, "stable")->valuedouble, fp->n_converged, fp->n_duplicates, fp->n_outliers,
+               fp->n_stopped_q, fp->n_stopped_dq, fp->n_max_iters, fp->iterations, fp->seconds_opt, fp->n_refined,
+               fp->seconds_refine, fp->seconds_eig);
         rc = write_json(json, doc);
         if (rc == 0) printf("wrote %s, %s%s%s\n", o->out, json, o->no_plot ? "" : ", ", o->no_plot ? "" : fig);
     }
