@@ -36,7 +36,7 @@ ifeq ($(MPI)$(HAVE_MPI),1)
 $(error MPI=1 but $(MPICC) was not found (Debian: apt-get install openmpi-bin libopenmpi-dev))
 endif
 MPI_BIN := $(if $(HAVE_MPI),build/lmrnn-mpi)
-MPI_TESTS := tests/test_sweep_mpi.c
+MPI_TESTS := tests/test_sweep_mpi.c tests/test_train_mpi.c
 
 TEST_SRC := $(filter-out $(if $(HAVE_MPI),,$(MPI_TESTS)),$(wildcard tests/test_*.c))
 BENCH_SRC := $(wildcard bench/*.c)

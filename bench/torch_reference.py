@@ -11,6 +11,7 @@ time           Time one training step (forward + backward + clip + Adam) of the 
 
 Run with /usr/bin/python3 (numpy + torch). Example:
   build/bench/export_case --out /tmp/case1 && /usr/bin/python3 bench/torch_reference.py check /tmp/case1
+  build/bench/export_case --from-run runs/dale-rigl --out /tmp/case2 && /usr/bin/python3 bench/torch_reference.py check /tmp/case2
   build/bench/bench_step --out /tmp/c.tsv && /usr/bin/python3 bench/torch_reference.py time --threads 1,2 --compare /tmp/c.tsv
 """
 import argparse
@@ -65,6 +66,25 @@ def read_case(d):
     return cfg, data
 
 
+def dale_abs(w):
+    """|W~| with lmrnn's rule at exactly 0 (docs/dale.md): torch.abs's gradient elsewhere; at W~ = 0 the
+    one-sided derivative towards W~ > 0 when descent leads there (dL/d|W~| < 0), else 0. Only weights a
+    mask search regrew sit at exactly 0; a fresh initialisation has none."""
+
+    class DaleAbs(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            ctx.save_for_backward(x)
+            return x.abs()
+
+        @staticmethod
+        def backward(ctx, g):
+            (x,) = ctx.saved_tensors
+            return torch.where(x == 0, torch.clamp(g, max=0), g * torch.sign(x))
+
+    return DaleAbs.apply(w)
+
+
 def act_fn(name):
     return {"relu": torch.relu, "softplus": torch.nn.functional.softplus, "tanh": torch.tanh}[name]
 
@@ -76,7 +96,7 @@ def forward_loss(p, mask, x, labels, decision, cfg):
     act = act_fn(cfg["act"])
     yang = cfg["rule"] == "yang"
     if "ei" in p:   # Dale's law: W_rec = |W~| D ∘ M, D = diag(ei) by column (presynaptic unit)
-        w_rec = torch.abs(p["W_rec"]) * p["ei"] * mask
+        w_rec = dale_abs(p["W_rec"]) * p["ei"] * mask
     else:
         w_rec = p["W_rec"] * mask
     w_out = p["W_out"] * p["exc_cols"] if "exc_cols" in p else p["W_out"]
@@ -168,6 +188,14 @@ def check(dirs):
             errs.append(rel(data["final"][n], f64[n]))
         outside = np.abs(data["final"]["W_rec"][data["mask"] == 0]).max() if (data["mask"] == 0).any() else 0.0
         print(f"  max |W_rec| outside the mask after the steps: {outside}")
+        if data["ei"] is not None:
+            w0, fin = data["init"]["W_rec"], data["final"]["W_rec"]
+            on = data["mask"] != 0
+            flips = int((on & (fin != 0) & (np.sign(fin) != data["ei"][None, :])).sum())
+            zeros = int((on & (w0 == 0)).sum())
+            print(f"  Dale: {zeros} weights at exactly 0 in the mask at the start, {flips} of the final weights "
+                  f"against their unit's sign")
+            outside = max(outside, float(flips))
         worst = max(errs)
         passed = worst < 1e-4 and outside == 0
         ok &= passed

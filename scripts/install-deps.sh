@@ -6,11 +6,14 @@
 #   libcjson-dev                 JSON config, logs and eval tables
 #   libzip-dev                   .npz (zip of .npy) checkpoints and datasets
 #   libplplot-dev plplot-driver-cairo   figures (PNG/SVG/PDF through cairo)
-#   python3-numpy python3-setuptools python3-pip   the Python package (python/) and its tests
+#   python3-numpy python3-scipy python3-setuptools python3-pip   the Python package (python/) and its tests
+#                                (SciPy: the checkpoint's CSR W_rec is checked to load as a scipy.sparse matrix)
 #   openmpi-bin libopenmpi-dev   build/lmrnn-mpi: sweeps over MPI ranks (optional; make MPI=0 skips it)
+#   slurmctld slurmd slurm-client munge   a private single-node Slurm for tests/test_slurm.sh (a real sbatch array)
 set -euo pipefail
 pkgs=(build-essential pkg-config libopenblas-dev liblapacke-dev libcjson-dev libzip-dev libplplot-dev plplot-driver-cairo
-      python3-numpy python3-setuptools python3-pip openmpi-bin libopenmpi-dev)
+      python3-numpy python3-scipy python3-setuptools python3-pip openmpi-bin libopenmpi-dev
+      slurmctld slurmd slurm-client munge)
 missing=()
 for p in "${pkgs[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -63,6 +63,12 @@ static void test_outputs_load_in_numpy(void) {
                   "--max-iters", "400", "--trials", "16", "--noise", "0.05", "--out", path("fp.npz"), NULL};
     expect_ok("fixedpoints", fp);
     CHECK(exists(path("fp.json")) && exists(path("fp.png")), "fixedpoints writes its JSON and figure");
+    char fj[1 << 16] = "";
+    FILE *ff = fopen(path("fp.json"), "r");
+    size_t fn = ff ? fread(fj, 1, sizeof fj - 1, ff) : 0;
+    if (ff) fclose(ff);
+    fj[fn] = '\0';
+    CHECK(strstr(fj, "\"levenberg-marquardt") && strstr(fj, "\"converged\""), "fp.json reports the polish");
     char *sm[] = {"analyze", "summary", d, "--trials", "4", "--out", path("summary"), NULL};
     expect_ok("summary", sm);
     CHECK(exists(path("summary/summary.json")) && exists(path("summary/summary.png")) &&
@@ -126,6 +132,7 @@ static void test_bad_input(void) {
     { char *a[] = {"analyze", "variance", d, "--method", "single", "--out", path("x.npz"), NULL}; expect_error("bad_method", a, 2, "single"); }
     { char *a[] = {"analyze", "lesion", d, "--units", "99", "--out", path("x.npz"), NULL}; expect_error("bad_unit", a, 2, "--units"); }
     { char *a[] = {"analyze", "lesion", d, "--clusters", path("fp.npz"), "--out", path("x.npz"), NULL}; expect_error("bad_clusters", a, 1, "units"); }
+    { char *a[] = {"analyze", "fixedpoints", d, "--task", "dlygo", "--period", "delay", "--refine", "bfgs", "--out", path("x.npz"), NULL}; expect_error("bad_refine", a, 2, "bfgs"); }
     { char *a[] = {"analyze", "variance", d, "--period", "dealy", "--out", path("x.npz"), NULL}; expect_error("var_bad_period", a, 2, "dealy"); }
     { char *a[] = {"analyze", "variance", d, "--tasks", "go,dm1", "--period", "sample", "--out", path("x.npz"), NULL}; expect_error("var_no_period", a, 2, "sample"); }
     { char *a[] = {"analyze", "summary", d, "--trials", "-1", NULL}; expect_error("neg_trials", a, 2, "--trials"); }

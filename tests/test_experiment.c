@@ -20,6 +20,7 @@
 #include "experiment/report.h"
 #include "experiment/results.h"
 #include "experiment/runner.h"
+#include "experiment/structure.h"
 #include "io/npz.h"
 #include "util/err.h"
 
@@ -105,7 +106,7 @@ static void test_grids(void) {
     lm_exp_settings_default(LM_EXP_LOTTERY, LM_SCALE_QUICK, &s);
     CHECK(s.seeds == 3 && s.steps == 6000);
     CHECK(lm_exp_plan_build(&s, &p) == 0);
-    CHECK(p.n == 7 * 3, "n = %d", p.n);
+    CHECK(p.n == 9 * 3, "n = %d", p.n);
     const char *searches[] = {"imp", "set", "rigl", "granet"};
     for (int k = 0; k < 4; k++) {
         char id[64];
@@ -118,7 +119,11 @@ static void test_grids(void) {
     }
     const LmExpRun *rl = find_run(&p, "modcog82-random-d3-s1"), *l8 = find_run(&p, "modcog82-local2d-d8-s3");
     CHECK(rl && has_opt(rl, "match_density_of", "3") && !has_opt(rl, "density", NULL));
-    CHECK(l8 && has_opt(l8, "d", "8") && !has_opt(l8, "prune", NULL));
+    CHECK(l8 && has_opt(l8, "d", "8") && !has_opt(l8, "prune", NULL) && !has_opt(l8, "dale", NULL));
+    const LmExpRun *rd = find_run(&p, "modcog82-random_diag-d3-s2"), *ld = find_run(&p, "modcog82-local2d-d3-dale-s1");
+    CHECK(rd && has_opt(rd, "mask", "random_diag") && has_opt(rd, "match_density_of", "3"));
+    CHECK(ld && has_opt(ld, "dale", "true") && has_opt(ld, "d", "3") && !strcmp(ld->label, "local2d d=3 Dale"),
+          "%s", ld ? ld->label : "no Dale run");
     lm_exp_plan_free(&p);
 
     /* data-efficiency needs a d; pools grow with K, and K/batches is a plausible trials-per-batch. */
@@ -145,6 +150,81 @@ static void test_grids(void) {
         CHECK(has_opt(r, "train_pool", kb));
     }
     lm_exp_plan_free(&p);
+}
+
+/* An IMP round's restart record: thresholds count from the rewound ticket on (docs/lottery.md). */
+static void test_thresholds_restart_after_imp_rounds(void) {
+    char p[400];
+    /* a planted log: 0.5 crossed at step 10 by round 1, the restart at 20, the ticket's crossing at 40 */
+    char dir[300];
+    snprintf(dir, sizeof dir, "/tmp/lmrnn_planted_%d", (int)getpid());
+    LM_ASSERT(lm_mkdir_p(dir) == 0);
+    snprintf(p, sizeof p, "%s/log.jsonl", dir);
+    FILE *f = fopen(p, "w");
+    fputs("{\"kind\":\"eval\",\"step\":10,\"trials\":5,\"wall\":1,\"mean\":0.6}\n"
+          "{\"kind\":\"threshold\",\"step\":10,\"trials\":5,\"wall\":1,\"threshold\":0.5}\n"
+          "{\"kind\":\"mask\",\"step\":20,\"trials\":9,\"wall\":2,\"nnz\":10,\"restart\":true}\n"
+          "{\"kind\":\"eval\",\"step\":40,\"trials\":20,\"wall\":4,\"mean\":0.55}\n"
+          "{\"kind\":\"threshold\",\"step\":40,\"trials\":20,\"wall\":4,\"threshold\":0.5}\n", f);
+    fclose(f);
+    LmExpRun run;
+    memset(&run, 0, sizeof run);
+    LmExpRunResult res;
+    CHECK(lm_run_load(dir, &run, &res) == 0, "%s", lm_err_msg());
+    CHECK(res.thr_step[0] == 40 && res.thr_trials[0] == 20, "threshold 0.5 at step %ld", res.thr_step[0]);
+    lm_run_result_free(&res);
+    char cmd[400];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", dir);
+}
+
+/* A planted checkpoint on the 2x2 sheet (units 0 (0,0), 1 (1,0), 2 (0,1), 3 (1,1)): W_rec as CSR with
+ * 0->0 (-1), 0->3 (2), 1->2 (0.5), 3->3 (3); distances 0, sqrt 2, sqrt 2, 0. The same as dense `mask` +
+ * `W_rec` gives the same structure; a CSR index past the matrix is refused. */
+static int write_structure_ckpt(const char *dir, int csr, int bad) {
+    char p[400];
+    snprintf(p, sizeof p, "%s/checkpoint.npz", dir);
+    LmNpzWriter *w = lm_npz_create(p);
+    if (!w) return -1;
+    float data[4] = {-1, 2, 0.5f, 3}, dense[16] = {0};
+    int32_t idx[4] = {0, 3, 2, bad ? 7 : 3}, ptr[5] = {0, 2, 3, 3, 4};
+    uint8_t mask[16] = {0};
+    int64_t n4 = 4, n5 = 5, nn[2] = {4, 4};
+    for (int i = 0, q = 0; i < 4; i++)
+        for (; q < ptr[i + 1]; q++)
+            if (idx[q] < 4) dense[i * 4 + idx[q]] = data[q], mask[i * 4 + idx[q]] = 1;
+    int rc = 0;
+    if (csr) {
+        rc |= lm_npz_add(w, "W_rec_data", LM_DT_F32, 1, &n4, data);
+        rc |= lm_npz_add(w, "W_rec_indices", LM_DT_I32, 1, &n4, idx);
+        rc |= lm_npz_add(w, "W_rec_indptr", LM_DT_I32, 1, &n5, ptr);
+    } else {
+        rc |= lm_npz_add(w, "W_rec", LM_DT_F32, 2, nn, dense);
+        rc |= lm_npz_add(w, "mask", LM_DT_U8, 2, nn, mask);
+    }
+    return lm_npz_close(w) | rc;
+}
+
+static void test_mask_structure_from_checkpoints(void) {
+    char dir[300];
+    snprintf(dir, sizeof dir, "/tmp/lmrnn_structure_%d", (int)getpid());
+    LM_ASSERT(lm_mkdir_p(dir) == 0);
+    for (int csr = 0; csr < 2; csr++) {
+        LM_ASSERT(write_structure_ckpt(dir, csr, 0) == 0);
+        LmMaskStructure st;
+        CHECK(lm_run_structure(dir, 1.0, 1.5, &st) == 0, "%s", lm_err_msg());
+        CHECK(fabs(st.within_near - 0.5) < 1e-12 && fabs(st.within_far - 1.0) < 1e-12, "%s: within %g %g",
+              csr ? "csr" : "dense", st.within_near, st.within_far);
+        CHECK(fabs(st.diag - 0.5) < 1e-12 && fabs(st.density - 0.25) < 1e-12, "diag %g density %g", st.diag, st.density);
+        CHECK(fabs(st.wdist[0] - 2.0) < 1e-6 && fabs(st.wdist[1] - 1.25) < 1e-6 && isnan(st.wdist[2]),
+              "|w| by distance %g %g %g", st.wdist[0], st.wdist[1], st.wdist[2]);
+    }
+    LM_ASSERT(write_structure_ckpt(dir, 1, 1) == 0);
+    LmMaskStructure st;
+    CHECK(lm_run_structure(dir, 1.0, 1.5, &st) != 0 && strstr(lm_err_msg(), "CSR"), "bad column: %s", lm_err_msg());
+    char cmd[400];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", dir);
 }
 
 static void test_plan_roundtrip(void) {
@@ -503,6 +583,8 @@ int main(int argc, char **argv) {
     RUN(test_stat);
     RUN(test_grids);
     RUN(test_plan_roundtrip);
+    RUN(test_thresholds_restart_after_imp_rounds);
+    RUN(test_mask_structure_from_checkpoints);
     RUN(test_results_and_report);
     RUN(test_end_to_end);
     RUN(test_interrupt_and_resume);

@@ -117,6 +117,31 @@ static void test_regrowth_picks_the_largest_gradients(void) {
                   (double)fabsf(g[cand[q]]), got[cand[q]] ? "grown" : "not grown");
         for (int k = 0; k < NH * NH; k++)
             if (mk[k]) CHECK(got[k], "an active position was cleared");
+        /* Dale: only the descent towards the presynaptic unit's sign counts, max(0, -g D_j) */
+        int8_t ei[NH];
+        for (int j = 0; j < NH; j++) ei[j] = j % 3 == 2 ? -1 : 1;
+        LM_ASSERT(lm_model_set_dale(m, ei, 0) == 0);
+        float key[NH * NH];
+        int nd = 0;
+        for (int k = 0; k < NH * NH; k++) key[k] = fmaxf(0.0f, ei[k % NH] > 0 ? -g[k] : g[k]);
+        for (int a = 0; a < nc; a++)
+            for (int b2 = a + 1; b2 < nc; b2++)
+                if (key[cand[b2]] > key[cand[a]]) {
+                    int t = cand[a];
+                    cand[a] = cand[b2], cand[b2] = t;
+                }
+        for (int q = 1; q < nc - 1 && !nd; q++)
+            if (key[cand[q]] - key[cand[q + 1]] > 1e-4f * key[cand[q]] && key[cand[q + 1]] > 0) nd = q + 1;
+        CHECK(nd > 0, "no gap in the Dale ranking");
+        memcpy(got, mk, sizeof got);
+        CHECK(lm_grow_by_gradient(m, w, region, got, nd) == nd);
+        int wrong_way = 0;
+        for (int q = 0; q < nc; q++) {
+            CHECK(got[cand[q]] == (q < nd), "Dale, path %d: candidate %d (rank %d, key %g) %s", path, cand[q], q,
+                  (double)key[cand[q]], got[cand[q]] ? "grown" : "not grown");
+            wrong_way += q < nd && (ei[cand[q] % NH] > 0 ? g[cand[q]] > 0 : g[cand[q]] < 0);
+        }
+        CHECK(wrong_way == 0, "%d grown where descent points against the unit's sign", wrong_way);
         /* random regrowth: exactly n, only free positions of the region, reproducible per seed */
         uint8_t a1[NH * NH], a2[NH * NH], a3[NH * NH];
         memcpy(a1, mk, sizeof a1), memcpy(a2, mk, sizeof a2), memcpy(a3, mk, sizeof a3);
@@ -217,6 +242,60 @@ static void test_density_and_zeros_at_every_step(void) {
     }
 }
 
+/* Dale's law with every search, dense and sparse kernels, both update rules: after every step each
+ * stored non-zero W_rec entry has its presynaptic unit's sign, zeros outside the mask; weights regrown by
+ * SET/RigL/GraNet leave 0 (so they train) with that sign. A learning rate large enough that many W~
+ * reach and cross zero. */
+static void test_dale_signs_never_flip_under_search(void) {
+    const LmPruneMethod ms[] = {LM_PRUNE_IMP, LM_PRUNE_SET, LM_PRUNE_RIGL, LM_PRUNE_GRANET};
+    for (int i = 0; i < 4; i++)
+        for (int sparse = 0; sparse < 2; sparse++) {
+            LmTrainConfig c;
+            small_cfg(&c, ms[i], "dale");
+            c.dale = 1, c.lr = 0.05;
+            LM_ASSERT(lm_train_config_set(&c, "path", sparse ? "sparse" : "dense") == 0);
+            LM_ASSERT(lm_train_config_set(&c, "rule", sparse ? "yang" : "ngym") == 0);
+            if (sparse) c.mask = LM_MASK_LOCAL2D, c.d = 3;   /* a searched region smaller than full */
+            CHECK(lm_train_config_validate(&c) == 0, "%s", lm_err_msg());
+            LmTrainer *t = lm_trainer_new(&c);
+            CHECK(t != NULL, "%s", lm_err_msg());
+            if (!t) continue;
+            const int8_t *ei = lm_model_ei(t->model);
+            CHECK(ei != NULL && lm_model_is_sparse(t->model) == sparse, "Dale off or wrong kernel");
+            if (!ei) {
+                lm_trainer_free(t);
+                continue;
+            }
+            int64_t flips = 0, outside = 0, regrown = 0, regrown_moved = 0, nonzero = 0;
+            uint8_t fresh[256] = {0}, before[256], now[256];
+            float w[256];
+            for (int s = 0; s < 60; s++) {
+                lm_mask_to_dense(&t->mask, before);
+                LM_ASSERT(lm_trainer_step(t, NULL) == 0);
+                lm_mask_to_dense(&t->mask, now);
+                lm_model_export_tensor(t->model, 2, w);
+                int updated = memcmp(before, now, sizeof now) != 0;
+                for (int k = 0; k < 256; k++) {
+                    if (!now[k]) {
+                        outside += w[k] != 0.0f;
+                        fresh[k] = 0;
+                        continue;
+                    }
+                    if (w[k] != 0.0f) nonzero++, flips += (w[k] > 0) != (ei[k % 16] > 0);
+                    /* regrown at this update (GraNet may regrow what it just dropped): it restarts at 0 */
+                    if (updated && w[k] == 0.0f) fresh[k] = 1, regrown++;
+                    else if (fresh[k] && w[k] != 0.0f) regrown_moved++, fresh[k] = 0;
+                }
+            }
+            int grows = ms[i] != LM_PRUNE_IMP;
+            CHECK(flips == 0 && outside == 0 && nonzero > 0, "%s %s: %lld sign flips, %lld non-zero outside the mask",
+                  lm_prune_name(ms[i]), sparse ? "sparse" : "dense", (long long)flips, (long long)outside);
+            CHECK(!grows || (regrown > 0 && regrown_moved > 0), "%s %s: %lld regrown, %lld of them left 0",
+                  lm_prune_name(ms[i]), sparse ? "sparse" : "dense", (long long)regrown, (long long)regrown_moved);
+            lm_trainer_free(t);
+        }
+}
+
 static void test_rewinding_restores_the_saved_weights(void) {
     for (int k = 0; k <= 3; k += 3) {   /* rewind to the initialisation and to step 3 */
         LmTrainConfig c;
@@ -294,6 +373,46 @@ static void test_resume_is_bit_identical(void) {
     }
 }
 
+/* IMP logs a restarting "mask" record at each round (test_experiment: the reader then counts thresholds
+ * from the last restart on). */
+static void test_thresholds_restart_with_imp_rounds(void) {
+    LmTrainConfig c;
+    small_cfg(&c, LM_PRUNE_IMP, "imp_log");
+    LmRunOptions o;
+    memset(&o, 0, sizeof o);
+    o.force = 1;
+    CHECK(lm_train_run(&c, &o, NULL) == 0, "%s", lm_err_msg());
+    char p[1100];
+    snprintf(p, sizeof p, "%s/log.jsonl", c.out);
+    FILE *f = fopen(p, "r");
+    char line[4096];
+    int restarts = 0;
+    while (f && fgets(line, sizeof line, f)) restarts += strstr(line, "\"kind\":\"mask\"") && strstr(line, "\"restart\":true");
+    if (f) fclose(f);
+    CHECK(restarts == 3, "%d restarting mask records for 3 rounds", restarts);
+    /* the mask history: the start and one entry per round, CSR, deflated (smaller than its arrays) */
+    snprintf(p, sizeof p, "%s/masks.npz", c.out);
+    LmNpz *z = lm_npz_read(p);
+    CHECK(z != NULL, "%s", lm_err_msg());
+    if (!z) return;
+    const LmArray *nz = lm_npz_find(z, "nnz");
+    size_t payload = 0;
+    for (int i = 0; i < lm_npz_count(z); i++) {
+        const LmArray *a = lm_npz_at(z, i);
+        if (a) payload += a->count * lm_dtype_size(a->dtype);
+    }
+    int64_t target;
+    LM_ASSERT(lm_search_target_nnz(&c, &target) == 0);
+    CHECK(nz && nz->count == 4 && ((const int64_t *)nz->data)[0] == 256 && ((const int64_t *)nz->data)[3] == target,
+          "history of %zu entries", nz ? nz->count : 0);
+    FILE *mf = fopen(p, "rb");
+    long size = -1;
+    if (mf && fseek(mf, 0, SEEK_END) == 0) size = ftell(mf);
+    if (mf) fclose(mf);
+    CHECK(size > 0 && (size_t)size < payload, "masks.npz is %ld bytes for %zu bytes of arrays", size, payload);
+    lm_npz_free(z);
+}
+
 static void test_bad_options_are_named(void) {
     LmTrainConfig c;
     small_cfg(&c, LM_PRUNE_SET, "bad");
@@ -314,8 +433,10 @@ static void test_bad_options_are_named(void) {
     c.steps = 3;
     CHECK(lm_train_config_validate(&c) != 0 && strstr(lm_err_msg(), "rounds"), "%s", lm_err_msg());
     small_cfg(&c, LM_PRUNE_RIGL, "bad");
-    c.dale = 1;
-    CHECK(lm_train_config_validate(&c) != 0 && strstr(lm_err_msg(), "--dale"), "%s", lm_err_msg());
+    c.dale = 1;   /* Dale combines with every search */
+    CHECK(lm_train_config_validate(&c) == 0, "%s", lm_err_msg());
+    c.frac_exc = 1.5;
+    CHECK(lm_train_config_set(&c, "frac-exc", "1.5") != 0 && strstr(lm_err_msg(), "--frac-exc"), "%s", lm_err_msg());
 }
 
 int main(void) {
@@ -325,8 +446,10 @@ int main(void) {
     RUN(test_regrowth_picks_the_largest_gradients);
     RUN(test_set_mask_keeps_values_and_moments);
     RUN(test_density_and_zeros_at_every_step);
+    RUN(test_dale_signs_never_flip_under_search);
     RUN(test_rewinding_restores_the_saved_weights);
     RUN(test_resume_is_bit_identical);
+    RUN(test_thresholds_restart_with_imp_rounds);
     RUN(test_bad_options_are_named);
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf %s", tmp);

@@ -6,8 +6,10 @@
 #include <string.h>
 #include "cli/commands.h"
 #include "cli/run_summary.h"
+#include "dist/dist.h"
 #include "report/figures.h"
 #include "train/memory.h"
+#include "train/sheet.h"
 #include "train/train.h"
 #include "util/err.h"
 
@@ -85,6 +87,80 @@ static int resume_config(const char *dir, const LmOptScan *s, LmTrainConfig *cfg
     return LM_EXIT_OK;
 }
 
+/* Train in this process (rank 0 of a distributed run too), then the summary and the figures. */
+static int run(const LmTrainConfig *cfg, const char *resume, int force) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+
+    LmRunOptions o;
+    memset(&o, 0, sizeof o);
+    o.resume = resume != NULL;
+    o.force = force;
+    o.stop = &stop_signal;
+    o.progress = stderr;
+    o.report = stdout;
+    LmTrainSummaryHook hook;
+    memset(&hook, 0, sizeof hook);
+    o.on_eval = lm_train_summary_hook;
+    o.on_eval_ctx = &hook;
+    LmRunResult res;
+    int rc = lm_train_run(cfg, &o, &res);
+    lm_train_summary_hook_free(&hook);
+    signal(SIGINT, SIG_DFL);
+    signal(SIGTERM, SIG_DFL);
+    if (rc != 0) goto fail;
+    if (res.reason == LM_STOP_SIGNAL) return 0;
+    fflush(stdout);
+    /* The final summary.json (and plots/summary.png, plots/summary_history.png): any N, a task's
+     * trajectories at a time (analysis/summary.c), so its memory stays below the training's own. */
+    if (lm_analyze_train_summary(cfg->out, !cfg->no_plot, cfg->quiet ? NULL : stdout) != 0)
+        fprintf(stderr, "lmrnn: warning: training finished but the summary failed: %s\n", lm_err_msg());
+    if (cfg->no_plot) return 0;
+    LmPlotOptions po;
+    lm_plot_options_default(&po);
+    po.quiet = cfg->quiet;
+    fflush(stdout);
+    if (lm_plot_run(cfg->out, &po) != 0)
+        fprintf(stderr, "lmrnn: warning: training finished but the plots failed: %s\n", lm_err_msg());
+    return 0;
+fail:
+    return lm_opts_fail("train", LM_EXIT_FAILED);
+}
+
+/* --distribute sheet: every rank of mpirun runs this command; rank 0 trains, the others follow it. */
+static int distributed(const LmTrainConfig *cfg, const char *resume, int force, int argc, char **argv) {
+    if (!lm_dist_built()) {
+        lm_err_set("--distribute sheet needs the MPI build under mpirun: mpirun -np K build/lmrnn-mpi train ... "
+                   "(this lmrnn was built without MPI)");
+        return lm_opts_fail("train", LM_EXIT_USAGE);
+    }
+    if (lm_dist_init(&argc, &argv) != 0) return lm_opts_fail("train", LM_EXIT_FAILED);
+    if (lm_dist_size() < 2) {
+        lm_err_set("--distribute sheet needs at least 2 MPI ranks: run it as mpirun -np K lmrnn-mpi train ...");
+        lm_dist_finalize();
+        return lm_opts_fail("train", LM_EXIT_USAGE);
+    }
+    if (lm_sheet_check_ranks(cfg, lm_dist_size()) != 0) {   /* every rank alike: one message */
+        int rank0 = lm_dist_rank() == 0;
+        lm_dist_finalize();
+        return rank0 ? lm_opts_fail("train", LM_EXIT_USAGE) : LM_EXIT_USAGE;
+    }
+    int status;
+    if (lm_dist_rank() == 0) {
+        status = run(cfg, resume, force);
+    } else {
+        signal(SIGINT, SIG_IGN);   /* rank 0 stops the run (it saves a checkpoint first) */
+        signal(SIGTERM, SIG_IGN);
+        status = lm_sheet_follow(cfg, resume != NULL);
+    }
+    lm_dist_finalize();
+    return status;
+}
+
 int lm_cmd_train(int argc, char **argv) {
     const LmOptTable *t = lm_train_config_table();
     const LmOptTable *tables[2] = {&command_table, t};
@@ -128,44 +204,8 @@ int lm_cmd_train(int argc, char **argv) {
         return LM_EXIT_OK;
     }
 
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-
-    LmRunOptions o;
-    memset(&o, 0, sizeof o);
-    o.resume = resume != NULL;
-    o.force = force;
-    o.stop = &stop_signal;
-    o.progress = stderr;
-    o.report = stdout;
-    LmTrainSummaryHook hook;
-    memset(&hook, 0, sizeof hook);
-    o.on_eval = lm_train_summary_hook;
-    o.on_eval_ctx = &hook;
-    LmRunResult res;
-    int rc = lm_train_run(&cfg, &o, &res);
-    lm_train_summary_hook_free(&hook);
-    signal(SIGINT, SIG_DFL);
-    signal(SIGTERM, SIG_DFL);
-    if (rc != 0) goto fail;
-    if (res.reason == LM_STOP_SIGNAL) return 0;
-    fflush(stdout);
-    /* The final summary.json (and plots/summary.png, plots/summary_history.png): any N, a task's
-     * trajectories at a time (analysis/summary.c), so its memory stays below the training's own. */
-    if (lm_analyze_train_summary(cfg.out, !cfg.no_plot, cfg.quiet ? NULL : stdout) != 0)
-        fprintf(stderr, "lmrnn: warning: training finished but the summary failed: %s\n", lm_err_msg());
-    if (cfg.no_plot) return 0;
-    LmPlotOptions po;
-    lm_plot_options_default(&po);
-    po.quiet = cfg.quiet;
-    fflush(stdout);
-    if (lm_plot_run(cfg.out, &po) != 0)
-        fprintf(stderr, "lmrnn: warning: training finished but the plots failed: %s\n", lm_err_msg());
-    return 0;
+    if (cfg.distribute) return distributed(&cfg, resume, force, argc, argv);
+    return run(&cfg, resume, force);
 fail:
     return lm_opts_fail("train", LM_EXIT_FAILED);
 }

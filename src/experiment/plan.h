@@ -71,7 +71,7 @@ const char *lm_exp_run_option(const LmExpRun *r, const char *key);
 
 /* An axis of a sweep: one grid key, or one zip group (several keys varied together). */
 #define LM_EXP_MAX_AXES 8
-#define LM_EXP_AXIS_KEYS 6
+#define LM_EXP_AXIS_KEYS 8
 typedef struct {
     char name[200];                         /* "lr", or "mask+d" for a zip group */
     int n_keys;

@@ -64,12 +64,15 @@ static void add_record(LmExpRunResult *r, int *cap, const LmLogRecord *rec) {
         for (int g = 0; g < LM_N_GROUPS; g++) r->group[i][g] = rec->group[g];
     } else if (!strcmp(rec->kind, "threshold")) {
         for (int k = 0; k < LM_N_THRESH; k++)
-            /* the last record: an IMP search restarts its thresholds with each round (docs/lottery.md) */
-            if (fabs(rec->threshold - lm_thresholds[k]) < 1e-9) {
+            if (fabs(rec->threshold - lm_thresholds[k]) < 1e-9 && r->thr_step[k] < 0) {
                 r->thr_step[k] = step;
                 r->thr_trials[k] = trials;
                 r->thr_wall[k] = wall;
             }
+    } else if (!strcmp(rec->kind, "mask") && rec->restart) {
+        /* an IMP round rewound the network: thresholds count from the new ticket (docs/lottery.md) */
+        r->restart_step = step;
+        for (int k = 0; k < LM_N_THRESH; k++) r->thr_step[k] = -1, r->thr_trials[k] = -1, r->thr_wall[k] = NAN;
     }
 }
 
@@ -108,6 +111,7 @@ int lm_run_load(const char *run_dir, const LmExpRun *run, LmExpRunResult *r) {
     r->final_mean = NAN;
     r->wall_done = NAN;
     r->auc = NAN;
+    r->restart_step = -1;
     for (int g = 0; g < LM_N_GROUPS; g++) r->final_group[g] = NAN;
     for (int k = 0; k < LM_N_THRESH; k++) {
         r->thr_step[k] = r->thr_trials[k] = -1;
@@ -123,11 +127,11 @@ int lm_run_load(const char *run_dir, const LmExpRun *run, LmExpRunResult *r) {
     int cap = 0;
     for (int i = 0; i < log.n; i++) add_record(r, &cap, &log.rec[i]);
     lm_run_log_free(&log);
-    /* Logs without threshold records: derive them from the eval curve. */
+    /* Logs without threshold records: derive them from the eval curve (after the last IMP restart). */
     for (int k = 0; k < LM_N_THRESH; k++)
         if (r->thr_step[k] < 0)
             for (int i = 0; i < r->n_eval; i++)
-                if (r->mean[i] >= lm_thresholds[k]) {
+                if (r->step[i] > r->restart_step && r->mean[i] >= lm_thresholds[k]) {
                     r->thr_step[k] = r->step[i];
                     r->thr_trials[k] = r->trials[i];
                     r->thr_wall[k] = r->wall[i];

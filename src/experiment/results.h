@@ -31,6 +31,7 @@ typedef struct {
     /* first step / trials / wall at which mean perf reached lm_thresholds[k]; -1 / NaN if never */
     long thr_step[LM_N_THRESH], thr_trials[LM_N_THRESH];
     double thr_wall[LM_N_THRESH];
+    long restart_step;          /* the last mask record that restarted training (an IMP round); -1: none */
     /* eval.json (final held-out evaluation); NaN if missing */
     double final_mean;
     double final_group[LM_N_GROUPS];

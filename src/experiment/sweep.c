@@ -440,7 +440,7 @@ void lm_exp_axis_value(const LmExpAxis *a, const LmExpRun *r, char *out, size_t 
 /* Keys that the mask part of a condition's name already shows. */
 static int named_by_mask(const char *key) {
     static const char *const k[] = {"battery", "window", "mask", "d", "density", "match_density_of", POOL_KEY,
-                                    "prune", "prune_density_of", "prune_fraction"};
+                                    "prune", "prune_density_of", "prune_fraction", "dale"};
     for (size_t i = 0; i < sizeof k / sizeof k[0]; i++)
         if (!strcmp(key, k[i])) return 1;
     return 0;
@@ -512,6 +512,10 @@ static int describe(const Spec *s, const LmTrainConfig *c, LmExpRun *r) {
             double dens = lm_exp_local2d_density(c->hidden, of);
             if (dens > 0) r->density = dens;
         }
+    }
+    if (c->dale) {   /* Dale's law: named after the mask it constrains */
+        snprintf(cond + strlen(cond), sizeof cond - strlen(cond), "-dale");
+        snprintf(label + strlen(label), sizeof label - strlen(label), " Dale");
     }
     if (r->pool_trials > 0) snprintf(cond + strlen(cond), sizeof cond - strlen(cond), "-K%ld", r->pool_trials);
     for (int a = 0; a < s->n_axes; a++)

@@ -26,7 +26,10 @@ struct LmNpzWriter {
     Member *members;
     int n, cap;
     char failed[512]; /* first error from an add, reported again by close */
+    int deflate;      /* members compressed (lm_npz_set_deflate) instead of stored */
 };
+
+void lm_npz_set_deflate(LmNpzWriter *w) { w->deflate = 1; }
 
 LmNpzWriter *lm_npz_create(const char *path) {
     LmNpzWriter *w = lm_calloc(1, sizeof *w);
@@ -140,7 +143,7 @@ int lm_npz_close(LmNpzWriter *w) {
             zip_discard(z);
             goto fail;
         }
-        zip_set_file_compression(z, (zip_uint64_t)idx, ZIP_CM_STORE, 0);
+        zip_set_file_compression(z, (zip_uint64_t)idx, w->deflate ? ZIP_CM_DEFLATE : ZIP_CM_STORE, 0);
     }
     if (zip_close(z)) {
         snprintf(why, sizeof why, "%s", zip_strerror(z));

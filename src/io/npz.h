@@ -27,6 +27,9 @@ typedef struct LmNpzWriter LmNpzWriter;
 /* Start an archive that will replace `path` on successful close. NULL + lm_err_set() on failure
  * (e.g. directory missing or not writable). */
 LmNpzWriter *lm_npz_create(const char *path);
+/* Compress the members (deflate, as numpy.savez_compressed) instead of storing them: for data that
+ * compresses well, e.g. index arrays. The reader handles both. */
+void lm_npz_set_deflate(LmNpzWriter *w);
 /* Add one array (data copied or referenced until close: the caller keeps it alive until close). */
 int lm_npz_add(LmNpzWriter *w, const char *name, LmDtype dtype, int ndim, const int64_t *shape,
                const void *data);

@@ -45,6 +45,11 @@ static double grad_sumsq(const float *g, size_t n) {
 /* As torch.nn.utils.clip_grad_norm_: scale by max_norm / (norm + 1e-6) when that is below 1. */
 double lm_clip_grad_norm(LmModel *m, double max_norm) {
     double norm = sqrt(grad_sumsq(m->grads, m->n_params));
+    lm_clip_grads_to(m, norm, max_norm);
+    return norm;
+}
+
+void lm_clip_grads_to(LmModel *m, double norm, double max_norm) {
     if (max_norm > 0 && isfinite(norm)) {
         double coef = max_norm / (norm + 1e-6);
         if (coef < 1) {
@@ -55,7 +60,6 @@ double lm_clip_grad_norm(LmModel *m, double max_norm) {
             for (size_t k = 0; k < n; k++) g[k] *= cf;
         }
     }
-    return norm;
 }
 
 /* torch.optim.Adam (single-tensor path):

@@ -2,7 +2,9 @@
  *
  * The kernels multiply by the parameter block's W_rec whatever its storage (dense [N][N], or the CSR
  * values over the mask), so that block holds the effective weights W = D_j |W~_ij|. Only the optimiser
- * sees W~: the gradient is chained to it after backward (dL/dW~ = dL/dW D_j sign W~), the block is
+ * sees W~: the gradient is chained to it after backward (dL/dW~ = dL/dW D_j sign W~; at W~ = 0, a
+ * weight a mask search has just regrown, the one-sided derivative towards W~ > 0 when descent leads
+ * there, else 0: the projected gradient of the constraint sign W_ij = D_j), the block is
  * turned into W~ for the Adam step and back into W after it. W~ is kept >= 0: the loss depends on W~
  * through |W~| only, so the trajectory from (W~, m) and from (-W~, -m) are mirror images, and folding a
  * negative W~_ij (and its first moment) back to the positive side changes nothing but the sign bit. */
@@ -92,8 +94,13 @@ void lm_dale_chain_grad(LmModel *m) {
     const float *w = lm_cp(m, T_W_REC);
     float *g = lm_g(m, T_W_REC);
     const int8_t *ei = m->ei;
-    /* W~ = |W| >= 0, so sign W~ is 1 where W != 0 and 0 (torch.abs) where W == 0 */
-    FOR_REC(m, k, j, g[k] = w[k] != 0.0f ? (ei[j] > 0 ? g[k] : -g[k]) : 0.0f);
+    /* W~ = |W| >= 0, so sign W~ is 1 where W != 0. At W == 0 (masked-out entries of dense storage have
+     * g = 0 already) a weight may only leave zero with its unit's sign: keep the gradient if a step
+     * makes W~ positive, else 0, so a regrown weight grows only the way Dale's law allows. */
+    FOR_REC(m, k, j, {
+        float gt = ei[j] > 0 ? g[k] : -g[k];
+        g[k] = w[k] != 0.0f || gt < 0.0f ? gt : 0.0f;
+    });
     zero_inhibitory_readout(m, m->grads);
 }
 

@@ -177,6 +177,20 @@ const float *lm_work_noise(const LmWork *w);
 /* After lm_backward: dL/ds (s = the full input sum of each unit), [T][B][N], and the window's T, B. */
 const float *lm_work_grad_s(const LmWork *w, int *T, int *B);
 
+/* A network split across processes (train/sheet.c) runs its part of every window through these
+ * hooks, called with one thread in the middle of lm_forward and lm_backward: after h_t (forward) or
+ * ds_t (backward) of every batch row is computed ([B][N], before the next step reads it), the halo
+ * units' values are replaced by their owners'; and the logits [TB][n_out], which hold this process's
+ * partial sums H W_out^T (before b_out), are replaced by the sum over the processes. */
+typedef struct {
+    void *ctx;
+    void (*forward_step)(void *ctx, int t, float *h_t, int B, int N);
+    void (*backward_step)(void *ctx, int t, float *ds_t, int B, int N);
+    void (*logits)(void *ctx, float *logits, int TB, int n_out);
+} LmStepHooks;
+/* Install hooks (copied; NULL removes them). The model must then run on one thread. */
+void lm_work_set_hooks(LmWork *w, const LmStepHooks *hooks);
+
 /* Forward from h0 = 0 over x [T][B][n_in] (T, B <= the work's sizes). If noise_rng is non-NULL and
  * sigma_rec > 0, recurrent noise is drawn (and kept for backward). If labels [T][B] is non-NULL, returns
  * the mean softmax cross-entropy (weighted per loss config; `decision` [T][B] may be NULL unless
@@ -210,6 +224,37 @@ int lm_train_step(LmModel *m, LmAdam *a, LmWork *w, const float *x, const int32_
                   const uint8_t *decision, const LmLossConfig *loss, int T, int B, double clip,
                   LmRng *noise_rng, LmStepStats *stats);
 
+/* ---------------------------------------------------------------- strips (a network across processes) */
+/* One process's part of a network split by units (train/sheet.c, docs/performance.md): it owns units
+ * [u0, u1) and holds the halo [e0, u0) and [u1, e1) that its recurrent rows read. The strip model has
+ * e1 - e0 units; its mask is the global mask restricted to [e0, e1) (owned rows complete, halo rows
+ * cut at the strip's edge), and its readout columns of halo units are 0, so its logits are its own
+ * share of the sum. Only the sparse path without Dale's law. */
+typedef struct {
+    int u0, u1, e0, e1;
+    LmModel *model;
+    int32_t *rec_map;    /* [strip nnz]: the global CSR position of each strip W_rec value */
+} LmStrip;
+/* [*e0, *e1): the smallest unit range holding [u0, u1) and every column its rows connect to. */
+void lm_strip_extent(const LmMask *mask, int u0, int u1, int *e0, int *e1);
+int lm_strip_new(const LmModel *global, int u0, int u1, LmStrip *out);   /* 0 or -1 + lm_err_set */
+void lm_strip_free(LmStrip *s);
+/* A parameter-shaped block (parameters or an Adam moment) from the global layout into the strip's. */
+void lm_strip_scatter(const LmStrip *s, const LmModel *global, const float *gblock, float *sblock);
+/* The owned parameters of units [u0, u1) in a canonical packed order (the same from the strip and the
+ * global layout): how many, strip -> buffer, and buffer -> global block. */
+size_t lm_strip_owned_count(const LmModel *global, int u0, int u1);
+void lm_strip_pack(const LmStrip *s, const float *sblock, float *buf);
+void lm_strip_unpack(const LmModel *global, int u0, int u1, const float *buf, float *gblock);
+/* After lm_backward: the gradients of the halo units' own parameters (W_in rows, biases, readout
+ * columns) set to 0, so Adam leaves them; halo W_rec rows keep theirs (exact, see strip.c). */
+void lm_strip_clear_halo_grads(LmStrip *s);
+/* Sum of squares (double) of the owned gradients, b_out included iff with_b_out (one rank counts it). */
+double lm_strip_owned_sumsq(const LmStrip *s, int with_b_out);
+/* Scale the gradients by max_norm / (norm + 1e-6) when that is below 1 (lm_clip_grad_norm with the
+ * norm given: a split network's global norm). */
+void lm_clip_grads_to(LmModel *m, double norm, double max_norm);
+
 /* ---------------------------------------------------------------- mask search (docs/lottery.md) */
 /* Replace the mask: the recurrent storage is rebuilt for the path the new mask gets (dense, band or CSR;
  * cfg.path decides as in lm_model_new). Every parameter and Adam moment (a may be NULL) is kept, W_rec
@@ -223,7 +268,8 @@ void lm_prune_smallest(const LmModel *m, int64_t n_drop, uint8_t *mask);
  * (fewer only when there are not enough free positions). */
 int64_t lm_grow_random(int n, const uint8_t *allowed, uint8_t *mask, int64_t n_grow, LmRng *rng);
 /* Set the n_grow positions that `allowed` permits and mask lacks with the largest |dL/dW_ij| of the last
- * backward on w (ties: lower index first). The dense gradient is formed a block of 16 rows at a time
+ * backward on w (ties: lower index first); under Dale's law the largest max(0, -dL/dW_ij D_j), the descent
+ * a weight leaving 0 with its unit's sign offers. The dense gradient is formed a block of 16 rows at a time
  * from the BPTT terms (sum over steps of ds_t h_{t-1}^T), never as an N x N matrix. */
 int64_t lm_grow_by_gradient(const LmModel *m, const LmWork *w, const uint8_t *allowed, uint8_t *mask,
                             int64_t n_grow);

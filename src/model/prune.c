@@ -153,7 +153,10 @@ int64_t lm_grow_by_gradient(const LmModel *m, const LmWork *w, const uint8_t *al
             for (int j = 0; j < n; j++) {
                 int64_t k = (int64_t)(i0 + r) * n + j;
                 if (!allowed[k] || mask[k]) continue;
-                Entry e = {fabsf(g[(size_t)r * n + j]), k};
+                float gk = g[(size_t)r * n + j];
+                /* Dale: a regrown weight starts at 0 and may only move to its unit's sign; score the
+                 * descent that direction offers, max(0, -g D_j) (dale.c) */
+                Entry e = {m->ei ? fmaxf(0.0f, m->ei[j] > 0 ? -gk : gk) : fabsf(gk), k};
                 heap_offer(heap, &len, n_grow, e);
             }
     }

@@ -64,6 +64,8 @@ struct LmWork {
     float *x_val, *wint, *gwint;
     double *rowloss; /* [T*B] cross-entropy of each row */
     double wsum;     /* sum of the loss weights of the last forward */
+    int hooked;
+    LmStepHooks hooks; /* a network split across processes (model.h) */
 };
 
 /* Inputs with at most this fraction of non-zeros use the sparse input products (Mod-Cog windows: ~0.11,
@@ -131,6 +133,11 @@ void lm_work_free(LmWork *w) {
     free(w->x_ptr), free(w->x_idx), free(w->x_val), free(w->rowloss);
     free(w->wint), free(w->gwint);
     free(w);
+}
+
+void lm_work_set_hooks(LmWork *w, const LmStepHooks *hooks) {
+    w->hooked = hooks != NULL;
+    if (hooks) w->hooks = *hooks;
 }
 
 const float *lm_work_logits(const LmWork *w) { return w->logits; }
@@ -442,7 +449,11 @@ INLINE void recurrence_forward(const Lane *L) {
             default: FWD(LM_ACT_TANH, 1); break;
             }
 #undef FWD
-            rec_stash_forward(L, t, b, h);
+            if (!w->hooked) rec_stash_forward(L, t, b, h);
+        }
+        if (w->hooked) {   /* the halo units' h_t from their owners, then kept for the next step */
+            w->hooks.forward_step(w->hooks.ctx, t, w->h + (size_t)t * B * N, B, N);
+            for (int b = L->b0; b < L->b1; b++) rec_stash_forward(L, t, b, w->h + ((size_t)t * B + b) * N);
         }
     }
 }
@@ -492,8 +503,17 @@ INLINE void recurrence_backward(const Lane *L, double *bsum) {
             default: BWD(LM_ACT_TANH, 1); break;
             }
 #undef BWD
+            if (w->hooked) continue;
             for (int i = 0; i < N; i++) bsum[i] += d[i];
             rec_stash_backward(L, t, b, d);
+        }
+        if (w->hooked) {   /* the halo units' ds_t from their owners */
+            w->hooks.backward_step(w->hooks.ctx, t, w->d + (size_t)t * B * N, B, N);
+            for (int b = b0; b < L->b1; b++) {
+                const float *d = w->d + ((size_t)t * B + b) * N;
+                for (int i = 0; i < N; i++) bsum[i] += d[i];
+                rec_stash_backward(L, t, b, d);
+            }
         }
         if (t > 0) rec_product_backward(L, t, w->rec + (size_t)b0 * N);   /* W^T ds_t for step t-1 */
     }
@@ -512,17 +532,21 @@ INLINE void bias_backward(const Lane *L) {
 
 /* ------------------------------------------------------------------ readout and loss stages */
 
-/* logits[my rows] = H W_out^T + b_out: [rows][N] x [N][n_out]; with labels, the softmax (kept for
- * backward) and each row's cross-entropy in double. */
-INLINE void readout_forward(const Lane *L) {
+/* logits[my rows] = H W_out^T: [rows][N] x [N][n_out]. */
+INLINE void readout_product(const Lane *L, int r0, int r1) {
     LmWork *w = L->w;
     const int N = L->N, n_out = L->n_out;
-    const int32_t *labels = L->c->labels;
-    int r0, r1;
-    split_rows(L->TB, L->tid, L->nth, &r0, &r1);
     if (r1 > r0)
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, r1 - r0, n_out, N, 1.0f, w->h + (size_t)r0 * N, N,
                     lm_cp(L->m, T_W_OUT), N, 0.0f, w->logits + (size_t)r0 * n_out, n_out);
+}
+
+/* logits[r0, r1) += b_out; with labels, the softmax (kept for backward) and each row's cross-entropy
+ * in double. */
+INLINE void readout_loss(const Lane *L, int r0, int r1) {
+    LmWork *w = L->w;
+    const int n_out = L->n_out;
+    const int32_t *labels = L->c->labels;
     const float *bo = lm_cp(L->m, T_B_OUT);
     for (int r = r0; r < r1; r++) {
         float *l = w->logits + (size_t)r * n_out;
@@ -537,6 +561,15 @@ INLINE void readout_forward(const Lane *L) {
         for (int k = 0; k < n_out; k++) p[k] *= inv;
         w->rowloss[r] = (double)mx + log((double)se) - l[labels[r]];
     }
+}
+
+/* The readout of my rows; a split network sums the partial products across processes in between
+ * (lm_forward). */
+INLINE void readout_forward(const Lane *L) {
+    int r0, r1;
+    split_rows(L->TB, L->tid, L->nth, &r0, &r1);
+    readout_product(L, r0, r1);
+    if (!L->w->hooked) readout_loss(L, r0, r1);
 }
 
 /* dW_out[.][mine] = dlogits^T H[.][mine]: [n_out][TB] x [TB][mine]. (The readout's gradient into h is
@@ -616,7 +649,13 @@ double lm_forward(LmModel *m, LmWork *w, const float *x, const int32_t *labels, 
     if (m->layout == LM_LAYOUT_BAND) band_fill(m, w);
     for (int i = 0; i < N; i++) w->bias[i] = lm_cp(m, T_B_IN)[i] + lm_cp(m, T_B_REC)[i];
     Ctx ctx = {m, w, x, labels, NULL, T, B, noisy};
+    LM_ASSERT(!w->hooked || omp_get_max_threads() == 1);
     lm_parallel(forward_loop, &ctx);
+    if (w->hooked) {
+        w->hooks.logits(w->hooks.ctx, w->logits, TB, n_out);
+        const Lane L = lane_begin(&ctx, 0, 1);
+        readout_loss(&L, 0, TB);
+    }
     if (!labels) return 0;
 
     /* loss: the weighted mean of the rows' cross-entropies, summed in row order (the same for any

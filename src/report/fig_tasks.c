@@ -9,7 +9,7 @@
 #include <string.h>
 #include "eval/eval.h"
 #include "eval/metrics.h"
-#include "io/json.h"
+#include "eval/table.h"
 #include "report/fig_common.h"
 #include "util/err.h"
 
@@ -23,42 +23,28 @@ struct LmTaskTable {
     double mean;
 };
 
-static double jnum(const cJSON *o, const char *k) {
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
-    return cJSON_IsNumber(v) ? v->valuedouble : NAN;
-}
-
-/* eval.json of this run: 1 if present and read, 0 if absent, -1 if unusable. */
+/* eval.json of this run through the one reader of it (eval/table.h): 1 if present and read, 0 if absent
+ * or without tasks (then the table is computed), -1 if unusable. */
 static int table_from_json(const char *dir, LmTaskTable *t) {
     char path[1200];
     snprintf(path, sizeof path, "%s/eval.json", dir);
-    FILE *f = fopen(path, "r");
-    if (!f) return 0;
-    fclose(f);
-    cJSON *doc = lm_json_read(path);
-    if (!doc) return -1;
-    const cJSON *m = cJSON_GetObjectItemCaseSensitive(doc, "metric");
-    snprintf(t->metric, sizeof t->metric, "%s", cJSON_IsString(m) ? m->valuestring : "?");
-    t->trials = (int)jnum(doc, "trials_per_task");
-    t->mean = jnum(doc, "mean");
-    const cJSON *it;
-    cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(doc, "tasks")) {
-        const cJSON *nm = cJSON_GetObjectItemCaseSensitive(it, "name");
-        int id = cJSON_IsString(nm) ? lm_task_lookup(nm->valuestring) : -1;
-        if (id < 0 || t->n >= LM_MAX_BATTERY) {
-            lm_err_set("%s: task entry %d has no known task name", path, t->n);
-            cJSON_Delete(doc);
-            return -1;
+    LmEvalFile *e = lm_malloc(sizeof *e);
+    int rc = lm_eval_file_read(path, e);
+    if (rc == 0) {
+        snprintf(t->metric, sizeof t->metric, "%s", e->metric);
+        t->trials = e->trials;
+        t->mean = e->mean;
+        t->n = e->n;
+        for (int k = 0; k < e->n; k++) {
+            snprintf(t->name[k], sizeof t->name[k], "%s", e->task[k].name);
+            t->id[k] = e->task[k].id;
+            t->perf[k] = e->task[k].perf;
+            t->lo[k] = e->task[k].ci_low;
+            t->hi[k] = e->task[k].ci_high;
         }
-        snprintf(t->name[t->n], sizeof t->name[0], "%s", nm->valuestring);
-        t->id[t->n] = id;
-        t->perf[t->n] = jnum(it, "perf");
-        t->lo[t->n] = jnum(it, "ci_low");
-        t->hi[t->n] = jnum(it, "ci_high");
-        t->n++;
     }
-    cJSON_Delete(doc);
-    return t->n > 0;
+    free(e);
+    return rc < 0 ? -1 : rc == 0 && t->n > 0;
 }
 
 static int table_compute(LmTrained *run, int trials, LmTaskTable *t) {

@@ -1,6 +1,7 @@
 /* `lmrnn plot`: which figures a run gets, in which formats. Each figure is drawn by its own file
  * (fig_loss.c, fig_perf.c, fig_tasks.c, fig_mask.c, fig_weights.c, fig_trial.c) through src/plot. */
 #include "report/figures.h"
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,7 +10,58 @@
 #include "report/run.h"
 #include "util/err.h"
 
-void lm_plot_options_default(LmPlotOptions *o) { memset(o, 0, sizeof *o); }
+/* A comma list of png, svg and pdf (checked when the option is set, so that a typo is a usage error). */
+static int check_formats(const char *v) {
+    if (!*v) {
+        lm_err_set("no format given (png, svg, pdf)");
+        return -1;
+    }
+    for (const char *p = v; *p;) {
+        size_t n = strcspn(p, ",");
+        if (!((n == 3 && (!strncmp(p, "png", 3) || !strncmp(p, "svg", 3) || !strncmp(p, "pdf", 3))))) {
+            lm_err_set("unknown format '%.*s' (expected png, svg or pdf)", (int)n, p);
+            return -1;
+        }
+        p += n + (p[n] == ',');
+    }
+    return 0;
+}
+static int set_formats(void *obj, const char *v) {
+    if (check_formats(v) != 0) return -1;
+    ((LmPlotOptions *)obj)->formats = v;
+    return 0;
+}
+static void fmt_formats(const void *obj, char *buf, size_t n) {
+    const char *f = ((const LmPlotOptions *)obj)->formats;
+    snprintf(buf, n, "%s", f ? f : "png,svg");
+}
+static int set_tasks(void *obj, const char *v) {
+    LmBattery b;
+    if (lm_battery_parse(v, &b) != 0) return -1;
+    ((LmPlotOptions *)obj)->tasks = v;
+    return 0;
+}
+static void fmt_tasks(const void *obj, char *buf, size_t n) {
+    const char *t = ((const LmPlotOptions *)obj)->tasks;
+    snprintf(buf, n, "%s", t ? t : "");
+}
+
+#define OPT(name, type, field, lo, hi, def, help) \
+    {name, type, offsetof(LmPlotOptions, field), 0, lo, hi, 0, def, help, NULL, NULL, NULL, NULL, 0}
+static const LmOption plot_opts[] = {
+    {"tasks", LM_OPT_CUSTOM, 0, 0, 0, 0, 0, NULL, "tasks for trial_* figures", NULL, NULL, set_tasks, fmt_tasks, 0},
+    {"format", LM_OPT_CUSTOM, 0, 0, 0, 0, 0, "png,svg", "output formats", NULL, NULL, set_formats, fmt_formats, 0},
+    OPT("eval_trials", LM_OPT_INT, eval_trials, 1, 1000000, "100", "trials per task when eval.json is missing"),
+    OPT("threads", LM_OPT_INT, threads, 1, 1024, "1", "threads"),
+};
+static const LmOptTable plot_table = {"plot", plot_opts, LM_OPTS_COUNT(plot_opts)};
+
+const LmOptTable *lm_plot_options_table(void) { return &plot_table; }
+
+void lm_plot_options_default(LmPlotOptions *o) {
+    memset(o, 0, sizeof *o);
+    lm_opts_defaults(&plot_table, o);
+}
 
 /* Default trial figures: one go, one dm, one match base task, the first int and the first seq task. */
 static int default_trial_tasks(const LmBattery *b, int *pos) {

@@ -96,6 +96,7 @@ static const char *const loss_names[] = {"all", "decision", NULL};
 static const char *const readout_names[] = {"all", "exc", NULL};
 static const char *const prune_names[] = {"none", "imp", "set", "rigl", "granet", NULL};
 const char *lm_prune_name(LmPruneMethod p) { return (unsigned)p < 5 ? prune_names[p] : "?"; }
+static const char *const distribute_names[] = {"none", "sheet", NULL};
 
 #define SCHEDULE 1u /* LmOption.user: the option does not change the trained weights */
 #define OFF(f) offsetof(LmTrainConfig, f)
@@ -158,6 +159,9 @@ static const LmOption opts[] = {
         "cycle the first K batches of the stream (0 = endless stream)"),
     NUM("seed", LM_OPT_UINT64, seed, 0, 0, 0, "0", 0, "run seed (init, stream, noise, mask, eval derive from it)"),
     NUM("threads", LM_OPT_INT, threads, 1, 1024, 0, "1", SCHEDULE, "threads (results are bit-identical per count)"),
+    {"distribute", LM_OPT_ENUM, OFF(distribute), 0, 0, 0, 0, "none",
+     "none, or sheet: one network split over the ranks of `mpirun -np K lmrnn-mpi train` (docs/performance.md)",
+     distribute_names, NULL, NULL, NULL, SCHEDULE},
     NUM("eval_every", LM_OPT_INT64, eval_every, 0, 1e12, 0, "500", SCHEDULE,
         "evaluate every K steps (0 = only at the end)"),
     NUM("eval_trials", LM_OPT_INT, eval_trials, 1, 1000000, 0, "64", SCHEDULE,
@@ -217,6 +221,23 @@ int lm_train_config_load_file(LmTrainConfig *c, const char *path) {
 
 static int is_local(LmMaskKind k) { return k == LM_MASK_LOCAL2D || k == LM_MASK_LOCAL1D; }
 
+/* What a network split into strips supports (train/sheet.c): masks whose connections stay near the
+ * diagonal of the unit order (open local masks, diag), the sparse path, one thread per rank. */
+static int validate_distribute(const LmTrainConfig *c) {
+    const char *why = NULL;
+    if (c->mask != LM_MASK_LOCAL2D && c->mask != LM_MASK_LOCAL1D && c->mask != LM_MASK_DIAG)
+        why = "only local2d, local1d and diag masks are split (every other mask connects the whole network)";
+    else if (c->periodic) why = "--periodic sheets are not split (their halo wraps around)";
+    else if (c->path == LM_PATH_DENSE) why = "--path dense is not split (the strips use the sparse path)";
+    else if (c->sigma_rec > 0) why = "--sigma-rec > 0 is not supported yet";
+    else if (c->dale) why = "--dale is not supported";
+    else if (c->prune != LM_PRUNE_NONE) why = "--prune (mask search) is not supported";
+    else if (c->threads != 1) why = "one thread per rank: use more ranks instead of --threads";
+    if (!why) return 0;
+    lm_err_set("--distribute sheet: %s", why);
+    return -1;
+}
+
 int lm_train_config_validate(const LmTrainConfig *c) {
     if (!c->out[0]) {
         lm_err_set("--out DIR is required (the run directory)");
@@ -270,6 +291,7 @@ int lm_train_config_validate(const LmTrainConfig *c) {
         }
     }
     if (lm_train_config_validate_dale(c) != 0 || lm_train_config_validate_search(c) != 0) return -1;
+    if (c->distribute && validate_distribute(c) != 0) return -1;
     if (c->density > 0 && c->density > 1) {
         lm_err_set("--density: %g must be at most 1", c->density);
         return -1;

@@ -66,6 +66,8 @@ typedef struct {
     int64_t train_pool;         /* 0 = endless stream; K = cycle the first K batches */
     uint64_t seed;              /* 0 */
     int threads;                /* 1 */
+    int distribute;             /* 0 = one process; 1 = "sheet": the network split over MPI ranks in strips
+                                   of sheet rows (train/sheet.h) */
     /* evaluation and stopping */
     int64_t eval_every;         /* 500; 0 = only at the end */
     int eval_trials;            /* 64 per task */

@@ -93,6 +93,7 @@ static void record_of(const cJSON *o, LmLogRecord *r) {
         }
     str_of(o, "metric", r->metric, sizeof r->metric);
     str_of(o, "reason", r->reason, sizeof r->reason);
+    r->restart = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "restart"));
 }
 
 /* A train or eval record repeating steps: drop the earlier records of its kind at or after its step. */

@@ -27,6 +27,7 @@ typedef struct {
     double threshold;           /* threshold: the performance level reached */
     char metric[32];            /* eval */
     char reason[16];            /* stop */
+    int restart;                /* mask: the update rewound the network (an IMP round), thresholds restart */
 } LmLogRecord;
 
 typedef struct {

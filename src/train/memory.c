@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include "dist/dist.h"
 #include "tasks/battery.h"
 #include "tasks/tasks.h"
 #include "train/checkpoint.h"
@@ -49,6 +50,29 @@ static double named_tensor_bytes(const Shape *s) {
     double f = s->N * s->n_in + 2 * s->N + s->n_out * s->N + s->n_out;
     if (s->N <= LM_CHECKPOINT_DENSE_MAX) f += s->N * s->N;
     return f * F + (2 * s->nnz + s->N + 1) * F;
+}
+
+/* --distribute sheet over K ranks: the units of the largest strip with its halo (train/sheet.c: whole
+ * sheet rows, the halo the rows within distance d on either side). */
+static double strip_units(const LmTrainConfig *c, int K) {
+    int nx = c->mask == LM_MASK_LOCAL2D ? (c->grid_nx ? c->grid_nx : (int)lround(sqrt((double)c->hidden))) : 1;
+    int rows = c->hidden / nx, halo = c->mask == LM_MASK_DIAG ? 0 : (int)ceil(c->d) - 1;
+    double units = (ceil((double)rows / K) + 2.0 * halo) * nx;
+    return units < c->hidden ? units : c->hidden;
+}
+
+/* Each rank of a split network keeps the whole parameter block (its gradient and, except on rank 0,
+ * its Adam moments stay untouched) and trains its strip: a model, Adam and work of strip size. */
+static void split_over_ranks(const LmTrainConfig *c, const Shape *s, double structure, LmMemoryEstimate *e) {
+    int K = lm_dist_size();
+    if (!c->distribute || K < 2) return;
+    Shape st = *s;
+    double frac = strip_units(c, K) / s->N;
+    st.N = strip_units(c, K), st.nnz = s->nnz * frac, st.n_rec = st.nnz;
+    st.P = s->P * frac;
+    e->model = s->P * F + structure + 2 * st.P * F + structure * frac;
+    e->adam = 2 * s->P * F + 2 * st.P * F;
+    e->work = work_bytes(&st, c, c->window, c->batch);
 }
 
 int lm_memory_estimate(const LmTrainConfig *c, int loading, LmMemoryEstimate *e) {
@@ -94,6 +118,7 @@ int lm_memory_estimate(const LmTrainConfig *c, int loading, LmMemoryEstimate *e)
     if (eval > e->transient) e->transient = eval, e->transient_what = "evaluation";
     if (save > e->transient) e->transient = save, e->transient_what = "checkpoint writing";
     if (loading && load > e->transient) e->transient = load, e->transient_what = "checkpoint reading";
+    split_over_ranks(c, &s, structure, e);
     e->total = e->process + e->mask + e->model + e->adam + e->work + e->stream + e->transient;
     return 0;
 }

@@ -81,11 +81,6 @@ int lm_train_config_validate_search(const LmTrainConfig *c) {
                    "(not both)", name);
         return -1;
     }
-    if (c->dale && c->prune != LM_PRUNE_IMP) {
-        lm_err_set("--dale with --prune %s is not supported: regrown weights start at 0, where |W~| has no "
-                   "gradient (IMP works with --dale)", name);
-        return -1;
-    }
     if (c->prune != LM_PRUNE_IMP && (c->prune_round_steps || c->rewind_step)) {
         lm_err_set("--prune-round-steps and --rewind-step are only used with --prune imp");
         return -1;
@@ -130,6 +125,9 @@ int lm_train_config_validate_search(const LmTrainConfig *c) {
 }
 
 /* ------------------------------------------------------------------ masks and history */
+
+int64_t lm_search_updates(const LmTrainer *t) { return t->search ? t->search->n_hist : 0; }
+int lm_search_restarts(const LmTrainer *t) { return t->search && t->search->method == LM_PRUNE_IMP; }
 
 const uint8_t *lm_search_region(const LmTrainer *t) { return t->search ? t->search->region : NULL; }
 
@@ -357,6 +355,7 @@ int lm_search_write_history(const LmTrainer *t, const char *path) {
     const LmSearch *s = t->search;
     LmNpzWriter *w = lm_npz_create(path);
     if (!w) return -1;
+    lm_npz_set_deflate(w);   /* sorted column indices compress several-fold */
     int64_t U = s->n_hist, sp[2] = {U, s->n + 1}, L = s->idx_len, n = s->n;
     int rc = lm_npz_add(w, "step", LM_DT_I64, 1, &U, s->h_step);
     if (rc == 0) rc = lm_npz_add(w, "nnz", LM_DT_I64, 1, &U, s->h_nnz);

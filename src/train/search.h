@@ -22,6 +22,9 @@ void lm_search_free(LmSearch *s);
  * gradient terms for regrowth). */
 void lm_search_before_step(LmTrainer *t);
 void lm_search_after_step(LmTrainer *t);
+/* Masks the run has had so far (history entries), and whether an update restarts training (IMP). */
+int64_t lm_search_updates(const LmTrainer *t);
+int lm_search_restarts(const LmTrainer *t);
 /* The region searched (the configured mask), [N][N]; NULL without a search. */
 const uint8_t *lm_search_region(const LmTrainer *t);
 

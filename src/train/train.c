@@ -15,6 +15,7 @@
 #include "train/memory.h"
 #include "train/progress.h"
 #include "train/search.h"
+#include "train/sheet.h"
 #include "util/err.h"
 
 const char *lm_stop_reason_name(LmStopReason r) {
@@ -39,6 +40,7 @@ typedef struct {
     LmProgress prog;
     double last_mean, last_min;
     int64_t last_eval_step, last_ckpt_step;
+    int64_t mask_updates;     /* mask search: history entries already logged */
 } Run;
 
 static double wall_now(const Run *r) { return r->wall0 + (lm_now() - r->t0); }
@@ -61,6 +63,7 @@ static int append(const Run *r, cJSON *rec) {
 }
 
 static int save_checkpoint(Run *r) {
+    if (r->t->sheet && lm_sheet_sync(r->t) != 0) return -1;
     r->t->wall = wall_now(r);
     if (r->t->search) {   /* the mask history first: a resume keeps the entries its checkpoint counts */
         char p[LM_PATH_MAX + 16];
@@ -288,6 +291,13 @@ static int loop(Run *r, LmStopReason *why) {
             else lm_err_set("%s; no checkpoint had been written yet", msg);
             return -1;
         }
+        if (lm_search_updates(t) != r->mask_updates) {   /* a mask search changed the mask */
+            r->mask_updates = lm_search_updates(t);
+            cJSON *o = record(r, "mask");
+            cJSON_AddNumberToObject(o, "nnz", (double)t->mask.nnz);
+            cJSON_AddBoolToObject(o, "restart", lm_search_restarts(t));   /* IMP: thresholds restart */
+            if (append(r, o) != 0) return -1;
+        }
         if (c->log_every && t->step % c->log_every == 0) {
             cJSON *o = record(r, "train");
             cJSON_AddNumberToObject(o, "loss", st.loss);
@@ -361,8 +371,10 @@ int lm_train_run(const LmTrainConfig *cfg, const LmRunOptions *o, LmRunResult *o
     if (!out) out = &dummy;
     memset(out, 0, sizeof *out);
     out->mean = out->min = NAN;
-    if (lm_train_config_validate(cfg) != 0) return -1;
-    if (lm_memory_check(cfg, o->resume) != 0) return -1;
+    if (lm_train_config_validate(cfg) != 0 || lm_memory_check(cfg, o->resume) != 0) {
+        if (cfg->distribute) lm_sheet_end(NULL, 0, NULL, NULL);   /* the other ranks wait for rank 0 */
+        return -1;
+    }
     lm_set_threads(cfg->threads);
     Run r;
     memset(&r, 0, sizeof r);
@@ -373,7 +385,10 @@ int lm_train_run(const LmTrainConfig *cfg, const LmRunOptions *o, LmRunResult *o
     snprintf(r.ckpt, sizeof r.ckpt, "%s/checkpoint.npz", cfg->out);
     snprintf(r.config, sizeof r.config, "%s/config.json", cfg->out);
     r.t = lm_trainer_new(cfg);
-    if (!r.t) return -1;
+    if (!r.t) {
+        if (cfg->distribute) lm_sheet_end(NULL, 0, NULL, NULL);
+        return -1;
+    }
     LmTrainer *t = r.t;
     int rc = -1;
     LmStopReason why = LM_STOP_NONE;
@@ -394,6 +409,7 @@ int lm_train_run(const LmTrainConfig *cfg, const LmRunOptions *o, LmRunResult *o
     } else if (prepare_fresh_dir(&r) != 0) {
         goto done;
     }
+    if (cfg->distribute && lm_sheet_start(t) != 0) goto done;   /* after the checkpoint: cut from it */
     r.wall0 = t->wall;
     r.t0 = lm_now();
     if (o->resume && t->step >= cfg->steps) {
@@ -409,8 +425,10 @@ int lm_train_run(const LmTrainConfig *cfg, const LmRunOptions *o, LmRunResult *o
         if (append(&r, rec) != 0) goto done;
     }
     lm_progress_init(&r.prog, cfg->quiet ? NULL : o->progress, t->step, cfg->steps);
+    r.mask_updates = lm_search_updates(t);   /* logged from here on */
     rc = loop(&r, &why);
 done:
+    if (cfg->distribute) lm_sheet_end(t, rc == 0, o->report, r.log);
     out->reason = why;
     out->step = t->step;
     out->trials = t->trials;

@@ -7,6 +7,7 @@
 #include "train/dale.h"
 #include "train/mask_file.h"
 #include "train/search.h"
+#include "train/sheet.h"
 #include "util/err.h"
 
 const double lm_train_thresholds[LM_N_THRESHOLDS] = {0.5, 0.8, 0.9};
@@ -103,7 +104,8 @@ LmTrainer *lm_trainer_new(const LmTrainConfig *cfg) {
     LmRng init = lm_rng_derive(cfg->seed, LM_SEED_INIT);
     lm_model_init(t->model, &init);
     lm_adam_init(&t->adam, t->model, cfg->lr);
-    t->work = lm_work_new(t->model, cfg->window, cfg->batch);
+    /* split over ranks, each trains its strip with its own work buffers (lm_sheet_start) */
+    if (!cfg->distribute) t->work = lm_work_new(t->model, cfg->window, cfg->batch);
     if (cfg->prune != LM_PRUNE_NONE && lm_search_start(t) != 0) goto fail;
     t->loss.decision_only = cfg->decision_loss;
     t->loss.fix_weight = cfg->fix_weight;
@@ -132,6 +134,7 @@ fail:
 void lm_trainer_free(LmTrainer *t) {
     if (!t) return;
     if (t->work) lm_work_free(t->work);
+    lm_sheet_free(t->sheet);
     lm_search_free(t->search);
     if (t->model) {
         lm_adam_free(&t->adam);
@@ -155,8 +158,9 @@ int lm_trainer_step(LmTrainer *t, LmStepStats *st) {
     lm_stream_next(t->stream, t->x, t->labels, t->decision);
     t->trials += lm_stream_trials(t->stream) - before;
     LmStepStats s = {0, 0};
-    if (lm_train_step(t->model, &t->adam, t->work, t->x, t->labels, t->decision, &t->loss, c->window,
-                      c->batch, c->clip, &t->noise, &s) != 0) {
+    if (t->sheet ? lm_sheet_train_step(t, &s) != 0
+                 : lm_train_step(t->model, &t->adam, t->work, t->x, t->labels, t->decision, &t->loss, c->window,
+                                 c->batch, c->clip, &t->noise, &s) != 0) {
         char msg[400];
         snprintf(msg, sizeof msg, "%s", lm_err_msg());
         lm_err_set("non-finite training at step %lld: %s", (long long)(t->step + 1), msg);
@@ -172,6 +176,7 @@ int lm_trainer_step(LmTrainer *t, LmStepStats *st) {
 }
 
 int lm_trainer_evaluate(LmTrainer *t, LmEvalResult *out) {
+    if (t->sheet && lm_sheet_sync(t) != 0) return -1;
     LmRng noise = lm_rng_derive(t->cfg.seed, LM_SEED_EVAL_NOISE);
     return lm_evaluate(t->model, lm_stream_taskenv(t->stream), &t->battery, t->cfg.eval_trials, t->eval_seed,
                        t->cfg.eval_noise ? &noise : NULL, out);

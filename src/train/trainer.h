@@ -21,6 +21,7 @@ enum { LM_SEED_INIT = 1, LM_SEED_STREAM = 2, LM_SEED_NOISE = 3, LM_SEED_EVAL = 4
 extern const double lm_train_thresholds[LM_N_THRESHOLDS];   /* 0.5, 0.8, 0.9 */
 
 typedef struct LmSearch LmSearch;   /* train/search.h */
+typedef struct LmStrips LmStrips;   /* train/sheet.h */
 
 typedef struct {
     LmTrainConfig cfg;
@@ -49,6 +50,7 @@ typedef struct {
     int32_t *labels;          /* [T][B] */
     uint8_t *decision;        /* [T][B] */
     LmSearch *search;         /* mask search state (--prune), NULL without */
+    LmStrips *sheet;           /* --distribute sheet: this rank's strip (then work is NULL), else NULL */
 } LmTrainer;
 
 /* Build everything for step 0 (mask, initialised model, stream, optimiser). The config must have
