@@ -5,6 +5,10 @@
  *
  *   build/bench/bench_scale [--sides 16,32,64,128,256,512] [--window 350] [--big 1024] [--big-window 100]
  *                           [--steps 3] [--reps 3] [--threads 1] [--dir /tmp/lmrnn_scale] [--figure FILE.png]
+ *   build/bench/bench_scale --from TABLE.txt [--figure FILE.png]
+ *
+ * --from reads a table this program printed (e.g. rows measured in separate sessions, one size at a time
+ * on a shared machine, concatenated) and prints its slopes and figure without running anything.
  *
  * Wall ms/step comes from the run's own log (log-every 1): the wall clock between the first and the last
  * step's record over steps - 1, so start-up, evaluation and the checkpoint are not in it. CPU ms/step is
@@ -151,6 +155,25 @@ static double slope(const Point *p, int n, int which) {
     return (k * sxy - sx * sy) / (k * sxx - sx * sx);
 }
 
+/* Rows of a table printed by this program; header and slope lines are skipped. */
+static int read_table(const char *path, Point *pts, int max) {
+    FILE *f = fopen(path, "r");
+    if (!f) lm_die("bench_scale: %s: cannot open", path);
+    char line[512];
+    int n = 0;
+    while (n < max && fgets(line, sizeof line, f)) {
+        int N, nx, ny, T;
+        Point p;
+        if (sscanf(line, "%d %dx%d %d %lf %lf %lf %lf %lf", &N, &nx, &ny, &T, &p.nnz, &p.ms, &p.cpu_ms, &p.rss,
+                   &p.ckpt) != 9 || nx != ny || nx * ny != N)
+            continue;
+        p.side = nx, p.window = T, p.rss *= 1048576, p.ckpt *= 1048576;
+        pts[n++] = p;
+    }
+    fclose(f);
+    return n;
+}
+
 static int parse_list(const char *s, int *out, int max) {
     int n = 0;
     while (*s && n < max) {
@@ -165,7 +188,7 @@ static int parse_list(const char *s, int *out, int max) {
 int main(int argc, char **argv) {
     int sides[MAX_SIZES] = {16, 32, 64, 128, 256, 512}, n_sides = 6, window = 350, big = 0, big_window = 100;
     int steps = 3, threads = 1, reps = 3;
-    const char *dir = "/tmp/lmrnn_scale", *figure = NULL;
+    const char *dir = "/tmp/lmrnn_scale", *figure = NULL, *from = NULL;
     for (int i = 1; i + 1 < argc; i += 2) {
         if (!strcmp(argv[i], "--sides")) n_sides = parse_list(argv[i + 1], sides, MAX_SIZES - 1);
         else if (!strcmp(argv[i], "--window")) window = atoi(argv[i + 1]);
@@ -176,18 +199,25 @@ int main(int argc, char **argv) {
         else if (!strcmp(argv[i], "--reps")) reps = atoi(argv[i + 1]);
         else if (!strcmp(argv[i], "--dir")) dir = argv[i + 1];
         else if (!strcmp(argv[i], "--figure")) figure = argv[i + 1];
+        else if (!strcmp(argv[i], "--from")) from = argv[i + 1];
         else lm_die("bench_scale: unknown option %s", argv[i]);
     }
     if (steps < 2) lm_die("bench_scale: --steps must be at least 2");
+    Point pts[MAX_SIZES] = {{0}};
+    int n = 0;
+    if (from) {
+        n = read_table(from, pts, MAX_SIZES);
+        if (n < 1) lm_die("bench_scale: %s: no table rows", from);
+        window = pts[0].window;
+        n_sides = 0, big = 0;   /* nothing to run */
+    }
     char self[900];
     ssize_t len = readlink("/proc/self/exe", self, sizeof self - 1);
     self[len > 0 ? len : 0] = '\0';
     snprintf(bin, sizeof bin, "%s/../lmrnn", dirname(self));
-    if (access(bin, X_OK) != 0) lm_die("bench_scale: %s not found (make build/lmrnn)", bin);
+    if (!from && access(bin, X_OK) != 0) lm_die("bench_scale: %s not found (make build/lmrnn)", bin);
     mkdir(dir, 0755);
     if (big > 0) sides[n_sides++] = big;
-    Point pts[MAX_SIZES] = {{0}};
-    int n = 0;
     printf("%8s %9s %7s %10s %12s %12s %12s %14s\n", "N", "sheet", "T", "nnz", "wall ms/step", "CPU ms/step",
            "peak RSS MB", "checkpoint MB");
     for (int s = 0; s < n_sides; s++) {

@@ -7,6 +7,7 @@
 #include "cli/commands.h"
 #include "cli/run_summary.h"
 #include "dist/dist.h"
+#include "report/analyze_run.h"
 #include "report/figures.h"
 #include "train/memory.h"
 #include "train/sheet.h"

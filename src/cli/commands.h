@@ -8,9 +8,5 @@ int lm_cmd_eval(int argc, char **argv);        /* src/cli/cmd_eval.c */
 int lm_cmd_plot(int argc, char **argv);        /* src/cli/cmd_plot.c */
 int lm_cmd_experiment(int argc, char **argv);  /* src/cli/cmd_experiment.c */
 int lm_cmd_analyze(int argc, char **argv);     /* src/cli/cmd_analyze.c */
-/* The summary of `lmrnn analyze summary` for a finished run: DIR/summary.json and, with `figure`,
- * DIR/plots/summary.png. 0 or -1 + lm_err_set. (src/cli/cmd_analyze.c) */
-#include <stdio.h>
-int lm_analyze_train_summary(const char *run_dir, int figure, FILE *report);
 int lm_cmd_sweep(int argc, char **argv);       /* src/cli/cmd_sweep.c */
 #endif

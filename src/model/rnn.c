@@ -77,6 +77,11 @@ struct LmWork {
  * 4 to 16 rows are within 2 %. */
 #define BAND_L1_FLOATS 8192
 #endif
+#ifndef BAND_TILE_UNITS
+/* Unit tiles of the band gradient for wide networks: [n_diag][1024] floats (100 KB at d = 3) stay in
+ * L2 while all the rows stream past (docs/performance.md, "Scale"). */
+#define BAND_TILE_UNITS 1024
+#endif
 
 /* The buffers only one layout uses. */
 static void work_new_layout(LmWork *w, const LmModel *m, size_t tbn) {
@@ -330,16 +335,23 @@ INLINE void rec_grad_dense(const Lane *L, float *gw, int R) {
 }
 
 /* The same per diagonal, in blocks of rows of ds and h that stay in L1 across all the diagonals; then
- * gathered back into CSR order. */
+ * gathered back into CSR order. Wide networks go in tiles of units, each walking all the rows, so that
+ * the tile's part of the gradient band ([n_diag][tile]) stays in L2 instead of being streamed from
+ * memory once per row block. Every element still adds its rows in order: the same bits either way. */
 INLINE void rec_grad_band(const Lane *L, float *gw, int R) {
     const LmModel *m = L->m;
     LmWork *w = L->w;
     const int N = L->N, i0 = L->i0, i1 = L->i1;
     for (int d = 0; d < m->n_diag; d++) memset(w->gband + (size_t)d * N + i0, 0, (size_t)(i1 - i0) * sizeof(float));
-    const int br = N <= BAND_L1_FLOATS / 2 ? BAND_L1_FLOATS / (2 * N) : 1;
-    for (int r0 = 0; r0 < R; r0 += br)
-        lm_k_band_grad(R - r0 < br ? R - r0 : br, m->n_diag, m->dia_off, N, w->d + (size_t)(L->B + r0) * N,
-                       w->h + (size_t)r0 * N, w->gband, i0, i1);
+    const int tile = i1 - i0 > 2 * BAND_TILE_UNITS ? BAND_TILE_UNITS : i1 - i0;
+    const int width = tile > 0 ? tile : 1, span = tile < i1 - i0 ? width : N;   /* row length in a block */
+    const int br = span <= BAND_L1_FLOATS / 2 ? BAND_L1_FLOATS / (2 * span) : 1;
+    for (int u0 = i0; u0 < i1; u0 += width) {
+        int u1 = u0 + width < i1 ? u0 + width : i1;
+        for (int r0 = 0; r0 < R; r0 += br)
+            lm_k_band_grad(R - r0 < br ? R - r0 : br, m->n_diag, m->dia_off, N, w->d + (size_t)(L->B + r0) * N,
+                           w->h + (size_t)r0 * N, w->gband, u0, u1);
+    }
     for (int32_t p = m->row_ptr[i0]; p < m->row_ptr[i1]; p++) gw[p] = w->gband[m->dia_pos[p]];
 }
 
