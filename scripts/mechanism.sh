@@ -6,7 +6,8 @@
 # C5: per yang20 diag run, `analyze autapse` for the delay periods of dlygo and dms (analytic 1-D fixed
 #     points, memory units, lesion of the memory units vs as many random units) and `analyze fixedpoints`.
 # C6: per modcog82 run, `analyze fixedpoints` in the delay of dlygo, the delay of dlygointr (int) and
-#     the decision period of dlygoseqr (seq): slow-point count, dimensionality and |lambda_1|.
+#     the decision period of dlygoseqr (seq): slow-point count, fixed points reached by the polish,
+#     dimensionality and |lambda_1|; then the same per mask over the seeds.
 # Existing outputs are kept (re-running continues). The tables are assembled from the JSON outputs with /usr/bin/python3 (standard library only).
 set -euo pipefail
 runs=${1:?usage: mechanism.sh RUNS_DIR OUT_DIR}
@@ -68,14 +69,29 @@ if runs:
         c = sum(r["lesion"]["random_units_change"][t] for r in runs) / len(runs)
         print(f"| {t} | {m:+.3f} | {c:+.3f} |")
 print("\n### C6: slow points on modcog82\n")
-print("| run | task / period | slow points (stable) | slow-point PR | median abs(lambda_1) | within 0.05 of 1 | median q | iterations | seconds |")
+print("| run | task / period | slow points (stable) | fixed points (q < 1e-12) | slow-point PR | median abs(lambda_1) | within 0.05 of 1 | median q | seconds (Adam + polish) |")
 print("|---|---|---|---|---|---|---|---|---|")
+groups = {}
 for d in sorted(glob.glob(out + "/modcog82-*")):
+    mask = os.path.basename(d).rsplit("-s", 1)[0].replace("modcog82-", "")
     for t, p in (("dlygo", "delay"), ("dlygointr", "delay"), ("dlygoseqr", "decision")):
         f = load(f"{d}/fp_{t}_{p}.json")
         if not f: continue
         le, q = f["leading_eigenvalue_modulus"], f["q"]
-        print(f"| {os.path.basename(d)} | {t} {p} | {f['points']} ({f['stable']}) | {f['slow_point_participation_ratio']:.2f} | "
-              f"{le.get('median', float('nan')):.3f} | {le.get('within_0.05_of_1', 0)} | {q.get('median', float('nan')):.2e} | "
-              f"{f['iterations']} | {f['seconds']['optimisation']:.1f} |")
+        conv = f.get("converged", "-")
+        sec = f["seconds"]["optimisation"] + f["seconds"].get("refine", 0)
+        print(f"| {os.path.basename(d)} | {t} {p} | {f['points']} ({f['stable']}) | {conv} | {f['slow_point_participation_ratio']:.2f} | "
+              f"{le.get('median', float('nan')):.3f} | {le.get('within_0.05_of_1', 0)} | {q.get('median', float('nan')):.2e} | {sec:.1f} |")
+        groups.setdefault((mask, t, p), []).append(f)
+if groups:
+    print("\nPer mask and task, over the seeds (mean, and min-max across seeds):\n")
+    print("| mask | task / period | seeds | slow points | fixed points (q < 1e-12) | stable | slow-point PR | median abs(lambda_1) | within 0.05 of 1 |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    def agg(vals):
+        return f"{sum(vals) / len(vals):.2f} ({min(vals):.2f}-{max(vals):.2f})"
+    for (mask, t, p), fs in sorted(groups.items()):
+        print(f"| {mask} | {t} {p} | {len(fs)} | {agg([f['points'] for f in fs])} | {agg([f.get('converged', 0) for f in fs])} | "
+              f"{agg([f['stable'] for f in fs])} | {agg([f['slow_point_participation_ratio'] for f in fs])} | "
+              f"{agg([f['leading_eigenvalue_modulus'].get('median', float('nan')) for f in fs])} | "
+              f"{agg([f['leading_eigenvalue_modulus'].get('within_0.05_of_1', 0) for f in fs])} |")
 PY

@@ -235,6 +235,119 @@ static void test_states_follow_the_update_equation(void) {
     }
 }
 
+/* Epoch variance on planted trajectories: unit 0 carries a trial-specific value only in stim1, unit 1 only
+ * in the delay, whose start differs between trials (aligned at the period's start, the variance is
+ * exactly that of the planted values); unit 2 is the same ramp in every trial, so aligned at the delay's
+ * start it varies by the start's shift alone. Task 1 has no delay. */
+static void test_epoch_variance_planted(void) {
+    enum { K = 8, T = 12, N = 3 };
+    LmStates s;
+    memset(&s, 0, sizeof s);
+    s.K = K, s.T = T, s.N = N, s.n_tasks = 2;
+    s.h = calloc((size_t)K * T * N, sizeof(float));
+    s.len = calloc(K, sizeof(int32_t)), s.task = calloc(K, sizeof(int32_t));
+    s.bounds = calloc((size_t)K * LM_N_PERIOD_NAMES * 2, sizeof(int32_t));
+    int fix = lm_period_index("fixation"), st1 = lm_period_index("stim1"), dly = lm_period_index("delay");
+    double a[K], b[K], va[2] = {0}, vb = 0, ma[2] = {0}, mb = 0;
+    for (int k = 0; k < K; k++) {
+        int task = k >= 5, shift = k % 2;   /* task 0: trials 0-4, task 1: 5-7 */
+        a[k] = 0.3 * k - 0.1 * k * k, b[k] = k % 3 - 0.5 * k;
+        s.task[k] = task, s.len[k] = T;
+        int32_t *bd = s.bounds + (size_t)k * LM_N_PERIOD_NAMES * 2;
+        for (int p = 0; p < LM_N_PERIOD_NAMES * 2; p++) bd[p] = -1;
+        bd[2 * fix] = 0, bd[2 * fix + 1] = 2;
+        bd[2 * st1] = 2, bd[2 * st1 + 1] = 5 + shift;
+        if (!task) bd[2 * dly] = 5 + shift, bd[2 * dly + 1] = 9 + shift;
+        for (int t = 0; t < T; t++) {
+            float *h = s.h + ((size_t)k * T + t) * N;
+            h[0] = t >= 2 && t < 5 ? (float)a[k] : 0.25f;        /* the first 3 steps of stim1 */
+            h[1] = !task && t >= 5 + shift && t < 9 + shift ? (float)b[k] : -1.0f;
+            h[2] = (float)(0.1 * t);
+        }
+        ma[task] += a[k], va[task] += a[k] * a[k];
+        if (!task) mb += b[k], vb += b[k] * b[k];
+    }
+    int n0 = 5, n1 = 3;
+    double var_a0 = va[0] / n0 - (ma[0] / n0) * (ma[0] / n0), var_a1 = va[1] / n1 - (ma[1] / n1) * (ma[1] / n1);
+    double var_b = vb / n0 - (mb / n0) * (mb / n0);
+    double tv[N * 2];
+    uint8_t has[2];
+    CHECK(lm_task_variance_period(&s, dly, tv, has) == 1 && has[0] && !has[1], "task 1 lacks the delay");
+    CHECK_CLOSE(tv[1 * 2 + 0], var_b, 1e-6);   /* every step of the delay carries b_k */
+    CHECK_CLOSE(tv[2 * 2 + 0], 0.01 * 0.4 * 0.6, 1e-7);   /* 0.1 x a shift of 1 in 2 of the 5 trials */
+    CHECK(tv[0 * 2 + 0] == 0 && tv[1 * 2 + 1] == 0, "no variance elsewhere in the delay");
+    CHECK(lm_task_variance_period(&s, st1, tv, has) == 2 && has[0] && has[1], "both tasks have stim1");
+    /* stim1 lasts 3 or 4 steps: tau = 0..2 carry a_k (all trials), tau = 3 only the odd trials' 0.25 */
+    CHECK_CLOSE(tv[0 * 2 + 0], 3 * var_a0 / 4, 1e-6);
+    CHECK_CLOSE(tv[0 * 2 + 1], 3 * var_a1 / 4, 1e-6);
+    CHECK(tv[1 * 2 + 0] == 0 && tv[2 * 2 + 0] == 0, "stim1 starts at step 2 in every trial: units 1, 2 do not vary");
+    double all[N * 2];
+    CHECK(lm_task_variance_period(&s, -1, all, has) == 2, "all periods");
+    lm_task_variance(&s, tv);
+    CHECK(!memcmp(all, tv, sizeof all), "period -1 is the task variance over all periods");
+    free(s.h), free(s.len), free(s.task), free(s.bounds);
+}
+
+/* A planted network where Adam stalls: linear regime (relu, all pre-activations positive), W = Q diag(l) Q^T
+ * with l down to 0.999 along a rotated direction, so q's curvature spans 0.25 .. 1e-6; the fixed point h*
+ * is planted through c = (I - W) h*. Adam alone stays above q = 1e-10; the Levenberg-Marquardt polish
+ * reaches it (and h*). */
+static void test_refine_converges_where_adam_stalls(void) {
+    enum { N = 20, n = 16 };
+    LmRng rng = lm_rng_derive(21, 1);
+    double Q[N * N], hstar[N], lam[N];
+    for (int k = 0; k < N * N; k++) Q[k] = lm_rng_normal(&rng);
+    for (int j = 0; j < N; j++) {   /* Gram-Schmidt on the columns */
+        for (int p = 0; p < j; p++) {
+            double d = 0;
+            for (int i = 0; i < N; i++) d += Q[i * N + j] * Q[i * N + p];
+            for (int i = 0; i < N; i++) Q[i * N + j] -= d * Q[i * N + p];
+        }
+        double nn = 0;
+        for (int i = 0; i < N; i++) nn += Q[i * N + j] * Q[i * N + j];
+        for (int i = 0; i < N; i++) Q[i * N + j] /= sqrt(nn);
+        lam[j] = 1 - 0.5 * pow(10, -3.0 * j / (N - 1));   /* 0.5 ... 0.9995 */
+    }
+    float W[N * N];
+    double c[N];
+    for (int i = 0; i < N; i++) {
+        hstar[i] = 1 + 0.3 * lm_rng_normal(&rng);
+        for (int j = 0; j < N; j++) {
+            double w = 0;
+            for (int k = 0; k < N; k++) w += Q[i * N + k] * lam[k] * Q[j * N + k];
+            W[i * N + j] = (float)w;
+        }
+    }
+    for (int i = 0; i < N; i++) {   /* c = (I - W) h*, with W as the map sees it (float) */
+        double s = hstar[i];
+        for (int j = 0; j < N; j++) s -= (double)W[i * N + j] * hstar[j];
+        c[i] = s;
+    }
+    float inits[n * N];
+    for (int k = 0; k < n * N; k++) inits[k] = (float)(hstar[k % N] + 0.2 * lm_rng_normal(&rng));
+    LmMap f = {N, LM_RULE_NGYM, LM_ACT_RELU, 1.0, W, c};
+    LmFpOptions o;
+    lm_fp_options_default(&o);
+    o.n_inits = n, o.tol_unique = 1e-6;
+    for (int refine = 0; refine < 2; refine++) {
+        o.refine = refine;
+        LmFixedPoints fp;
+        CHECK(lm_fp_find(&f, inits, &o, &fp) == 0, "%s", lm_err_msg());
+        double qmin = INFINITY, qmax = 0, err = 0;
+        for (int j = 0; j < fp.K; j++) {
+            qmin = fmin(qmin, fp.q[j]), qmax = fmax(qmax, fp.q[j]);
+            for (int i = 0; i < N; i++) err = fmax(err, fabs(fp.points[(size_t)j * N + i] - hstar[i]));
+        }
+        if (!refine) CHECK(qmin > 1e-10 && fp.n_converged == 0, "Adam alone should stall above 1e-10 (q %g .. %g)", qmin, qmax);
+        else {
+            CHECK(qmax < 1e-10 && fp.n_converged == fp.K && fp.n_refined > 0, "polished q %g .. %g", qmin, qmax);
+            CHECK(fp.K == 1 && err < 1e-5, "%d points, |h - h*| %g: the polished points merge into h*", fp.K, err);
+            CHECK(fp.stable[0], "h* is stable (|lambda_1| = 0.9995)");
+        }
+        lm_fp_free(&fp);
+    }
+}
+
 /* Three planted clusters in 4-D (centres far apart, small spread): k-means++ and Ward both recover
  * them exactly, and the silhouette is highest at k = 3. */
 static void test_planted_clusters(void) {
@@ -341,6 +454,8 @@ static void test_lesion_changes_only_its_columns(void) {
 }
 
 int main(void) {
+    RUN(test_epoch_variance_planted);
+    RUN(test_refine_converges_where_adam_stalls);
     RUN(test_planted_clusters);
     RUN(test_variance_clusters_on_planted_table);
     RUN(test_lesion_changes_only_its_columns);

@@ -63,14 +63,42 @@ static void test_outputs_load_in_numpy(void) {
                   "--max-iters", "400", "--trials", "16", "--noise", "0.05", "--out", path("fp.npz"), NULL};
     expect_ok("fixedpoints", fp);
     CHECK(exists(path("fp.json")) && exists(path("fp.png")), "fixedpoints writes its JSON and figure");
+    char fj[1 << 16] = "";
+    FILE *ff = fopen(path("fp.json"), "r");
+    size_t fn = ff ? fread(fj, 1, sizeof fj - 1, ff) : 0;
+    if (ff) fclose(ff);
+    fj[fn] = '\0';
+    CHECK(strstr(fj, "\"levenberg-marquardt") && strstr(fj, "\"converged\""), "fp.json reports the polish");
     char *sm[] = {"analyze", "summary", d, "--trials", "4", "--out", path("summary"), NULL};
     expect_ok("summary", sm);
-    CHECK(exists(path("summary/summary.json")) && exists(path("summary/summary.png")), "summary files");
+    CHECK(exists(path("summary/summary.json")) && exists(path("summary/summary.png")) &&
+              exists(path("summary/summary_history.png")),
+          "summary files, and the figure over training from the run log's summary records");
+    char logtext[1 << 16];
+    snprintf(logtext, sizeof logtext, "%s", "");
+    FILE *lf = fopen(path("run/log.jsonl"), "r");
+    size_t got = lf ? fread(logtext, 1, sizeof logtext - 1, lf) : 0;
+    if (lf) fclose(lf);
+    logtext[got] = '\0';
+    int n_summary = 0;
+    for (const char *p = logtext; (p = strstr(p, "\"kind\":\"summary\"")); p++) n_summary++;
+    CHECK(n_summary == 2 && strstr(logtext, "\"kind\":\"summary\",\"step\":0,"),
+          "train logs a summary at step 0 and at its one evaluation (found %d)", n_summary);
     char *va[] = {"analyze", "variance", d, "--trials", "12", "--kmax", "6", "--restarts", "3", "--active", "1e-6",
                   "--pairs", "go:dlygo", "--out", path("var"), NULL};
     expect_ok("variance", va);
     CHECK(exists(path("var/variance.npz")) && exists(path("var/variance_map.png")) && exists(path("var/ftv.png")),
           "variance files");
+    char *vp[] = {"analyze", "variance", d, "--trials", "12", "--kmax", "4", "--restarts", "2", "--active", "1e-6",
+                  "--period", "delay", "--pairs", "go:dlygo", "--no-plot", "--out", path("var_delay"), NULL};
+    expect_ok("variance_delay", vp);
+    char vj[1 << 15] = "";
+    FILE *vf = fopen(path("var_delay/variance.json"), "r");
+    size_t vn = vf ? fread(vj, 1, sizeof vj - 1, vf) : 0;
+    if (vf) fclose(vf);
+    vj[vn] = '\0';
+    CHECK(strstr(vj, "\"period\":\t\"delay\"") && strstr(vj, "\"tasks_without_period\":\t[\"dm1\"]"),
+          "epoch variance: the period and the task without it are recorded: %.300s", vj);
     char *le[] = {"analyze", "lesion", d, "--clusters", path("var/variance.npz"), "--trials", "8", "--out",
                   path("les"), NULL};
     expect_ok("lesion", le);
@@ -104,6 +132,9 @@ static void test_bad_input(void) {
     { char *a[] = {"analyze", "variance", d, "--method", "single", "--out", path("x.npz"), NULL}; expect_error("bad_method", a, 2, "single"); }
     { char *a[] = {"analyze", "lesion", d, "--units", "99", "--out", path("x.npz"), NULL}; expect_error("bad_unit", a, 2, "--units"); }
     { char *a[] = {"analyze", "lesion", d, "--clusters", path("fp.npz"), "--out", path("x.npz"), NULL}; expect_error("bad_clusters", a, 1, "units"); }
+    { char *a[] = {"analyze", "fixedpoints", d, "--task", "dlygo", "--period", "delay", "--refine", "bfgs", "--out", path("x.npz"), NULL}; expect_error("bad_refine", a, 2, "bfgs"); }
+    { char *a[] = {"analyze", "variance", d, "--period", "dealy", "--out", path("x.npz"), NULL}; expect_error("var_bad_period", a, 2, "dealy"); }
+    { char *a[] = {"analyze", "variance", d, "--tasks", "go,dm1", "--period", "sample", "--out", path("x.npz"), NULL}; expect_error("var_no_period", a, 2, "sample"); }
     { char *a[] = {"analyze", "summary", d, "--trials", "-1", NULL}; expect_error("neg_trials", a, 2, "--trials"); }
     { char *a[] = {"analyze", "states", d, "--frobnicate", NULL}; expect_error("bad_opt", a, 2, "--frobnicate"); }
     CHECK(!exists(path("x.npz")), "no output after an error");

@@ -95,6 +95,16 @@ typedef struct {
     double bin_count[LM_SUMMARY_MAX_BINS], bin_abs[LM_SUMMARY_MAX_BINS], bin_mean[LM_SUMMARY_MAX_BINS];
     double bin_pos[LM_SUMMARY_MAX_BINS], mass_within[LM_SUMMARY_MAX_BINS];
     char geometry[64];          /* "open 16x16 sheet", "ring of 256", ... */
+    /* how the measures were obtained (lm_summary_of_net; lm_summary_compute fills them too) */
+    int trials;                 /* per task */
+    int dense;                  /* N <= dense_max_n: every measure computed densely */
+    int64_t pr_rows;            /* rows behind the participation ratio (all, or the sample) */
+    double sv1;                 /* spectral norm of W_rec (SVD or power iteration) */
+    int power_iters;            /* iterations of the power iteration (0: from the SVD) */
+    double power_rel;           /* its last relative change */
+    int n_skipped;              /* measures not computed: NaN / NULL */
+    const char *skipped[4];
+    char skipped_why[4][200];
 } LmSummary;
 
 /* Geometry for distances: units on an nx x ny sheet (unit i at (i mod nx, i div nx)), torus distances
@@ -102,12 +112,61 @@ typedef struct {
 typedef struct { int nx, ny, periodic; } LmSheet;
 double lm_sheet_distance(const LmSheet *g, int i, int j);
 
-/* init: the initial W_rec, W_in, W_out (any may be NULL: change NaN). */
+/* init: the initial W_rec, W_in, W_out (any may be NULL: change NaN), dense. Uses every row of s, with
+ * the default options below (dense measures up to LM_SUMMARY_DENSE_MAX_N units). */
 int lm_summary_compute(const LmStates *s, const LmModel *m, const float *const init[3], const LmSheet *g,
                        LmSummary *out);
 void lm_summary_free(LmSummary *s);
 cJSON *lm_summary_json(const LmSummary *s);
 int lm_summary_figure(const LmSummary *s, const char *path);
+
+/* The summary at any N (docs/analysis.md, "summary at any size"). Up to dense_max_n units: the
+ * covariance of every hidden-state row and its eigenvalues (LAPACK dsyev), every singular value of
+ * W_rec (dgesdd). Above: the participation ratio of a uniform seeded sample of at most sample_rows rows
+ * (exact when the sample holds every row), the spectral norm by power iteration on the sparse W_rec, and
+ * the measures that need a full spectrum (effective rank, the spectra) skipped: NaN / NULL, named with
+ * the reason in `skipped`. */
+#define LM_SUMMARY_DENSE_MAX_N 1024
+#define LM_SUMMARY_CHUNK_BYTES ((size_t)256 << 20)    /* trajectories held at once (one task's trials) */
+#define LM_SUMMARY_SAMPLE_BYTES ((size_t)128 << 20)   /* the row sample above the dense size */
+typedef struct {
+    int trials;             /* held-out trials per task (16), fewer when one task's would pass the chunk */
+    int dense_max_n;        /* LM_SUMMARY_DENSE_MAX_N */
+    int sample_rows;        /* 1024 */
+    uint64_t seed;          /* the row sample and the power iteration's start */
+    int power_iters;        /* 2000 */
+    double power_tol;       /* 1e-9: relative change of sigma_1^2 per iteration */
+} LmSummaryOptions;
+void lm_summary_options_default(LmSummaryOptions *o);
+
+/* Initial weights at any N: W_rec as CSR over the mask it had at step 0 (row_ptr [N + 1]; col_idx, rec
+ * [nnz]), W_in [N][n_in] and W_out [n_out][N] dense. NULL pointers: that change is NaN. */
+typedef struct {
+    const int32_t *row_ptr, *col_idx;
+    const float *rec, *W_in, *W_out;
+} LmInitWeights;
+
+/* The non-zeros of a dense [N][N] matrix as CSR, allocated into *row_ptr [N + 1], *col_idx, *vals
+ * (caller frees). */
+void lm_dense_to_csr(int N, const float *W, int32_t **row_ptr, int32_t **col_idx, float **vals);
+
+/* Hidden states of `trials` held-out trials of each task pos[0..n_tasks), collected one task at a time
+ * (at most LM_SUMMARY_CHUNK_BYTES of trajectories at once), and the weights of net->model. init may be
+ * NULL. 0, or -1 + lm_err_set. */
+int lm_summary_of_net(const LmNet *net, const int *pos, int n_tasks, const LmSummaryOptions *o,
+                      const LmInitWeights *init, const LmSheet *g, LmSummary *out);
+/* The compact record of one summary for log.jsonl (the scalars, methods and skipped measures). */
+cJSON *lm_summary_record(const LmSummary *s);
+/* The summary records of a run log (kind "summary") against step: participation ratio, dormant ratios,
+ * effective and stable rank, weight change. 0; 1 when the log has fewer than 1 summary record (nothing
+ * drawn); -1 + lm_err_set. */
+int lm_summary_history_figure(const char *log_path, const char *png_path);
+
+/* The largest singular value of the sparse n x n matrix (CSR) by power iteration on W^T W from a seeded
+ * Gaussian start, until sigma^2 changes by less than tol (relative) or max_iters; *iters and *rel (the
+ * last relative change) report how it ended. 0 for an all-zero matrix. */
+double lm_sparse_spectral_norm(int n, const int32_t *row_ptr, const int32_t *col_idx, const float *vals,
+                               uint64_t seed, int max_iters, double tol, int *iters, double *rel);
 
 /* ---------------------------------------------------------------- fixedpoints.c (spec §2) */
 /* One step of the network's update rule for a constant input: h -> F(h) (model.md §1, noise off),
@@ -137,7 +196,9 @@ typedef struct {
     int patience;           /* iterations without improvement of the mean q that make a plateau */
     int max_iters;
     double tol_q, tol_dq, tol_unique, outlier;
-    int threads;            /* eigen-decompositions in parallel */
+    int threads;            /* eigen-decompositions and refinements in parallel */
+    int refine;             /* polish the kept points with Levenberg-Marquardt (1, default) or not (0) */
+    int refine_iters;       /* its iterations per point at most (20) */
 } LmFpOptions;
 void lm_fp_options_default(LmFpOptions *o);
 
@@ -154,13 +215,21 @@ typedef struct {
     double final_lr;
     double slow_pr;         /* participation ratio of the kept points' spread (0 if K < 2) */
     double seconds_opt, seconds_eig;
+    int refine;             /* the polish ran (LmFpOptions.refine) */
+    int n_refined;          /* kept points polished (those Adam left at q >= tol_q) */
+    int n_refine_merged;    /* polished points that became duplicates of others */
+    int n_refine_outliers;  /* polished points that moved past the outlier distance */
+    int n_converged;        /* kept points with q < tol_q in the end */
+    double seconds_refine;
 } LmFixedPoints;
 
 /* n_inits states drawn uniformly with replacement from the rows (trial, step in [start, end) of
  * period p) of s, plus i.i.d. N(0, noise^2). 0, or -1 + lm_err_set when no trial has the period. */
 int lm_fp_sample_inits(const LmStates *s, int period, const LmFpOptions *o, float *inits);
 /* Minimise q jointly from the inits (Adam, plateau rule, per-state stopping), keep unique points, drop
- * outliers, eigen-decompose each Jacobian (LAPACK). 0 or -1 + lm_err_set. */
+ * outliers, then (o->refine) polish each kept point with q >= tol_q by Levenberg-Marquardt on the
+ * analytic Jacobian (LAPACK dposv) and select unique points and outliers again; eigen-decompose each
+ * Jacobian (LAPACK). 0 or -1 + lm_err_set. */
 int lm_fp_find(const LmMap *f, const float *inits, const LmFpOptions *o, LmFixedPoints *out);
 void lm_fp_free(LmFixedPoints *fp);
 
@@ -169,6 +238,11 @@ void lm_fp_free(LmFixedPoints *fp);
  * each step (over the trials past their initial fixation period and not yet ended at that step, at
  * least 2), averaged over those steps. */
 void lm_task_variance(const LmStates *s, double *tv);
+/* The same for one period ("epoch variance", spec §3): the variance across the task's trials at each
+ * step tau since the start of `period` in each trial (over the trials whose period is longer than tau,
+ * at least 2), averaged over tau. A task none of whose trials has the period gets 0 and has_period[r] = 0
+ * (has_period may be NULL). period -1: lm_task_variance. Returns the number of tasks with the period. */
+int lm_task_variance_period(const LmStates *s, int period, double *tv, uint8_t *has_period);
 
 typedef enum { LM_CLUSTER_KMEANS = 0, LM_CLUSTER_WARD } LmClusterMethod;
 /* k-means with k-means++ seeding: the best of `restarts` runs (lowest inertia); labels[n]. */

@@ -44,6 +44,9 @@ static const LmOption all_opts[] = {
     STR("task", task, LM_AN_FIXEDPOINTS | LM_AN_AUTAPSE, "the task whose input (and trajectories) are used (required)"),
     STR("period", period, LM_AN_FIXEDPOINTS | LM_AN_AUTAPSE,
         "period of the task: fixation, stimulus, delay, decision, stim1, stim2, sample, test (required)"),
+    STR("period", period, LM_AN_VARIANCE,
+        "task variance in one period only (epoch variance: fixation, stimulus, delay, decision, stim1, stim2, "
+        "sample, test), or all (default: every period after the initial fixation)"),
     NUM("input_trial", LM_OPT_INT, input_trial, 0, 100000, NULL, LM_AN_FIXEDPOINTS | LM_AN_AUTAPSE,
         "u is the input at the period's first step in this trial (default: the first trial that has the period)"),
     NUM("memory_tol", LM_OPT_DOUBLE, memory_tol, 0, 10, "0.05", LM_AN_AUTAPSE,
@@ -52,6 +55,10 @@ static const LmOption all_opts[] = {
     NUM("noise", LM_OPT_DOUBLE, noise, 0, 1e6, "0.5", LM_AN_FIXEDPOINTS,
         "std of the Gaussian noise added to the initial states (0.05 as Driscoll et al.)"),
     STR("optimizer", optimizer, LM_AN_FIXEDPOINTS, "adam (default; the only one offered)"),
+    STR("refine", refine, LM_AN_FIXEDPOINTS,
+        "newton (default): polish the kept points by Levenberg-Marquardt on the analytic Jacobian; none: Adam only"),
+    NUM("refine_iters", LM_OPT_INT, refine_iters, 1, 1000000, "20", LM_AN_FIXEDPOINTS,
+        "Levenberg-Marquardt iterations per point at most"),
     NUM("lr", LM_OPT_DOUBLE, lr, 1e-12, 1e6, "1", LM_AN_FIXEDPOINTS, "Adam's initial learning rate"),
     NUM("lr_decay", LM_OPT_DOUBLE, lr_decay, 1e-6, 1, "0.95", LM_AN_FIXEDPOINTS, "adaptive rate factor"),
     NUM("patience", LM_OPT_INT, patience, 1, 1000000, "5", LM_AN_FIXEDPOINTS,
@@ -121,6 +128,10 @@ static int fp_request(const LmNet *net, const LmAnalyzeOptions *o, int *pos, int
         lm_err_set("fixedpoints: --task and --period are required");
         return LM_AN_USAGE;
     }
+    if (o->refine && strcmp(o->refine, "newton") != 0 && strcmp(o->refine, "none") != 0) {
+        lm_err_set("fixedpoints: unknown --refine '%s' (newton or none)", o->refine);
+        return LM_AN_USAGE;
+    }
     if (o->optimizer && strcmp(o->optimizer, "adam") != 0) {
         lm_err_set("fixedpoints: --optimizer '%s' is not offered (adam)", o->optimizer);
         return LM_AN_USAGE;
@@ -172,6 +183,7 @@ int lm_analyze_fixedpoints(const LmNet *net_in, const LmAnalyzeOptions *o, LmFpA
     fo.lr = o->lr, fo.lr_decay = o->lr_decay, fo.patience = o->patience, fo.max_iters = o->max_iters;
     fo.tol_q = o->tol_q, fo.tol_dq = o->tol_dq, fo.tol_unique = o->tol_unique, fo.outlier = o->outlier;
     fo.threads = o->threads;
+    fo.refine = !o->refine || strcmp(o->refine, "none") != 0, fo.refine_iters = o->refine_iters;
     float *inits = lm_malloc((size_t)fo.n_inits * N * sizeof(float));
     rc = lm_fp_sample_inits(s, out->period, &fo, inits);
     if (rc == 0) rc = lm_fp_find(&map, inits, &fo, &out->fp);
@@ -259,6 +271,12 @@ int lm_analyze_variance(const LmNet *net_in, const LmAnalyzeOptions *o, LmVarAna
         return LM_AN_USAGE;
     }
     if (parse_pairs(o->pairs, pos, n, net_in->battery, out->pairs, &out->n_pairs) != 0) return LM_AN_USAGE;
+    out->period = -1;
+    if (o->period && strcmp(o->period, "all") != 0 && (out->period = lm_period_index(o->period)) < 0) {
+        lm_err_set("variance: unknown --period '%s' (all, fixation, stimulus, delay, decision, stim1, stim2, sample, "
+                   "test)", o->period);
+        return LM_AN_USAGE;
+    }
     LmNet net = net_with_seed(net_in, o);
     out->trials = o->trials > 0 ? o->trials : 64;
     out->n_tasks = n;
@@ -267,8 +285,13 @@ int lm_analyze_variance(const LmNet *net_in, const LmAnalyzeOptions *o, LmVarAna
     if (lm_states_collect(&net, pos, n, out->trials, &s) != 0) return LM_AN_FAILED;
     out->N = s.N;
     double *tv = lm_malloc((size_t)s.N * n * sizeof(double));
-    lm_task_variance(&s, tv);
+    int with = lm_task_variance_period(&s, out->period, tv, out->has_period);
     lm_states_free(&s);
+    if (with == 0) {
+        lm_err_set("variance: none of the analysed tasks has a '%s' period", o->period);
+        free(tv);
+        return LM_AN_USAGE;
+    }
     int rc = lm_variance_cluster(tv, out->N, n, o->active, out->method, o->kmin, kmax, o->restarts, net.seed, &out->v);
     free(tv);
     return rc == 0 ? LM_AN_OK : LM_AN_FAILED;
@@ -333,18 +356,31 @@ int lm_parse_unit_list(const char *spec, int N, int *units, int *n) {
 }
 
 /* ---------------------------------------------------------------- summary */
-int lm_analyze_summary(const LmNet *net_in, const LmAnalyzeOptions *o, const float *const init[3], const LmSheet *g,
-                       LmSummary *out, int *trials_per_task, int *n_tasks) {
+int lm_analyze_summary_at(const LmNet *net_in, const LmAnalyzeOptions *o, const LmInitWeights *init,
+                          const LmSheet *g, LmSummary *out, int *trials_per_task, int *n_tasks) {
     memset(out, 0, sizeof *out);
     int pos[LM_MAX_BATTERY], n;
     if (lm_tasks_positions(net_in->battery, o->tasks, pos, &n) != 0) return LM_AN_USAGE;
     LmNet net = net_with_seed(net_in, o);
-    LmStates s;
-    const int trials = o->trials > 0 ? o->trials : 16;
-    if (lm_states_collect(&net, pos, n, trials, &s) != 0) return LM_AN_FAILED;
-    int rc = lm_summary_compute(&s, net.model, init, g, out);
-    lm_states_free(&s);
-    if (trials_per_task) *trials_per_task = trials;
+    LmSummaryOptions so;
+    lm_summary_options_default(&so);
+    if (o->trials > 0) so.trials = o->trials;
+    int rc = lm_summary_of_net(&net, pos, n, &so, init, g, out);
+    if (trials_per_task) *trials_per_task = out->trials;
     if (n_tasks) *n_tasks = n;
     return rc == 0 ? LM_AN_OK : LM_AN_FAILED;
+}
+
+int lm_analyze_summary(const LmNet *net, const LmAnalyzeOptions *o, const float *const init[3], const LmSheet *g,
+                       LmSummary *out, int *trials_per_task, int *n_tasks) {
+    LmInitWeights iw = {NULL, NULL, NULL, init ? init[1] : NULL, init ? init[2] : NULL};
+    int32_t *rp = NULL, *ci = NULL;
+    float *rv = NULL;
+    if (init && init[0]) {
+        lm_dense_to_csr(lm_model_config(net->model)->n_hidden, init[0], &rp, &ci, &rv);
+        iw.row_ptr = rp, iw.col_idx = ci, iw.rec = rv;
+    }
+    int rc = lm_analyze_summary_at(net, o, init ? &iw : NULL, g, out, trials_per_task, n_tasks);
+    free(rp), free(ci), free(rv);
+    return rc;
 }

@@ -27,6 +27,8 @@ typedef struct {
     double noise, tol_q, tol_dq, tol_unique, lr, outlier, active, lr_decay, memory_tol;
     uint64_t seed;
     int have_seed, no_plot;
+    const char *refine;     /* fixedpoints: newton (default, Levenberg-Marquardt polish) or none */
+    int refine_iters;
 } LmAnalyzeOptions;
 
 #define LM_AN_MAX_OPTS 40
@@ -66,6 +68,8 @@ typedef struct {
     const char *names[LM_MAX_BATTERY];   /* the analysed tasks' names (the battery's strings) */
     int32_t pairs[32][2];                /* FTV pairs, task indices */
     int n_pairs;
+    int period;                          /* --period (lm_period_names index), -1: all */
+    uint8_t has_period[LM_MAX_BATTERY];  /* the task has that period (always 1 for all) */
 } LmVarAnalysis;
 int lm_analyze_variance(const LmNet *net, const LmAnalyzeOptions *o, LmVarAnalysis *out);
 void lm_var_analysis_free(LmVarAnalysis *a);
@@ -79,7 +83,10 @@ int lm_analyze_lesion(const LmNet *net, const int *units, const int *group, int 
 /* "3,17,40-45" into units (each < N, no repeats, at least one). 0 or -1 + lm_err_set. */
 int lm_parse_unit_list(const char *spec, int N, int *units, int *n);
 
-/* summary: states of --tasks over --trials (16) trials, then lm_summary_compute. */
+/* summary: --tasks over --trials (16) trials through lm_summary_of_net (any N; init may be NULL). */
+int lm_analyze_summary_at(const LmNet *net, const LmAnalyzeOptions *o, const LmInitWeights *init,
+                          const LmSheet *g, LmSummary *out, int *trials_per_task, int *n_tasks);
+/* The same with dense initial weights (any may be NULL). */
 int lm_analyze_summary(const LmNet *net, const LmAnalyzeOptions *o, const float *const init[3], const LmSheet *g,
                        LmSummary *out, int *trials_per_task, int *n_tasks);
 

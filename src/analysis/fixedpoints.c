@@ -8,6 +8,7 @@
  * states themselves and Adam's moments are kept in double, and the reported q and Jacobians are
  * evaluated in double at the final points. */
 #include <cblas.h>
+#include <lapacke.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +28,7 @@ void lm_fp_options_default(LmFpOptions *o) {
     o->lr = 1.0, o->adam_eps = 0.01, o->lr_decay = 0.95, o->patience = 5, o->max_iters = 5000;
     o->tol_q = 1e-12, o->tol_dq = 1e-20, o->tol_unique = 1e-3, o->outlier = 10;
     o->threads = 1;
+    o->refine = 1, o->refine_iters = 20;
 }
 
 /* ---------------------------------------------------------------- the map, in double */
@@ -288,6 +290,68 @@ static void optimise(const LmMap *f, const LmFpOptions *po, Opt *o, LmFixedPoint
     out->final_lr = lr;
 }
 
+/* ---------------------------------------------------------------- second-order polish */
+/* Levenberg-Marquardt on q(h) = 1/2 |r|^2, r = F(h) - h, with the analytic Jacobian A = J - I: the step
+ * solves (A^T A + mu I) d = -A^T r (LAPACK dposv on the Cholesky factor), accepted when q decreases,
+ * mu adapted by Nielsen's rule. Near an isolated fixed point it is Newton's method (quadratic
+ * convergence); along a continuum of fixed points (J with eigenvalue 1, A singular) mu keeps the step
+ * short instead of throwing the point along the manifold. Stops after refine_iters iterations or when
+ * q no longer decreases by 1e-4 relative (round-off reached, or a slow point: a local minimum of q
+ * above 0). Returns the iterations; q in *q_out. */
+typedef struct { double *A, *M, *Mc, *r, *g, *d, *hn, *Fn; } RefineWork;
+
+static double half_sq(const double *F, const double *h, int N) {
+    double q = 0;
+    for (int i = 0; i < N; i++) q += (F[i] - h[i]) * (F[i] - h[i]);
+    return 0.5 * q;
+}
+
+static int refine_one(const LmMap *f, double *h, const LmFpOptions *po, RefineWork *w, double *q_out) {
+    const int N = f->N;
+    lm_map_step(f, h, w->Fn);
+    double q = half_sq(w->Fn, h, N), mu = -1, nu = 2;
+    int it = 0;
+    while (it < po->refine_iters && q > 0) {   /* past tol_q too: Newton's last steps are cheap and pin h */
+        it++;
+        for (int i = 0; i < N; i++) w->r[i] = w->Fn[i] - h[i];
+        lm_map_jacobian(f, h, w->A);
+        for (int i = 0; i < N; i++) w->A[(size_t)i * N + i] -= 1.0;
+        cblas_dgemv(CblasRowMajor, CblasTrans, N, N, 1.0, w->A, N, w->r, 1, 0.0, w->g, 1);   /* g = A^T r */
+        cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, N, N, 1.0, w->A, N, 0.0, w->M, N);   /* M = A^T A */
+        if (mu < 0) {
+            double dmax = 0;
+            for (int i = 0; i < N; i++) dmax = fmax(dmax, w->M[(size_t)i * N + i]);
+            mu = 1e-6 * (dmax > 0 ? dmax : 1);
+        }
+        int accepted = 0;
+        for (int tries = 0; tries < 20 && !accepted; tries++) {
+            memcpy(w->Mc, w->M, (size_t)N * N * sizeof(double));
+            for (int i = 0; i < N; i++) w->Mc[(size_t)i * N + i] += mu, w->d[i] = -w->g[i];
+            if (LAPACKE_dposv(LAPACK_ROW_MAJOR, 'U', N, 1, w->Mc, N, w->d, 1) != 0) {
+                mu *= nu, nu *= 2;
+                continue;
+            }
+            for (int i = 0; i < N; i++) w->hn[i] = h[i] + w->d[i];
+            lm_map_step(f, w->hn, w->Fn);
+            double qn = half_sq(w->Fn, w->hn, N), pred = 0;
+            for (int i = 0; i < N; i++) pred += w->d[i] * (mu * w->d[i] - w->g[i]);
+            pred *= 0.5;   /* the decrease the local quadratic model promises */
+            if (qn < q && pred > 0) {
+                double rho = (q - qn) / pred, c = 2 * rho - 1;
+                mu *= fmax(1.0 / 3, 1 - c * c * c), nu = 2;
+                memcpy(h, w->hn, (size_t)N * sizeof(double));
+                accepted = qn < (1 - 1e-4) * q ? 1 : 2;   /* 2: too little progress to go on */
+                q = qn;
+            } else {
+                mu *= nu, nu *= 2;
+            }
+        }
+        if (accepted != 1) break;   /* no real decrease at any damping: a local minimum of q (a slow point) */
+    }
+    *q_out = q;
+    return it;
+}
+
 /* ---------------------------------------------------------------- selection */
 static const double *sort_q;
 static int by_q(const void *a, const void *b) {
@@ -302,14 +366,15 @@ static double dist(const double *a, const double *b, int N) {
 }
 
 /* Unique points (greedy in ascending q), then distance outliers; returns the kept indices. */
-static int select_points(const Opt *o, const float *inits, const LmFpOptions *po, int *keep, LmFixedPoints *out) {
+static int select_points(const Opt *o, const float *inits, const LmFpOptions *po, const int *cand, int n_cand,
+                         int *keep, LmFixedPoints *out) {
     int N = o->N, n = o->n;
-    int *order = lm_malloc((size_t)n * sizeof(int));
-    for (int k = 0; k < n; k++) order[k] = k;
+    int *order = lm_malloc((size_t)(n_cand ? n_cand : 1) * sizeof(int));
+    memcpy(order, cand, (size_t)n_cand * sizeof(int));
     sort_q = o->q;
-    qsort(order, (size_t)n, sizeof(int), by_q);
+    qsort(order, (size_t)n_cand, sizeof(int), by_q);
     int K = 0;
-    for (int r = 0; r < n; r++) {
+    for (int r = 0; r < n_cand; r++) {
         const double *h = o->h + (size_t)order[r] * N;
         int dup = 0;
         for (int j = 0; j < K && !dup; j++) dup = dist(h, o->h + (size_t)keep[j] * N, N) <= po->tol_unique;
@@ -375,9 +440,42 @@ int lm_fp_find(const LmMap *f, const float *inits, const LmFpOptions *po, LmFixe
         o.q[k] = lm_map_q(f, o.h + (size_t)k * N);   /* in double, at the final state */
         out->n_stopped_q += o.stop[k] == 1, out->n_stopped_dq += o.stop[k] == 2, out->n_max_iters += o.stop[k] == 3;
     }
-    int *keep = lm_malloc((size_t)n * sizeof(int));
-    int K = select_points(&o, inits, po, keep, out);
+    int *keep = lm_malloc((size_t)n * sizeof(int)), *cand = lm_malloc((size_t)n * sizeof(int));
+    for (int k = 0; k < n; k++) cand[k] = k;
+    int K = select_points(&o, inits, po, cand, n, keep, out);
     out->seconds_opt = now() - t0;
+    out->refine = po->refine;
+    if (po->refine && K > 0) {   /* polish the kept points, then select again: polished points may merge */
+        t0 = now();
+        int refined = 0;
+        #pragma omp parallel num_threads(po->threads) reduction(+ : refined)
+        {
+            RefineWork w;
+            size_t NN = (size_t)N * N;
+            w.A = lm_malloc(NN * sizeof(double)), w.M = lm_malloc(NN * sizeof(double)), w.Mc = lm_malloc(NN * sizeof(double));
+            w.r = lm_malloc((size_t)N * 5 * sizeof(double));
+            w.g = w.r + N, w.d = w.g + N, w.hn = w.d + N, w.Fn = w.hn + N;
+            #pragma omp for schedule(dynamic)
+            for (int j = 0; j < K; j++) {
+                int k = keep[j];
+                if (o.q[k] < po->tol_q) continue;
+                o.iters[k] += refine_one(f, o.h + (size_t)k * N, po, &w, &o.q[k]);
+                o.q[k] = lm_map_q(f, o.h + (size_t)k * N);
+                refined++;
+            }
+            free(w.A), free(w.M), free(w.Mc), free(w.r);
+        }
+        out->n_refined = refined;
+        memcpy(cand, keep, (size_t)K * sizeof(int));
+        int dup0 = out->n_duplicates, out0 = out->n_outliers;
+        K = select_points(&o, inits, po, cand, K, keep, out);
+        out->n_refine_merged = out->n_duplicates - dup0, out->n_refine_outliers = out->n_outliers - out0;
+        for (int j = 0; j < K; j++) out->n_converged += o.q[keep[j]] < po->tol_q;
+        out->seconds_refine = now() - t0;
+    } else {
+        for (int j = 0; j < K; j++) out->n_converged += o.q[keep[j]] < po->tol_q;
+    }
+    free(cand);
 
     out->N = N, out->K = K, out->n_inits = n;
     out->points = lm_malloc((size_t)(K ? K : 1) * N * sizeof(double));

@@ -46,6 +46,12 @@ static cJSON *summary_json(const LmFixedPoints *fp, const LmFpContext *ctx, cons
     cJSON_AddNumberToObject(st, "tol_q", fp->n_stopped_q);
     cJSON_AddNumberToObject(st, "tol_dq", fp->n_stopped_dq);
     cJSON_AddNumberToObject(st, "max_iters", fp->n_max_iters);
+    cJSON *rf = cJSON_AddObjectToObject(o, "refine");
+    cJSON_AddStringToObject(rf, "method", fp->refine ? "levenberg-marquardt (analytic Jacobian, LAPACK dposv)" : "none");
+    cJSON_AddNumberToObject(rf, "polished", fp->n_refined);
+    cJSON_AddNumberToObject(rf, "merged", fp->n_refine_merged);
+    cJSON_AddNumberToObject(rf, "outliers", fp->n_refine_outliers);
+    cJSON_AddNumberToObject(o, "converged", fp->n_converged);
     cJSON_AddNumberToObject(o, "duplicates", fp->n_duplicates);
     cJSON_AddNumberToObject(o, "outliers", fp->n_outliers);
     cJSON_AddNumberToObject(o, "points", fp->K);
@@ -82,6 +88,7 @@ static cJSON *summary_json(const LmFixedPoints *fp, const LmFpContext *ctx, cons
     }
     cJSON *t = cJSON_AddObjectToObject(o, "seconds");
     cJSON_AddNumberToObject(t, "optimisation", fp->seconds_opt);
+    cJSON_AddNumberToObject(t, "refine", fp->seconds_refine);
     cJSON_AddNumberToObject(t, "eigen", fp->seconds_eig);
     free(qs);
     return o;

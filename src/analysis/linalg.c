@@ -7,6 +7,7 @@
 #include <string.h>
 #include "analysis/analysis.h"
 #include "util/err.h"
+#include "util/rng.h"
 
 static int lapack_failed(const char *routine, lapack_int info) {
     lm_err_set("LAPACK %s failed (info %d)", routine, (int)info);
@@ -112,4 +113,45 @@ int lm_pca(const float *X, int64_t n_rows, int n, int k, double *mean, double *a
     free(w);
     free(cov);
     return rc;
+}
+
+/* Power iteration: hand-written (a dozen lines) because LAPACK has no sparse routines and only sigma_1 is
+ * needed; ARPACK would add a Fortran dependency for it. v <- W^T W v / |W^T W v| converges to the top
+ * right singular vector at the rate (sigma_2 / sigma_1)^2; a seeded Gaussian start has a non-zero
+ * component along it with probability 1. */
+double lm_sparse_spectral_norm(int n, const int32_t *row_ptr, const int32_t *col_idx, const float *vals,
+                               uint64_t seed, int max_iters, double tol, int *iters, double *rel) {
+    double *v = lm_malloc((size_t)n * sizeof(double)), *u = lm_malloc((size_t)n * sizeof(double));
+    double *w = lm_malloc((size_t)n * sizeof(double));
+    LmRng rng = lm_rng_derive(seed, 0x706f776572ULL);
+    double norm = 0, lambda = 0, change = 1;
+    for (int i = 0; i < n; i++) v[i] = lm_rng_normal(&rng), norm += v[i] * v[i];
+    for (int i = 0; i < n; i++) v[i] /= sqrt(norm);
+    int it = 0;
+    while (it < max_iters) {
+        it++;
+        for (int i = 0; i < n; i++) {   /* u = W v */
+            double s = 0;
+            for (int32_t p = row_ptr[i]; p < row_ptr[i + 1]; p++) s += vals[p] * v[col_idx[p]];
+            u[i] = s;
+        }
+        memset(w, 0, (size_t)n * sizeof(double));   /* w = W^T u */
+        for (int i = 0; i < n; i++)
+            for (int32_t p = row_ptr[i]; p < row_ptr[i + 1]; p++) w[col_idx[p]] += vals[p] * u[i];
+        norm = 0;
+        for (int i = 0; i < n; i++) norm += w[i] * w[i];
+        norm = sqrt(norm);   /* = sigma_1^2 once v is the top singular vector */
+        if (norm == 0) {
+            lambda = 0, change = 0;
+            break;
+        }
+        change = fabs(norm - lambda) / norm;
+        lambda = norm;
+        for (int i = 0; i < n; i++) v[i] = w[i] / norm;
+        if (change < tol) break;
+    }
+    free(v), free(u), free(w);
+    if (iters) *iters = it;
+    if (rel) *rel = change;
+    return sqrt(lambda);
 }

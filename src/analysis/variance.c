@@ -41,6 +41,48 @@ void lm_task_variance(const LmStates *s, double *tv) {
     free(sum), free(sq);
 }
 
+int lm_task_variance_period(const LmStates *s, int period, double *tv, uint8_t *has_period) {
+    if (period < 0) {
+        lm_task_variance(s, tv);
+        for (int r = 0; has_period && r < s->n_tasks; r++) has_period[r] = 1;
+        return s->n_tasks;
+    }
+    int N = s->N, with = 0;
+    double *sum = lm_malloc((size_t)N * sizeof(double)), *sq = lm_malloc((size_t)N * sizeof(double));
+    memset(tv, 0, (size_t)N * s->n_tasks * sizeof(double));
+    for (int r = 0; r < s->n_tasks; r++) {
+        double *acc = lm_calloc((size_t)N, sizeof(double));
+        int steps = 0, seen = 0;
+        for (int tau = 0; tau < s->T; tau++) {   /* tau: steps since the period's start in each trial */
+            int n = 0;
+            memset(sum, 0, (size_t)N * sizeof(double));
+            memset(sq, 0, (size_t)N * sizeof(double));
+            for (int k = 0; k < s->K; k++) {
+                const int32_t *b = s->bounds + ((size_t)k * LM_N_PERIOD_NAMES + period) * 2;
+                if (s->task[k] != r || b[0] < 0 || b[1] <= b[0]) continue;
+                seen = 1;
+                int t = b[0] + tau;
+                if (t >= b[1] || t >= s->len[k]) continue;
+                const float *h = s->h + ((size_t)k * s->T + t) * N;
+                for (int i = 0; i < N; i++) sum[i] += h[i], sq[i] += (double)h[i] * h[i];
+                n++;
+            }
+            if (n < 2) continue;
+            for (int i = 0; i < N; i++) {
+                double m = sum[i] / n;
+                acc[i] += fmax(sq[i] / n - m * m, 0.0);
+            }
+            steps++;
+        }
+        for (int i = 0; i < N; i++) tv[(size_t)i * s->n_tasks + r] = steps ? acc[i] / steps : 0;
+        if (has_period) has_period[r] = (uint8_t)seen;
+        with += seen;
+        free(acc);
+    }
+    free(sum), free(sq);
+    return with;
+}
+
 static double d2(const double *a, const double *b, int d) {
     double s = 0;
     for (int j = 0; j < d; j++) s += (a[j] - b[j]) * (a[j] - b[j]);

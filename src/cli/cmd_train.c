@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 #include "cli/commands.h"
+#include "cli/run_summary.h"
 #include "dist/dist.h"
 #include "report/analyze_run.h"
 #include "report/figures.h"
@@ -84,8 +85,6 @@ static void set_stop_handlers(int on) {
     }
 }
 
-#define LM_TRAIN_SUMMARY_MAX_N 512
-
 /* The options of the command itself; the training options are the run configuration's table. */
 typedef struct {
     const char *config, *resume;
@@ -136,17 +135,20 @@ static int run(const LmTrainConfig *cfg, const char *resume, int force) {
     o.stop = &stop_signal;
     o.progress = stderr;
     o.report = stdout;
+    LmTrainSummaryHook hook;
+    memset(&hook, 0, sizeof hook);
+    o.on_eval = lm_train_summary_hook;
+    o.on_eval_ctx = &hook;
     LmRunResult res;
     int rc = lm_train_run(cfg, &o, &res);
+    lm_train_summary_hook_free(&hook);
     set_stop_handlers(0);
     if (rc != 0) goto fail;
     if (res.reason == LM_STOP_SIGNAL) return 0;
     fflush(stdout);
-    /* The summary reloads the run and keeps 16 trials per task of hidden states: cheap up to N = 512
-     * (under a second, a few MB); larger networks get it from `lmrnn analyze summary`, so that the
-     * memory `train` needs stays the training's own (train/memory.c). */
-    if (cfg->hidden <= LM_TRAIN_SUMMARY_MAX_N &&
-        lm_analyze_train_summary(cfg->out, !cfg->no_plot, cfg->quiet ? NULL : stdout) != 0)
+    /* The final summary.json (and plots/summary.png, plots/summary_history.png): any N, a task's
+     * trajectories at a time (analysis/summary.c), so its memory stays below the training's own. */
+    if (lm_analyze_train_summary(cfg->out, !cfg->no_plot, cfg->quiet ? NULL : stdout) != 0)
         fprintf(stderr, "lmrnn: warning: training finished but the summary failed: %s\n", lm_err_msg());
     if (cfg->no_plot) return 0;
     LmPlotOptions po;

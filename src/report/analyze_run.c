@@ -58,18 +58,19 @@ static int run_states(LmTrained *run, const Opts *o, FILE *report) {
 
 /* ---------------------------------------------------------------- summary */
 static int summary_of(LmTrained *run, const Opts *o, const char *dir, const char *fig_dir, FILE *report) {
-    float *init[3];
+    LmTrainedInit init;
     char note[1400];
-    const char *source = lm_trained_initial_weights(run, init, note, sizeof note);
+    const char *source = lm_trained_initial_weights_csr(run, &init, note, sizeof note);
     if (note[0]) fprintf(stderr, "lmrnn: warning: %s\n", note);
     if (!source) fprintf(stderr, "lmrnn: warning: no initial weights (%s): weight change not reported\n", lm_err_msg());
     LmSheet g = lm_trained_sheet(run);
     LmNet net = net_of(run, o);
+    LmInitWeights iw = lm_trained_init_view(&init);
     LmSummary sm;
     int trials, n_tasks;
-    int rc = lm_analyze_summary(&net, o, source ? (const float *const *)init : NULL, &g, &sm, &trials, &n_tasks);
+    int rc = lm_analyze_summary_at(&net, o, source ? &iw : NULL, &g, &sm, &trials, &n_tasks);
     if (rc == LM_AN_USAGE) {
-        for (int k = 0; k < 3; k++) free(init[k]);
+        lm_trained_init_free(&init);
         return 2;
     }
     sm.init_source = source;
@@ -85,17 +86,25 @@ static int summary_of(LmTrained *run, const Opts *o, const char *dir, const char
         rc = write_json(path, doc);
         if (rc == 0 && report)
             fprintf(report, "summary: PR %.2f, dormant %.3f (tau 0) %.3f (tau 0.025), erank %.1f, stable rank %.2f, "
-                            "|dW_rec|/|W_rec(0)| %.3f; wrote %s\n",
-                    sm.pr, sm.dormant[0], sm.dormant[1], sm.erank, sm.srank, sm.change[0], path);
+                            "|dW_rec|/|W_rec(0)| %.3f%s; wrote %s\n",
+                    sm.pr, sm.dormant[0], sm.dormant[1], sm.erank, sm.srank, sm.change[0],
+                    sm.n_skipped ? " (measures skipped above the dense size: see \"skipped\")" : "", path);
     }
     if (rc == 0 && !o->no_plot) {
         snprintf(path, sizeof path, "%s/summary.png", fig_dir);
         rc = lm_mkdir_p(fig_dir);
         if (rc == 0) rc = lm_summary_figure(&sm, path);
         if (rc == 0 && report) fprintf(report, "wrote %s\n", path);
+        /* over training: the run log's summary records, if it has any */
+        char log[1200];
+        snprintf(log, sizeof log, "%s/log.jsonl", run->dir);
+        snprintf(path, sizeof path, "%s/summary_history.png", fig_dir);
+        int h = rc == 0 ? lm_summary_history_figure(log, path) : 0;
+        if (h < 0) rc = -1;
+        if (h == 0 && rc == 0 && report) fprintf(report, "wrote %s\n", path);
     }
     lm_summary_free(&sm);
-    for (int k = 0; k < 3; k++) free(init[k]);
+    lm_trained_init_free(&init);
     return rc ? 1 : 0;
 }
 
@@ -136,11 +145,13 @@ static int run_fixedpoints(LmTrained *run, const Opts *o, FILE *report) {
     cJSON *doc = lm_fp_analysis_report(&fa, &net, NULL, o->out, o->no_plot ? NULL : fig);
     if (!doc) rc = -1;
     else {
-        say(report, "%s %s: %d inits -> %d points (%d stable), %d duplicates, %d outliers; stopped by tol_q %d, "
-               "tol_dq %d, max_iters %d; %d iterations in %.2f s, eigen %.2f s\n",
+        say(report, "%s %s: %d inits -> %d points (%d stable, %d with q < tol_q), %d duplicates, %d outliers; Adam "
+               "stopped by tol_q %d, tol_dq %d, max_iters %d; %d iterations in %.2f s; %d points polished in %.2f s; "
+               "eigen %.2f s\n",
                run->battery->name[fa.pos], o->period, fp->n_inits, fp->K,
-               (int)cJSON_GetObjectItem(doc, "stable")->valuedouble, fp->n_duplicates, fp->n_outliers,
-               fp->n_stopped_q, fp->n_stopped_dq, fp->n_max_iters, fp->iterations, fp->seconds_opt, fp->seconds_eig);
+               (int)cJSON_GetObjectItem(doc, "stable")->valuedouble, fp->n_converged, fp->n_duplicates, fp->n_outliers,
+               fp->n_stopped_q, fp->n_stopped_dq, fp->n_max_iters, fp->iterations, fp->seconds_opt, fp->n_refined,
+               fp->seconds_refine, fp->seconds_eig);
         rc = write_json(json, doc);
         if (rc == 0) say(report, "wrote %s, %s%s%s\n", o->out, json, o->no_plot ? "" : ", ", o->no_plot ? "" : fig);
     }
@@ -278,6 +289,10 @@ static int run_variance(LmTrained *run, const Opts *o, FILE *report) {
                                 "trials of the task past their initial fixation and still running at that step");
         cJSON_AddNumberToObject(doc, "trials_per_task", trials);
         cJSON_AddNumberToObject(doc, "seed", (double)net.seed);
+        cJSON_AddStringToObject(doc, "period", va.period < 0 ? "all" : lm_period_names[va.period]);
+        cJSON *lack = cJSON_AddArrayToObject(doc, "tasks_without_period");
+        for (int r = 0; r < va.n_tasks; r++)
+            if (!va.has_period[r]) cJSON_AddItemToArray(lack, cJSON_CreateString(names[r]));
         cJSON_AddNumberToObject(doc, "active_threshold", o->active);
         cJSON_AddNumberToObject(doc, "active_units", v.n_active);
         cJSON_AddStringToObject(doc, "method", method == LM_CLUSTER_WARD ? "ward" : "kmeans++");

@@ -42,4 +42,15 @@ LmSheet lm_trained_sheet(const LmTrained *run);
  * NULL + lm_err_set. note (may be NULL) gets a warning when an init.npz was there but unusable. */
 const char *lm_trained_initial_weights(const LmTrained *run, float *init[3], char *note, size_t n_note);
 
+/* The same at any N, W_rec as CSR over its step-0 mask (run_init.c): from init.npz's W_rec_data /
+ * _indices / _indptr (or a dense W_rec), else rebuilt from the configuration. Free with
+ * lm_trained_init_free. */
+typedef struct {
+    int32_t *row_ptr, *col_idx;
+    float *rec, *W_in, *W_out;
+} LmTrainedInit;
+const char *lm_trained_initial_weights_csr(const LmTrained *run, LmTrainedInit *out, char *note, size_t n_note);
+void lm_trained_init_free(LmTrainedInit *w);
+LmInitWeights lm_trained_init_view(const LmTrainedInit *w);   /* the analyses' view of it */
+
 #endif

@@ -76,6 +76,20 @@ static int save_checkpoint(Run *r) {
     return 0;
 }
 
+/* The caller's summary of the network as a "summary" record (docs/run-directory.md). */
+static int log_summary(Run *r) {
+    if (!r->o->on_eval) return 0;
+    cJSON *items = r->o->on_eval(r->o->on_eval_ctx, r->t);
+    if (!items) return 0;
+    cJSON *o = record(r, "summary");
+    while (items->child) {
+        cJSON *it = cJSON_DetachItemViaPointer(items, items->child);
+        cJSON_AddItemToArray(o, it);   /* an object's item keeps its key (it->string) */
+    }
+    cJSON_Delete(items);
+    return append(r, o);
+}
+
 /* Evaluate, log the eval record and any first threshold crossings. */
 static int evaluate(Run *r, LmEvalResult *res) {
     LmTrainer *t = r->t;
@@ -113,7 +127,7 @@ static int evaluate(Run *r, LmEvalResult *res) {
         if (append(r, th) != 0) return -1;
     }
     lm_progress_set_perf(&r->prog, r->last_mean);
-    return 0;
+    return log_summary(r);
 }
 
 static int target_reached(const Run *r) {
@@ -184,18 +198,28 @@ static int write_initial_weights(Run *r) {
     snprintf(path, sizeof path, "%s/init.npz", r->t->cfg.out);
     LmNpzWriter *w = lm_npz_create(path);
     if (!w) return -1;
-    float *data[LM_N_TENSORS];
+    float *data[LM_N_TENSORS] = {NULL};
     int rc = 0;
+    const LmMask *m = lm_model_mask(r->t->model);
     for (int i = 0; i < LM_N_TENSORS; i++) {
         LmTensorInfo ti = lm_model_tensor_info(r->t->model, i);
+        if (!strcmp(ti.name, "W_rec") && m->n > LM_CHECKPOINT_DENSE_MAX) continue;   /* CSR below */
         size_t n = (size_t)ti.shape[0] * (ti.ndim > 1 ? ti.shape[1] : 1);
         data[i] = lm_malloc(n * sizeof(float));
         lm_model_export_tensor(r->t->model, i, data[i]);
         rc |= lm_npz_add(w, ti.name, LM_DT_F32, ti.ndim, ti.shape, data[i]);
     }
+    /* W_rec over its step-0 mask at any N (as in checkpoint.npz) */
+    int64_t nnz = m->row_ptr[m->n], sh_nnz[1] = {nnz}, sh_ptr[1] = {m->n + 1};
+    float *vals = lm_malloc((size_t)(nnz ? nnz : 1) * sizeof(float));
+    lm_model_export_rec_values(r->t->model, vals);
+    rc |= lm_npz_add(w, "W_rec_data", LM_DT_F32, 1, sh_nnz, vals);
+    rc |= lm_npz_add(w, "W_rec_indices", LM_DT_I32, 1, sh_nnz, m->col_idx);
+    rc |= lm_npz_add(w, "W_rec_indptr", LM_DT_I32, 1, sh_ptr, m->row_ptr);
     if (rc) lm_npz_discard(w);
     else rc = lm_npz_close(w);
     for (int i = 0; i < LM_N_TENSORS; i++) free(data[i]);
+    free(vals);
     return rc;
 }
 
@@ -438,10 +462,7 @@ int lm_train_run(const LmTrainConfig *cfg_in, const LmRunOptions *o, LmRunResult
         goto done;
     }
     if (write_config(&r) != 0) goto done;
-    /* dense tensors (W_rec N x N): only where the checkpoint keeps them dense too; above, `lmrnn
-     * analyze` rebuilds the initial weights from the seed */
-    if (!o->resume && t->step == 0 && cfg->hidden <= LM_CHECKPOINT_DENSE_MAX && write_initial_weights(&r) != 0)
-        goto done;
+    if (!o->resume && t->step == 0 && (write_initial_weights(&r) != 0 || log_summary(&r) != 0)) goto done;
     if (o->resume) {
         cJSON *rec = record(&r, "resume");
         cJSON_AddNumberToObject(rec, "threads", cfg->threads);

@@ -27,6 +27,11 @@ typedef struct {
                                        or stop record, like a SIGKILL; 0 = off */
     FILE *progress;                 /* progress display (stderr), NULL = none */
     FILE *report;                   /* final summary and notices (stdout), NULL = none */
+    /* Called at step 0 of a fresh run and after every evaluation: the items of the object it returns
+     * (NULL: nothing) are logged as a "summary" record. It must not change the trainer's weights or
+     * generators (the CLI computes the network summary here: src/cli/run_summary.c). */
+    struct cJSON *(*on_eval)(void *ctx, LmTrainer *t);
+    void *on_eval_ctx;
 } LmRunOptions;
 
 typedef struct {
