@@ -165,6 +165,69 @@ static void test_band_gradient_tiles_equal_definition(void) {
     lm_mask_free(&mask);
 }
 
+/* One forward and backward pass; the loss, and a copy of every gradient. */
+static double pass(LmModel *m, int T, int B, const float *x, const int32_t *labels, float *grads) {
+    LmWork *w = lm_work_new(m, T, B);
+    double loss = lm_forward(m, w, x, labels, NULL, NULL, T, B, NULL);
+    lm_backward(m, w, x, labels, NULL, NULL, T, B);
+    memcpy(grads, lm_model_grads(m), lm_model_n_params(m) * sizeof(float));
+    lm_work_free(w);
+    return loss;
+}
+
+/* Wide sparse networks split their time loops by units across threads (a barrier per step) instead of
+ * by batch rows. Band (local2d) and CSR (random) layouts, batch 4 and 3: 2 and 3 threads give the same
+ * loss and gradients as 1, and the sparse layouts agree with the dense one (loss, input and bias
+ * gradients: all of them flow through the whole recurrence) to float rounding. */
+static void test_unit_split_equals_one_thread(void) {
+    const int side = 50, N = side * side, n_in = 4, n_out = 3, T = 9;
+    LmMaskSpec specs[2] = {{.kind = LM_MASK_LOCAL2D, .d = 2.5}, {.kind = LM_MASK_RANDOM, .density = 0.004, .seed = 5}};
+    const char *layouts[2] = {"band", "csr"};
+    for (int k = 0; k < 2; k++)
+        for (int B = 3; B <= 4; B++) {
+            LmMask mask;
+            CHECK(lm_mask_build(&specs[k], N, &mask) == 0, "%s", lm_err_msg());
+            LmModelConfig c;
+            lm_model_config_default(&c, n_in, N, n_out);
+            c.rec_init = LM_INIT_GAUSSIAN;
+            c.rec_gain = 1.2;
+            c.path = LM_PATH_SPARSE;
+            LmModel *ms = lm_model_new(&c, &mask);
+            c.path = LM_PATH_DENSE;
+            LmModel *md = lm_model_new(&c, &mask);
+            CHECK(ms && md && !strcmp(lm_model_rec_layout(ms), layouts[k]), "layout %s", lm_model_rec_layout(ms));
+            LmRng r;
+            lm_rng_seed(&r, 11), lm_model_init(ms, &r);
+            lm_rng_seed(&r, 11), lm_model_init(md, &r);
+            float *x = malloc((size_t)T * B * n_in * sizeof(float));
+            int32_t labels[T * 4];
+            for (int q = 0; q < T * B * n_in; q++) x[q] = (float)lm_rng_range(&r, 0, 1);
+            for (int q = 0; q < T * B; q++) labels[q] = q % n_out;
+            size_t np = lm_model_n_params(ms), nd = lm_model_n_params(md);
+            float *g1 = malloc(np * sizeof(float)), *g = malloc(np * sizeof(float)), *gd = malloc(nd * sizeof(float));
+            lm_set_threads(1);
+            double l1 = pass(ms, T, B, x, labels, g1), ld = pass(md, T, B, x, labels, gd);
+            for (int threads = 2; threads <= 3; threads++) {
+                lm_set_threads(threads);
+                double l = pass(ms, T, B, x, labels, g);
+                size_t diff = 0;
+                for (size_t q = 0; q < np; q++) diff += g[q] != g1[q];
+                CHECK(l == l1 && diff == 0, "%s B=%d: %d threads: loss %.9g vs %.9g, %zu of %zu gradients differ",
+                      layouts[k], B, threads, l, l1, diff, np);
+            }
+            lm_set_threads(1);
+            size_t n_inb = (size_t)N * n_in + N, bad = 0;   /* [W_in | b_in | ...] (model.h) */
+            double mag = 0;
+            for (size_t q = 0; q < n_inb; q++) mag = fmax(mag, fabs(gd[q]));
+            for (size_t q = 0; q < n_inb; q++) bad += fabs(g1[q] - gd[q]) > 1e-4 * mag;
+            CHECK(fabs(l1 - ld) <= 1e-5 * fabs(ld) && bad == 0, "%s B=%d vs dense: loss %.9g vs %.9g, %zu of %zu off",
+                  layouts[k], B, l1, ld, bad, n_inb);
+            free(x), free(g1), free(g), free(gd);
+            lm_model_free(ms), lm_model_free(md);
+            lm_mask_free(&mask);
+        }
+}
+
 static void cfg_for(LmTrainConfig *c, int side, const char *dir, int64_t steps) {
     lm_train_config_default(c);
     LM_ASSERT(lm_train_config_set(c, "battery", "go,dm1") == 0);
@@ -318,6 +381,7 @@ int main(void) {
     RUN(test_local_masks_equal_their_definition);
     RUN(test_rec_values_agree_between_layouts);
     RUN(test_band_gradient_tiles_equal_definition);
+    RUN(test_unit_split_equals_one_thread);
     RUN(test_checkpoint_csr_loads_in_scipy);
     RUN(test_sparse_resume_and_old_format);
     char cmd[400];

@@ -228,9 +228,19 @@ typedef struct {
     int ldx;                /* band: row stride of the padded rows */
     int i0, i1;             /* my units */
     int b0, b1, nb;         /* my batch rows */
+    /* The time loops' share: batch rows [rb0, rb1) x units [ru0, ru1). Narrow networks split the batch
+     * (no synchronisation inside the loop); wide sparse ones split the units, so that each thread streams
+     * only its part of W_rec at every step instead of all of it, at the price of a barrier per step. */
+    int by_units;
+    int rb0, rb1, rnb, ru0, ru1;
+    LmBarrier *bar;
 } Lane;
 
-INLINE Lane lane_begin(const Ctx *c, int tid, int nth) {
+/* From this many units on, a sparse network's time loops are split by units (measured in
+ * docs/performance.md: a barrier costs ~1 us, a step's sparse product at N = 4096 ~50 us). */
+#define UNIT_SPLIT_MIN_UNITS 2048
+
+INLINE Lane lane_begin(const Ctx *c, int tid, int nth, LmBarrier *bar) {
     Lane L;
     L.c = c, L.m = c->m, L.w = c->w, L.tid = tid, L.nth = nth;
     L.N = c->w->N, L.T = c->T, L.B = c->B, L.TB = c->T * c->B, L.n_in = c->m->cfg.n_in, L.n_out = c->m->cfg.n_out;
@@ -242,6 +252,10 @@ INLINE Lane lane_begin(const Ctx *c, int tid, int nth) {
     lm_k_split(L.N, tid, nth, &L.i0, &L.i1);
     split_rows(L.B, tid, nth, &L.b0, &L.b1);
     L.nb = L.b1 - L.b0;
+    L.bar = bar;
+    L.by_units = nth > 1 && c->m->layout != LM_LAYOUT_DENSE && !c->w->hooked && L.N >= UNIT_SPLIT_MIN_UNITS;
+    L.rb0 = L.by_units ? 0 : L.b0, L.rb1 = L.by_units ? L.B : L.b1, L.rnb = L.rb1 - L.rb0;
+    L.ru0 = L.by_units ? L.i0 : 0, L.ru1 = L.by_units ? L.i1 : L.N;
     return L;
 }
 
@@ -258,7 +272,7 @@ INLINE void rec_prepare_forward(const Lane *L) {
         lm_k_transpose(L->N, L->W, L->N, L->w->wt, L->N, L->i0, L->i1);
 }
 
-/* out[b][i] = sum_j W[i][j] h_{t-1}[b][j] for my rows: [nb][N] x W^T. `hp` = h_{t-1} [B][N]. */
+/* out[b][i] = sum_j W[i][j] h_{t-1}[b][j] for my share: [rnb][N] x W^T. `hp` = h_{t-1} [B][N]. */
 INLINE void rec_product_forward(const Lane *L, int t, const float *hp, float *out) {
     const LmModel *m = L->m;
     LmWork *w = L->w;
@@ -266,27 +280,30 @@ INLINE void rec_product_forward(const Lane *L, int t, const float *hp, float *ou
     switch (m->layout) {
     case LM_LAYOUT_DENSE: lm_k_gemm_rows(L->nb, N, hp + (size_t)L->b0 * N, N, w->wt, N, out, N, 0, N); break;
     case LM_LAYOUT_BAND:
-        lm_k_band(L->nb, m->n_diag, m->dia_off, w->band, N, band_row(L, t - 1, L->b0), L->ldx, m->pad, out, N, 0, N);
+        lm_k_band(L->rnb, m->n_diag, m->dia_off, w->band, N, band_row(L, t - 1, L->rb0), L->ldx, m->pad, out, N,
+                  L->ru0, L->ru1);
         break;
     case LM_LAYOUT_CSR:
-        lm_k_sparse_rows(L->nb, m->row_ptr, m->col_idx, NULL, L->W, w->ht + (size_t)(t - 1) * L->B + L->b0, L->TB,
-                         out, N, 0, N);
+        lm_k_sparse_rows(L->rnb, m->row_ptr, m->col_idx, NULL, L->W, w->ht + (size_t)(t - 1) * L->B + L->rb0, L->TB,
+                         out, N, L->ru0, L->ru1);
         break;
     }
 }
 
-/* Keep row b of h_t where the next step's product reads it. */
-INLINE void rec_stash_forward(const Lane *L, int t, int b, const float *h) {
+/* Keep my units of row b of h_t (or ds_t) where the next product reads them: the padded band rows or
+ * the transposed [N][TB] copy `tr` of the CSR layout. */
+INLINE void rec_stash(const Lane *L, int t, int b, const float *v, float *tr) {
+    const int u0 = L->ru0, u1 = L->ru1;
     switch (L->m->layout) {
-    case LM_LAYOUT_DENSE: break;   /* read in place from w->h */
-    case LM_LAYOUT_BAND: memcpy(band_row(L, t, b) + L->m->pad, h, (size_t)L->N * sizeof(float)); break;
+    case LM_LAYOUT_DENSE: break;   /* read in place */
+    case LM_LAYOUT_BAND: memcpy(band_row(L, t, b) + L->m->pad + u0, v + u0, (size_t)(u1 - u0) * sizeof(float)); break;
     case LM_LAYOUT_CSR:
-        for (int i = 0; i < L->N; i++) L->w->ht[(size_t)i * L->TB + (size_t)t * L->B + b] = h[i];
+        for (int i = u0; i < u1; i++) tr[(size_t)i * L->TB + (size_t)t * L->B + b] = v[i];
         break;
     }
 }
 
-/* out[b][j] = sum_i W[i][j] ds_t[b][i] for my rows: [nb][N] x W. */
+/* out[b][j] = sum_i W[i][j] ds_t[b][i] for my share: [rnb][N] x W. */
 INLINE void rec_product_backward(const Lane *L, int t, float *out) {
     const LmModel *m = L->m;
     LmWork *w = L->w;
@@ -296,25 +313,16 @@ INLINE void rec_product_backward(const Lane *L, int t, float *out) {
         lm_k_gemm_rows(L->nb, N, w->d + ((size_t)t * L->B + L->b0) * N, N, L->W, N, out, N, 0, N);
         break;
     case LM_LAYOUT_BAND:
-        lm_k_band(L->nb, m->n_diag, m->dia_noff, w->band_t, N, band_row(L, t, L->b0), L->ldx, m->pad, out, N, 0, N);
+        lm_k_band(L->rnb, m->n_diag, m->dia_noff, w->band_t, N, band_row(L, t, L->rb0), L->ldx, m->pad, out, N,
+                  L->ru0, L->ru1);
         break;
     case LM_LAYOUT_CSR:
-        lm_k_sparse_rows(L->nb, m->col_ptr, m->csc_row, m->csc_pos, L->W, w->dt + (size_t)t * L->B + L->b0, L->TB,
-                         out, N, 0, N);
+        lm_k_sparse_rows(L->rnb, m->col_ptr, m->csc_row, m->csc_pos, L->W, w->dt + (size_t)t * L->B + L->rb0, L->TB,
+                         out, N, L->ru0, L->ru1);
         break;
     }
 }
 
-/* Keep row b of ds_t where the previous step's product reads it. */
-INLINE void rec_stash_backward(const Lane *L, int t, int b, const float *d) {
-    switch (L->m->layout) {
-    case LM_LAYOUT_DENSE: break;   /* read in place from w->d */
-    case LM_LAYOUT_BAND: memcpy(band_row(L, t, b) + L->m->pad, d, (size_t)L->N * sizeof(float)); break;
-    case LM_LAYOUT_CSR:
-        for (int i = 0; i < L->N; i++) L->w->dt[(size_t)i * L->TB + (size_t)t * L->B + b] = d[i];
-        break;
-    }
-}
 
 /* dW_rec[mine] = ds[1:][mine]^T H[:-1]: [mine][R] x [R][N] (R = (T-1)*B pairs (ds_t, h_{t-1}), t >= 1:
  * h_0 = 0 contributes nothing), then masked. */
@@ -436,22 +444,22 @@ INLINE void forward_units(LmActivation act, int yang, float a, float leak, float
     }
 }
 
-/* h_t for my batch rows, t = 0 .. T-1: [nb][N] per step. */
+/* h_t for my share, t = 0 .. T-1: [rnb][ru1 - ru0] per step. */
 INLINE void recurrence_forward(const Lane *L) {
     LmWork *w = L->w;
-    const int N = L->N, B = L->B;
-    for (int t = 0; t < L->T && L->nb > 0; t++) {
+    const int N = L->N, B = L->B, u0 = L->ru0, u1 = L->ru1;
+    for (int t = 0; t < L->T && L->rnb > 0; t++) {
         const float *hp = t > 0 ? w->h + (size_t)(t - 1) * B * N : w->zeros;   /* h_{t-1} [B][N] */
         const float *rec = w->zeros;
         if (t > 0) {
-            rec_product_forward(L, t, hp, w->rec + (size_t)L->b0 * N);
+            rec_product_forward(L, t, hp, w->rec + (size_t)L->rb0 * N);
             rec = w->rec;
         }
-        for (int b = L->b0; b < L->b1; b++) {
+        for (int b = L->rb0; b < L->rb1; b++) {
             size_t r = ((size_t)t * B + b) * N, o = (size_t)b * N;
             const float *nz = L->c->noisy ? w->noise + r : w->zeros + o;
             float *pre = w->pre + r, *h = w->h + r;
-#define FWD(ACT, YANG) forward_units(ACT, YANG, L->a, L->leak, pre, h, hp + o, w->bias, nz, rec + o, 0, N)
+#define FWD(ACT, YANG) forward_units(ACT, YANG, L->a, L->leak, pre, h, hp + o, w->bias, nz, rec + o, u0, u1)
             switch (L->act * 2 + L->yang) {   /* each combination compiled with its constants */
             case 0: FWD(LM_ACT_RELU, 0); break;
             case 1: FWD(LM_ACT_RELU, 1); break;
@@ -461,12 +469,13 @@ INLINE void recurrence_forward(const Lane *L) {
             default: FWD(LM_ACT_TANH, 1); break;
             }
 #undef FWD
-            if (!w->hooked) rec_stash_forward(L, t, b, h);
+            if (!w->hooked) rec_stash(L, t, b, h, w->ht);
         }
         if (w->hooked) {   /* the halo units' h_t from their owners, then kept for the next step */
             w->hooks.forward_step(w->hooks.ctx, t, w->h + (size_t)t * B * N, B, N);
-            for (int b = L->b0; b < L->b1; b++) rec_stash_forward(L, t, b, w->h + ((size_t)t * B + b) * N);
+            for (int b = L->rb0; b < L->rb1; b++) rec_stash(L, t, b, w->h + ((size_t)t * B + b) * N, w->ht);
         }
+        if (L->by_units) lm_barrier_wait(L->bar);   /* every unit's h_t is kept before step t + 1 reads it */
     }
 }
 
@@ -488,24 +497,26 @@ INLINE void backward_units(LmActivation act, int yang, float a, float leak, floa
     }
 }
 
-/* ds_t for my batch rows, t = T-1 .. 0: [nb][N] per step; my rows' bias gradient sums into bsum [N]. */
+/* ds_t for my share, t = T-1 .. 0: [rnb][ru1 - ru0] per step; its bias gradient sums into bsum [N]. */
 INLINE void recurrence_backward(const Lane *L, double *bsum) {
     LmModel *m = L->m;
     LmWork *w = L->w;
-    const int N = L->N, B = L->B, n_out = L->n_out, b0 = L->b0;
+    const int N = L->N, B = L->B, n_out = L->n_out, b0 = L->rb0, u0 = L->ru0, u1 = L->ru1;
     /* nothing flows back from beyond the window */
-    memset(w->carry + (size_t)b0 * N, 0, (size_t)L->nb * N * sizeof(float));
-    memset(w->rec + (size_t)b0 * N, 0, (size_t)L->nb * N * sizeof(float));
+    for (int b = b0; b < L->rb1; b++) {
+        memset(w->carry + (size_t)b * N + u0, 0, (size_t)(u1 - u0) * sizeof(float));
+        memset(w->rec + (size_t)b * N + u0, 0, (size_t)(u1 - u0) * sizeof(float));
+    }
     for (int i = 0; i < N; i++) bsum[i] = 0;
-    for (int t = L->T - 1; t >= 0 && L->nb > 0; t--) {
-        /* d_t = dlogits_t W_out ([nb][n_out] x [n_out][N]): the readout's gradient into h_t */
-        lm_k_gemm_rows(L->nb, n_out, w->probs + ((size_t)t * B + b0) * n_out, n_out, lm_cp(m, T_W_OUT), N,
-                       w->d + ((size_t)t * B + b0) * N, N, 0, N);
-        for (int b = b0; b < L->b1; b++) {
+    for (int t = L->T - 1; t >= 0 && L->rnb > 0; t--) {
+        /* d_t = dlogits_t W_out ([rnb][n_out] x [n_out][N]): the readout's gradient into h_t */
+        lm_k_gemm_rows(L->rnb, n_out, w->probs + ((size_t)t * B + b0) * n_out, n_out, lm_cp(m, T_W_OUT), N,
+                       w->d + ((size_t)t * B + b0) * N, N, u0, u1);
+        for (int b = b0; b < L->rb1; b++) {
             size_t r = ((size_t)t * B + b) * N, o = (size_t)b * N;
             float *d = w->d + r;
 #define BWD(ACT, YANG) \
-    backward_units(ACT, YANG, L->a, L->leak, d, w->carry + o, w->rec + o, w->pre + r, w->h + r, 0, N)
+    backward_units(ACT, YANG, L->a, L->leak, d, w->carry + o, w->rec + o, w->pre + r, w->h + r, u0, u1)
             switch (L->act * 2 + L->yang) {
             case 0: BWD(LM_ACT_RELU, 0); break;
             case 1: BWD(LM_ACT_RELU, 1); break;
@@ -516,17 +527,18 @@ INLINE void recurrence_backward(const Lane *L, double *bsum) {
             }
 #undef BWD
             if (w->hooked) continue;
-            for (int i = 0; i < N; i++) bsum[i] += d[i];
-            rec_stash_backward(L, t, b, d);
+            for (int i = u0; i < u1; i++) bsum[i] += d[i];
+            rec_stash(L, t, b, d, w->dt);
         }
         if (w->hooked) {   /* the halo units' ds_t from their owners */
             w->hooks.backward_step(w->hooks.ctx, t, w->d + (size_t)t * B * N, B, N);
-            for (int b = b0; b < L->b1; b++) {
+            for (int b = b0; b < L->rb1; b++) {
                 const float *d = w->d + ((size_t)t * B + b) * N;
                 for (int i = 0; i < N; i++) bsum[i] += d[i];
-                rec_stash_backward(L, t, b, d);
+                rec_stash(L, t, b, d, w->dt);
             }
         }
+        if (L->by_units) lm_barrier_wait(L->bar);   /* every unit's ds_t is kept before the product reads it */
         if (t > 0) rec_product_backward(L, t, w->rec + (size_t)b0 * N);   /* W^T ds_t for step t-1 */
     }
 }
@@ -596,7 +608,7 @@ INLINE void readout_backward(const Lane *L) {
 /* ------------------------------------------------------------------ the thread loops */
 
 LM_CLONES static void forward_loop(void *vc, int tid, int nth, LmBarrier *bar) {
-    const Lane L = lane_begin(vc, tid, nth);
+    const Lane L = lane_begin(vc, tid, nth, bar);
     input_forward(&L);
     rec_prepare_forward(&L);
     lm_barrier_wait(bar);   /* every pre column and W_rec^T row is ready */
@@ -606,7 +618,7 @@ LM_CLONES static void forward_loop(void *vc, int tid, int nth, LmBarrier *bar) {
 }
 
 LM_CLONES static void backward_loop(void *vc, int tid, int nth, LmBarrier *bar) {
-    const Lane L = lane_begin(vc, tid, nth);
+    const Lane L = lane_begin(vc, tid, nth, bar);
     readout_backward(&L);
     recurrence_backward(&L, L.c->bpart + (size_t)tid * L.N);
     lm_barrier_wait(bar);   /* every ds row and partial bias sum is final */
@@ -665,7 +677,7 @@ double lm_forward(LmModel *m, LmWork *w, const float *x, const int32_t *labels, 
     lm_parallel(forward_loop, &ctx);
     if (w->hooked) {
         w->hooks.logits(w->hooks.ctx, w->logits, TB, n_out);
-        const Lane L = lane_begin(&ctx, 0, 1);
+        const Lane L = lane_begin(&ctx, 0, 1, NULL);
         readout_loss(&L, 0, TB);
     }
     if (!labels) return 0;
