@@ -171,8 +171,42 @@ static void names_through_train_options(void) {
     lm_mask_free(&local);
 }
 
+/* Random masks wider than LM_RANDOM_MASK_PAIRWISE_MAX draw geometric gaps (O(nnz)): the same law as one
+ * Bernoulli(p) per pair. At N = 20 000, p = 2e-4 (80 000 expected): the count within 5 sigma of p N^2,
+ * columns ascending in every row, the upper and lower triangles and the left and right halves of the
+ * columns within 5 sigma of half each, the diagonal's count within 5 sigma of p N, and the same seed gives
+ * the same mask. */
+static void random_mask_gap_sampling(void) {
+    const int n = 20000;
+    const double p = 2e-4;
+    LmMaskSpec s = {.kind = LM_MASK_RANDOM, .density = p, .seed = 7};
+    LmMask m, again;
+    CHECK(n > LM_RANDOM_MASK_PAIRWISE_MAX);
+    CHECK(lm_mask_build(&s, n, &m) == 0 && lm_mask_build(&s, n, &again) == 0, "%s", lm_err_msg());
+    double mean = p * n * (double)n, sd = sqrt(mean * (1 - p));
+    CHECK(fabs(m.nnz - mean) < 5 * sd, "nnz %lld, expected %.0f +- %.0f", (long long)m.nnz, mean, sd);
+    int64_t upper = 0, left = 0, diag = 0, unsorted = 0;
+    for (int i = 0; i < n; i++)
+        for (int32_t q = m.row_ptr[i]; q < m.row_ptr[i + 1]; q++) {
+            int j = m.col_idx[q];
+            upper += j > i, left += j < n / 2, diag += j == i;
+            unsorted += q > m.row_ptr[i] && j <= m.col_idx[q - 1];
+        }
+    double half_sd = 0.5 * sqrt((double)m.nnz);
+    CHECK(unsorted == 0, "%lld columns out of order", (long long)unsorted);
+    CHECK(fabs(upper - (m.nnz - diag) / 2.0) < 5 * half_sd, "upper triangle %lld of %lld", (long long)upper,
+          (long long)m.nnz);
+    CHECK(fabs(left - m.nnz / 2.0) < 5 * half_sd, "left half %lld of %lld", (long long)left, (long long)m.nnz);
+    CHECK(fabs(diag - p * n) < 5 * sqrt(p * n) + 1, "diagonal %lld, expected %.1f", (long long)diag, p * n);
+    CHECK(again.nnz == m.nnz && !memcmp(again.col_idx, m.col_idx, (size_t)m.nnz * sizeof(int32_t)) &&
+              !memcmp(again.row_ptr, m.row_ptr, (size_t)(n + 1) * sizeof(int32_t)),
+          "the same seed gave another mask");
+    lm_mask_free(&m), lm_mask_free(&again);
+}
+
 int main(void) {
     RUN(random_diag_mask);
+    RUN(random_mask_gap_sampling);
     RUN(fanin_inits);
     RUN(names_through_train_options);
     return CHECK_DONE();

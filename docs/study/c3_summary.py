@@ -43,6 +43,7 @@ def mask_of(row):
 
 def load(study):
     groups = {}  # setting -> mask -> [rows]
+    seen = set()  # (setting, run id): a confirmation plan may hold copies of the screen's seed-1 runs
     for plan in sorted(os.listdir(study)):
         path = os.path.join(study, plan, "report", "runs.csv")
         if not os.path.isfile(path):
@@ -51,7 +52,11 @@ def load(study):
             for row in csv.DictReader(f):
                 if row.get("done") != "1" or number(row.get("final_mean")) is None:
                     continue
-                groups.setdefault(setting_of(row, plan), {}).setdefault(mask_of(row), []).append(row)
+                key = (setting_of(row, plan), row["id"])
+                if key in seen:
+                    continue
+                seen.add(key)
+                groups.setdefault(key[0], {}).setdefault(mask_of(row), []).append(row)
     return groups
 
 

@@ -12,6 +12,7 @@
 #include "io/arrays.h"
 #include "model/model.h"
 #include "tasks/battery.h"
+#include "train/memory.h"
 
 /* A trained network as the analyses see it. */
 typedef struct {
@@ -126,7 +127,7 @@ int lm_summary_figure(const LmSummary *s, const char *path);
  * (exact when the sample holds every row), the spectral norm by power iteration on the sparse W_rec, and
  * the measures that need a full spectrum (effective rank, the spectra) skipped: NaN / NULL, named with
  * the reason in `skipped`. */
-#define LM_SUMMARY_DENSE_MAX_N 1024
+/* LM_SUMMARY_DENSE_MAX_N: in train/memory.h, whose estimate counts the dense summary's transient. */
 #define LM_SUMMARY_CHUNK_BYTES ((size_t)256 << 20)    /* trajectories held at once (one task's trials) */
 #define LM_SUMMARY_SAMPLE_BYTES ((size_t)128 << 20)   /* the row sample above the dense size */
 typedef struct {

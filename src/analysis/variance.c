@@ -9,60 +9,43 @@
 #include "util/err.h"
 #include "util/rng.h"
 
-void lm_task_variance(const LmStates *s, double *tv) {
-    int N = s->N, fix = lm_period_index("fixation");
-    double *sum = lm_malloc((size_t)N * sizeof(double)), *sq = lm_malloc((size_t)N * sizeof(double));
-    memset(tv, 0, (size_t)N * s->n_tasks * sizeof(double));
-    for (int r = 0; r < s->n_tasks; r++) {
-        double *acc = lm_calloc((size_t)N, sizeof(double));
-        int steps = 0;
-        for (int t = 0; t < s->T; t++) {
-            int n = 0;
-            memset(sum, 0, (size_t)N * sizeof(double));
-            memset(sq, 0, (size_t)N * sizeof(double));
-            for (int k = 0; k < s->K; k++) {
-                if (s->task[k] != r || t >= s->len[k]) continue;
-                int fix_end = s->bounds[((size_t)k * LM_N_PERIOD_NAMES + fix) * 2 + 1];
-                if (t < fix_end) continue;
-                const float *h = s->h + ((size_t)k * s->T + t) * N;
-                for (int i = 0; i < N; i++) sum[i] += h[i], sq[i] += (double)h[i] * h[i];
-                n++;
-            }
-            if (n < 2) continue;
-            for (int i = 0; i < N; i++) {
-                double m = sum[i] / n;
-                acc[i] += fmax(sq[i] / n - m * m, 0.0);
-            }
-            steps++;
-        }
-        for (int i = 0; i < N; i++) tv[(size_t)i * s->n_tasks + r] = steps ? acc[i] / steps : 0;
-        free(acc);
+/* The step of trial k that aligned step tau maps to, or -1: with period < 0 the trial's own step tau
+ * after its fixation period; else step tau after the start of that period, inside it. */
+static int aligned_step(const LmStates *s, int k, int period, int tau) {
+    if (period < 0) {
+        int fix_end = s->bounds[((size_t)k * LM_N_PERIOD_NAMES + lm_period_index("fixation")) * 2 + 1];
+        return tau < s->len[k] && tau >= fix_end ? tau : -1;
     }
-    free(sum), free(sq);
+    const int32_t *b = s->bounds + ((size_t)k * LM_N_PERIOD_NAMES + period) * 2;
+    int t = b[0] + tau;
+    return b[0] >= 0 && t < b[1] && t < s->len[k] ? t : -1;
 }
 
-int lm_task_variance_period(const LmStates *s, int period, double *tv, uint8_t *has_period) {
-    if (period < 0) {
-        lm_task_variance(s, tv);
-        for (int r = 0; has_period && r < s->n_tasks; r++) has_period[r] = 1;
-        return s->n_tasks;
-    }
+/* Whether trial k has the period (always, for the whole trial). */
+static int has_period_of(const LmStates *s, int k, int period) {
+    if (period < 0) return 1;
+    const int32_t *b = s->bounds + ((size_t)k * LM_N_PERIOD_NAMES + period) * 2;
+    return b[0] >= 0 && b[1] > b[0];
+}
+
+/* tv[i][r]: unit i's variance across task r's trials at each aligned step, averaged over the steps with
+ * at least 2 trials; returns how many tasks have the period. */
+static int variance_aligned(const LmStates *s, int period, double *tv, uint8_t *has_period) {
     int N = s->N, with = 0;
     double *sum = lm_malloc((size_t)N * sizeof(double)), *sq = lm_malloc((size_t)N * sizeof(double));
     memset(tv, 0, (size_t)N * s->n_tasks * sizeof(double));
     for (int r = 0; r < s->n_tasks; r++) {
         double *acc = lm_calloc((size_t)N, sizeof(double));
         int steps = 0, seen = 0;
-        for (int tau = 0; tau < s->T; tau++) {   /* tau: steps since the period's start in each trial */
+        for (int tau = 0; tau < s->T; tau++) {
             int n = 0;
             memset(sum, 0, (size_t)N * sizeof(double));
             memset(sq, 0, (size_t)N * sizeof(double));
             for (int k = 0; k < s->K; k++) {
-                const int32_t *b = s->bounds + ((size_t)k * LM_N_PERIOD_NAMES + period) * 2;
-                if (s->task[k] != r || b[0] < 0 || b[1] <= b[0]) continue;
+                if (s->task[k] != r || !has_period_of(s, k, period)) continue;
                 seen = 1;
-                int t = b[0] + tau;
-                if (t >= b[1] || t >= s->len[k]) continue;
+                int t = aligned_step(s, k, period, tau);
+                if (t < 0) continue;
                 const float *h = s->h + ((size_t)k * s->T + t) * N;
                 for (int i = 0; i < N; i++) sum[i] += h[i], sq[i] += (double)h[i] * h[i];
                 n++;
@@ -80,6 +63,17 @@ int lm_task_variance_period(const LmStates *s, int period, double *tv, uint8_t *
         free(acc);
     }
     free(sum), free(sq);
+    return with;
+}
+
+void lm_task_variance(const LmStates *s, double *tv) { variance_aligned(s, -1, tv, NULL); }
+
+int lm_task_variance_period(const LmStates *s, int period, double *tv, uint8_t *has_period) {
+    int with = variance_aligned(s, period, tv, has_period);
+    if (period < 0) {   /* every task has the whole trial */
+        for (int r = 0; has_period && r < s->n_tasks; r++) has_period[r] = 1;
+        return s->n_tasks;
+    }
     return with;
 }
 

@@ -344,6 +344,35 @@ int lm_mask_count(const LmMaskSpec *spec, int n, int64_t *nnz, int64_t *n_diag) 
     return -1;
 }
 
+/* One uniform per pair in row-major order: the mask of a seed never changes (every network up to
+ * LM_RANDOM_MASK_PAIRWISE_MAX units, the size of every run before the gap sampler existed). O(N^2). */
+static int random_pairwise(Builder *b, LmRng *r, int n, double p) {
+    for (int i = 0; i < n; i++) {
+        for (int j = 0; j < n; j++)
+            if (lm_rng_uniform(r) < p && builder_push(b, j)) return -1;
+        builder_end_row(b);
+    }
+    return 0;
+}
+
+/* The same Bernoulli(p) law per pair in O(nnz): the gap to the next connection in row-major order is
+ * geometric, floor(log(U) / log(1 - p)) pairs skipped (U uniform in (0, 1]). */
+static int random_gaps(Builder *b, LmRng *r, int n, double p) {
+    const double log_q = p < 1 ? log1p(-p) : 0;
+    int64_t total = (int64_t)n * n, pos = -1;
+    int row = 0;
+    for (;;) {
+        double skip = p < 1 ? floor(log(1.0 - lm_rng_uniform(r)) / log_q) : 0;
+        if (skip >= (double)(total - pos)) break;
+        pos += (int64_t)skip + 1;
+        if (pos >= total) break;
+        for (; row < pos / n; row++) builder_end_row(b);
+        if (builder_push(b, (int)(pos % n))) return -1;
+    }
+    for (; row < n; row++) builder_end_row(b);
+    return 0;
+}
+
 static int build_random(const LmMaskSpec *s, int n, LmMask *out) {
     if (s->d != 0) {
         lm_err_set("random mask takes a density p, not a distance (d = %g)", s->d);
@@ -354,18 +383,14 @@ static int build_random(const LmMaskSpec *s, int n, LmMask *out) {
         lm_err_set("random mask: density p must be in (0, 1], got %g", p);
         return -1;
     }
-    /* One uniform per pair in row-major order (the mask of a seed never changes), kept compressed. */
     LmRng r;
     lm_rng_seed(&r, s->seed);
     Builder b;
     builder_init(&b, n, (int64_t)(p * n * (double)n * 1.01) + n);
-    for (int i = 0; i < n; i++) {
-        for (int j = 0; j < n; j++)
-            if (lm_rng_uniform(&r) < p && builder_push(&b, j)) {
-                builder_free(&b);
-                return -1;
-            }
-        builder_end_row(&b);
+    int rc = n <= LM_RANDOM_MASK_PAIRWISE_MAX ? random_pairwise(&b, &r, n, p) : random_gaps(&b, &r, n, p);
+    if (rc != 0) {
+        builder_free(&b);
+        return -1;
     }
     char desc[96];
     snprintf(desc, sizeof desc, "random p=%.4g seed=%llu", p, (unsigned long long)s->seed);

@@ -33,8 +33,11 @@ typedef struct {
 
 /* Stored compressed whatever N (nothing N x N): CSR over rows, row i (post-synaptic) allowing the
  * connections from the pre-synaptic units col_idx[row_ptr[i] .. row_ptr[i+1]), ascending. Local masks
- * are built row by row from their offsets (O(nnz)); random masks draw one uniform per pair (O(N^2)
- * time, O(nnz) memory). At most INT32_MAX connections. */
+ * are built row by row from their offsets (O(nnz)); random masks up to LM_RANDOM_MASK_PAIRWISE_MAX units
+ * draw one uniform per pair (O(N^2) time, so a seed's mask is the one it always was), wider ones draw
+ * the geometric gaps between connections (the same Bernoulli(p) law, O(nnz) time); random_diag masks
+ * are O(N^2) time. Memory is O(nnz) for all. At most INT32_MAX connections. */
+#define LM_RANDOM_MASK_PAIRWISE_MAX 16384
 typedef struct {
     int n;
     int32_t *row_ptr;    /* [n + 1] */

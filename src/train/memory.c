@@ -115,10 +115,10 @@ int lm_memory_estimate(const LmTrainConfig *c, int loading, LmMemoryEstimate *e)
     /* Reading a checkpoint (resume, plots): the whole archive plus a scratch model that checks it. */
     double load = file + e->model + mask_one + 2 * dense_mask;
     /* The training summary after each evaluation (report/ hook, docs/analysis.md): up to its dense size
-     * (LM_SUMMARY_DENSE_MAX_N in analysis/analysis.h, a layer above) the covariance and the SVD input in
+     * (LM_SUMMARY_DENSE_MAX_N) the covariance and the SVD input in
      * double, the covariance's float copy and LAPACK's workspace (about 20 N^2 bytes, measured at N = 1024),
      * beside the hidden states it collects with an evaluation's buffers. */
-    double summary = N <= 1024 ? eval + 20 * N * N : 0;   /* it runs the network as an evaluation does */
+    double summary = N <= LM_SUMMARY_DENSE_MAX_N ? eval + 20 * N * N : 0;   /* it runs the network as an evaluation does */
     e->transient = init, e->transient_what = "initialisation";
     if (summary > e->transient) e->transient = summary, e->transient_what = "training summary";
     if (eval > e->transient) e->transient = eval, e->transient_what = "evaluation";

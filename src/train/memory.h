@@ -10,6 +10,10 @@
 #include <stdio.h>
 #include "train/config.h"
 
+/* Up to this N the training summary (analysis/summary.c) works on dense N x N matrices (covariance,
+ * SVD); the estimate below counts them. Defined here, the lower layer, so both read one number. */
+#define LM_SUMMARY_DENSE_MAX_N 1024
+
 typedef struct {
     int64_t nnz, n_diag;      /* mask connections and distinct diagonals */
     const char *layout;       /* recurrent layout the model will take: "dense", "band" or "csr" */
