@@ -6,6 +6,7 @@
  *   build/bench/bench_scale [--sides 16,32,64,128,256,512] [--window 350] [--big 1024] [--big-window 100]
  *                           [--steps 3] [--reps 3] [--threads 1] [--dir /tmp/lmrnn_scale] [--figure FILE.png]
  *   build/bench/bench_scale --from TABLE.txt [--figure FILE.png]
+ *   build/bench/bench_scale --step-only --sides 256,512 [--threads 2] [--reps 3]   (the in-process step only)
  *
  * --from reads a table this program printed (e.g. rows measured in separate sessions, one size at a time
  * on a shared machine, concatenated) and prints its slopes and figure without running anything.
@@ -187,8 +188,9 @@ static int parse_list(const char *s, int *out, int max) {
 
 int main(int argc, char **argv) {
     int sides[MAX_SIZES] = {16, 32, 64, 128, 256, 512}, n_sides = 6, window = 350, big = 0, big_window = 100;
-    int steps = 3, threads = 1, reps = 3;
+    int steps = 3, threads = 1, reps = 3, step_only = 0;
     const char *dir = "/tmp/lmrnn_scale", *figure = NULL, *from = NULL;
+    for (int i = 1; i < argc; i++) step_only |= !strcmp(argv[i], "--step-only");
     for (int i = 1; i + 1 < argc; i += 2) {
         if (!strcmp(argv[i], "--sides")) n_sides = parse_list(argv[i + 1], sides, MAX_SIZES - 1);
         else if (!strcmp(argv[i], "--window")) window = atoi(argv[i + 1]);
@@ -200,9 +202,20 @@ int main(int argc, char **argv) {
         else if (!strcmp(argv[i], "--dir")) dir = argv[i + 1];
         else if (!strcmp(argv[i], "--figure")) figure = argv[i + 1];
         else if (!strcmp(argv[i], "--from")) from = argv[i + 1];
+        else if (!strcmp(argv[i], "--step-only")) i--;   /* a flag: found by the scan above */
         else lm_die("bench_scale: unknown option %s", argv[i]);
     }
     if (steps < 2) lm_die("bench_scale: --steps must be at least 2");
+    if (step_only) {   /* the in-process step alone: no run directory, no evaluation, no checkpoint */
+        for (int s = 0; s < n_sides; s++) {
+            double cpu_ms, wall_ms;
+            time_in_process(sides[s], window, threads, reps, &cpu_ms, &wall_ms);
+            printf("N %d (%dx%d) T %d, %d thread(s): median wall %.1f ms/step, CPU %.1f ms/step per thread\n",
+                   sides[s] * sides[s], sides[s], sides[s], window, threads, wall_ms, cpu_ms);
+            fflush(stdout);
+        }
+        return 0;
+    }
     Point pts[MAX_SIZES] = {{0}};
     int n = 0;
     if (from) {
