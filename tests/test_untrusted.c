@@ -423,24 +423,35 @@ static void stale_temps_are_removed(void) {
     CHECK(file_exists(paths[3]), "the temp file of a live process was removed");
 }
 
+/* Start `lmrnn argv` as `name`, wait until `marker` exists, `after_us` more, then SIGTERM it: its exit
+ * status, its pid, the seconds it took to exit, and its stderr. */
+static int start_then_stop(const char *name, char **argv, const char *marker, useconds_t after_us, pid_t *pid,
+                           double *latency, char *err, size_t n) {
+    pid_t a = *pid = spawn_quiet(name, argv);
+    CHECK(wait_for(marker, a), "%s: %s never appeared", name, marker);
+    usleep(after_us);
+    int rc = stop_and_time(a, latency);
+    read_text(name, "err", err, n);
+    return rc;
+}
+
 /* SIGTERM in the middle of a step that takes longer than a second: the step is abandoned, the checkpoint
  * of the step before stays intact and resumable, nothing half-written is left. */
 static void stop_request_abandons_a_long_step(void) {
     char dir[600], ck[700];
     snprintf(dir, sizeof dir, "%s/slow", tmp);
     snprintf(ck, sizeof ck, "%s/checkpoint.npz", dir);
-    /* a step of several seconds (dense N = 640, T = 100, B = 8) */
-    pid_t a = spawn_quiet("slow", (char *[]){"train", "--out", dir, "--battery", "go", "--hidden", "640", "--mask",
-                                            "full", "--batch", "8", "--window", "100", "--steps", "3",
-                                            "--eval-every", "0", "--eval-trials", "1", "--checkpoint-every", "1",
-                                            "--quiet", "--no-plot", NULL});
-    CHECK(wait_for(ck, a), "no checkpoint after the first step");
-    usleep(300000);   /* past the checkpoint's directory fsync, into the second step */
+    /* a step of several seconds (dense N = 640, T = 100, B = 8); 0.3 s after the first checkpoint: past
+     * its directory fsync, into the second step */
     double latency;
-    int rc = stop_and_time(a, &latency);
-    printf("     stop during a step: exited %.2f s after SIGTERM\n", latency);
     char err[2048];
-    read_text("slow", "err", err, sizeof err);
+    pid_t a;
+    int rc = start_then_stop("slow", (char *[]){"train", "--out", dir, "--battery", "go", "--hidden", "640", "--mask",
+                                               "full", "--batch", "8", "--window", "100", "--steps", "3",
+                                               "--eval-every", "0", "--eval-trials", "1", "--checkpoint-every", "1",
+                                               "--quiet", "--no-plot", NULL},
+                             ck, 300000, &a, &latency, err, sizeof err);
+    printf("     stop during a step: exited %.2f s after SIGTERM\n", latency);
     CHECK(rc == 0 && strstr(err, "abandoned"), "exit %d, stderr: %s", rc, err);
     CHECK(latency < STOP_BOUND_S, "exited %.1f s after SIGTERM", latency);
     LmNpz *z = lm_npz_read(ck);
@@ -460,16 +471,15 @@ static void stop_request_abandons_a_long_evaluation(void) {
     char dir[600], cfg[700];
     snprintf(dir, sizeof dir, "%s/sloweval", tmp);
     snprintf(cfg, sizeof cfg, "%s/config.json", dir);
-    pid_t a = spawn_quiet("sloweval", (char *[]){"train", "--out", dir, "--battery", "go,dm1", "--hidden", "64", "--batch",
-                                                "2", "--window", "40", "--steps", "2", "--eval-every", "1",
-                                                "--eval-trials", "100000", "--checkpoint-every", "1", "--quiet",
-                                                "--no-plot", NULL});
-    CHECK(wait_for(cfg, a), "the run never wrote config.json");
-    usleep(500000);   /* the first step takes milliseconds: this is inside its evaluation */
+    /* the first step takes milliseconds: 0.5 s after config.json is inside its evaluation */
     double latency;
-    int rc = stop_and_time(a, &latency);
     char err[2048];
-    read_text("sloweval", "err", err, sizeof err);
+    pid_t a;
+    int rc = start_then_stop("sloweval", (char *[]){"train", "--out", dir, "--battery", "go,dm1", "--hidden", "64",
+                                                   "--batch", "2", "--window", "40", "--steps", "2", "--eval-every",
+                                                   "1", "--eval-trials", "100000", "--checkpoint-every", "1",
+                                                   "--quiet", "--no-plot", NULL},
+                             cfg, 500000, &a, &latency, err, sizeof err);
     printf("     stop during an evaluation: exited %.2f s after SIGTERM (%s)\n", latency,
            strstr(err, "abandoned") ? "abandoned" : "finished it");
     CHECK(rc == 0, "exit %d, stderr: %s", rc, err);
