@@ -371,16 +371,3 @@ int lm_analyze_summary_at(const LmNet *net_in, const LmAnalyzeOptions *o, const 
     return rc == 0 ? LM_AN_OK : LM_AN_FAILED;
 }
 
-int lm_analyze_summary(const LmNet *net, const LmAnalyzeOptions *o, const float *const init[3], const LmSheet *g,
-                       LmSummary *out, int *trials_per_task, int *n_tasks) {
-    LmInitWeights iw = {NULL, NULL, NULL, init ? init[1] : NULL, init ? init[2] : NULL};
-    int32_t *rp = NULL, *ci = NULL;
-    float *rv = NULL;
-    if (init && init[0]) {
-        lm_dense_to_csr(lm_model_config(net->model)->n_hidden, init[0], &rp, &ci, &rv);
-        iw.row_ptr = rp, iw.col_idx = ci, iw.rec = rv;
-    }
-    int rc = lm_analyze_summary_at(net, o, init ? &iw : NULL, g, out, trials_per_task, n_tasks);
-    free(rp), free(ci), free(rv);
-    return rc;
-}

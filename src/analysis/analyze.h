@@ -86,8 +86,5 @@ int lm_parse_unit_list(const char *spec, int N, int *units, int *n);
 /* summary: --tasks over --trials (16) trials through lm_summary_of_net (any N; init may be NULL). */
 int lm_analyze_summary_at(const LmNet *net, const LmAnalyzeOptions *o, const LmInitWeights *init,
                           const LmSheet *g, LmSummary *out, int *trials_per_task, int *n_tasks);
-/* The same with dense initial weights (any may be NULL). */
-int lm_analyze_summary(const LmNet *net, const LmAnalyzeOptions *o, const float *const init[3], const LmSheet *g,
-                       LmSummary *out, int *trials_per_task, int *n_tasks);
 
 #endif

@@ -159,15 +159,16 @@ static LmArrays *summary_arrays(const LmSummary *s) {
 }
 
 static int summary(lmrnn_model *m, const LmNet *net, const LmAnalyzeOptions *o, LmArrays **out) {
-    float *init[3];
-    const char *source = lm_trained_initial_weights(&m->run, init, NULL, 0);
+    LmTrainedInit init;
+    const char *source = lm_trained_initial_weights_csr(&m->run, &init, NULL, 0);
     LmSheet g = lm_trained_sheet(&m->run);
+    LmInitWeights iw = lm_trained_init_view(&init);
     LmSummary sm;
-    int rc = lm_analyze_summary(net, o, source ? (const float *const *)init : NULL, &g, &sm, NULL, NULL);
+    int rc = lm_analyze_summary_at(net, o, source ? &iw : NULL, &g, &sm, NULL, NULL);
     sm.init_source = source;
     if (rc == LM_AN_OK) *out = summary_arrays(&sm);
     lm_summary_free(&sm);
-    for (int k = 0; k < 3; k++) free(init[k]);
+    lm_trained_init_free(&init);
     return rc;
 }
 

@@ -36,14 +36,12 @@ void lm_trained_adopt(LmTrainer *t, LmTrained *out);
 /* The geometry the summary measures distances on: the run's local2d sheet; for other masks the square
  * default sheet when N is a square; local1d (and non-square N) a ring of N. */
 LmSheet lm_trained_sheet(const LmTrained *run);
-/* The initial W_rec, W_in, W_out (allocated into init; caller frees): DIR/init.npz (written by
- * `lmrnn train` at step 0), else rebuilt from the stored configuration (the initialisation is a function
- * of the seed alone). Returns where they came from ("init.npz", "reconstructed from the run's seed"), or
- * NULL + lm_err_set. note (may be NULL) gets a warning when an init.npz was there but unusable. */
-const char *lm_trained_initial_weights(const LmTrained *run, float *init[3], char *note, size_t n_note);
 
-/* The same at any N, W_rec as CSR over its step-0 mask (run_init.c): from init.npz's W_rec_data /
- * _indices / _indptr (or a dense W_rec), else rebuilt from the configuration. Free with
+/* The initial W_rec (as CSR over its step-0 mask), W_in and W_out at any N (run_init.c): from
+ * DIR/init.npz (written by `lmrnn train` at step 0: W_rec_data / _indices / _indptr, or a dense W_rec in
+ * runs written before), else rebuilt from the stored configuration (the initialisation is a function of
+ * the seed alone). Returns where they came from ("init.npz", "reconstructed from the run's seed"), or NULL
+ * + lm_err_set; note (may be NULL) gets a warning when an init.npz was there but unusable. Free with
  * lm_trained_init_free. */
 typedef struct {
     int32_t *row_ptr, *col_idx;
