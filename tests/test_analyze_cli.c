@@ -12,6 +12,7 @@
 #include <unistd.h>
 #include "check.h"
 #include "proc.h"
+#include "io/npz.h"
 
 static char bin[1024], tmp[256], here[1024];
 
@@ -116,6 +117,41 @@ static void test_outputs_load_in_numpy(void) {
     CHECK(rc == 0 && !strncmp(out, "ok", 2), "numpy checks: %s", out);
 }
 
+/* --no-summary: the same weights, no summary records in log.jsonl and no summary.json (the option for
+ * large N, where each summary costs minutes); without it both are there. */
+static void test_no_summary(void) {
+    char with[512], without[512];
+    snprintf(with, sizeof with, "%s", path("sum_on"));
+    snprintf(without, sizeof without, "%s", path("sum_off"));
+    for (int k = 0; k < 2; k++) {
+        char *tr[] = {"train", "--battery", "go,dm1", "--hidden", "16", "--d", "2", "--batch", "2", "--window", "40",
+                      "--steps", "20", "--eval-every", "10", "--eval-trials", "4", "--seed", "3", "--no-plot",
+                      "--quiet", "--out", k ? without : with, k ? "--no-summary" : NULL, NULL};
+        expect_ok(k ? "train_no_summary" : "train_summary", tr);
+    }
+    char p[700], log[1 << 16];
+    for (int k = 0; k < 2; k++) {
+        snprintf(p, sizeof p, "%s/log.jsonl", k ? without : with);
+        FILE *f = fopen(p, "r");
+        size_t n = f ? fread(log, 1, sizeof log - 1, f) : 0;
+        if (f) fclose(f);
+        log[n] = '\0';
+        int has = strstr(log, "\"kind\":\"summary\"") != NULL;
+        snprintf(p, sizeof p, "%s/summary.json", k ? without : with);
+        CHECK(has == !k && exists(p) == !k, "%s: summary records %d, summary.json %d", k ? "--no-summary" : "default",
+              has, exists(p));
+    }
+    LmNpz *z[2];
+    for (int k = 0; k < 2; k++) {
+        snprintf(p, sizeof p, "%s/checkpoint.npz", k ? without : with);
+        z[k] = lm_npz_read(p);
+    }
+    const LmArray *a = z[0] ? lm_npz_find(z[0], "params") : NULL, *b = z[1] ? lm_npz_find(z[1], "params") : NULL;
+    CHECK(a && b && a->count == b->count && !memcmp(a->data, b->data, a->count * sizeof(float)),
+          "--no-summary changed the weights");
+    lm_npz_free(z[0]), lm_npz_free(z[1]);
+}
+
 static void test_bad_input(void) {
     char d[512];
     snprintf(d, sizeof d, "%s", path("run"));
@@ -154,6 +190,7 @@ int main(int argc, char **argv) {
     snprintf(tmp, sizeof tmp, "/tmp/lmrnn_analyze_XXXXXX");
     if (!mkdtemp(tmp)) return 1;
     RUN(test_outputs_load_in_numpy);
+    RUN(test_no_summary);
     RUN(test_bad_input);
     int rc = CHECK_DONE();
     if (rc == 0) {

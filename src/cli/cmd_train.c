@@ -27,8 +27,8 @@ static const char train_usage[] =
     "  --config FILE    options from a JSON object ({\"battery\":\"yang20\",\"d\":3}); flags override it\n"
     "  --resume DIR     continue DIR from its checkpoint; --steps N then means N steps in total. Only\n"
     "                   options that do not change the weights may be given (steps, threads, eval-*,\n"
-    "                   target-*, time-limit, checkpoint-every, log-every, no-plot, quiet). With the same\n"
-    "                   --threads the final weights are bit-identical to an uninterrupted run.\n"
+    "                   target-*, time-limit, checkpoint-every, log-every, no-plot, no-summary, quiet).\n"
+    "                   With the same --threads the final weights are bit-identical to an uninterrupted run.\n"
     "  --force          start over in a DIR that already holds a run (its files are replaced)\n"
     "  --dry-run        print the memory the run needs (and what is available) and exit; a run that\n"
     "                   does not fit is refused before its first step (docs/performance.md)\n"
@@ -137,7 +137,7 @@ static int run(const LmTrainConfig *cfg, const char *resume, int force) {
     o.report = stdout;
     LmTrainSummaryHook hook;
     memset(&hook, 0, sizeof hook);
-    o.on_eval = lm_train_summary_hook;
+    o.on_eval = cfg->no_summary ? NULL : lm_train_summary_hook;
     o.on_eval_ctx = &hook;
     LmRunResult res;
     int rc = lm_train_run(cfg, &o, &res);
@@ -148,7 +148,7 @@ static int run(const LmTrainConfig *cfg, const char *resume, int force) {
     fflush(stdout);
     /* The final summary.json (and plots/summary.png, plots/summary_history.png): any N, a task's
      * trajectories at a time (analysis/summary.c), so its memory stays below the training's own. */
-    if (lm_analyze_train_summary(cfg->out, !cfg->no_plot, cfg->quiet ? NULL : stdout) != 0)
+    if (!cfg->no_summary && lm_analyze_train_summary(cfg->out, !cfg->no_plot, cfg->quiet ? NULL : stdout) != 0)
         fprintf(stderr, "lmrnn: warning: training finished but the summary failed: %s\n", lm_err_msg());
     if (cfg->no_plot) return 0;
     LmPlotOptions po;

@@ -179,6 +179,9 @@ static const LmOption opts[] = {
         "train-loss log record every K steps (0 = none)"),
     STR("out", out, "", SCHEDULE, "run directory (required)"),
     BOOL("no_plot", no_plot, SCHEDULE, "do not draw figures at the end"),
+    BOOL("no_summary", no_summary, SCHEDULE,
+         "no training summary (summary records after each evaluation, summary.json at the end; at N = 65536 "
+         "each costs minutes)"),
     BOOL("quiet", quiet, SCHEDULE, "no progress output"),
 };
 static const LmOptTable table = {"train", opts, LM_OPTS_COUNT(opts)};

@@ -81,6 +81,7 @@ typedef struct {
     int64_t log_every;          /* 50; 0 = no train records */
     char out[LM_PATH_MAX];      /* run directory (required) */
     int no_plot;
+    int no_summary;             /* no summary records, no summary.json (docs/analysis.md) */
     int quiet;
 } LmTrainConfig;
 
