@@ -15,7 +15,10 @@
 #include <unistd.h>
 #include "check.h"
 #include "proc.h"
+#include <strings.h>
+#include <cjson/cJSON.h>
 #include "io/npz.h"
+#include "model/model.h"
 
 static char bin[1024], tmp[256];
 
@@ -250,6 +253,27 @@ static void test_cli_bad_input(void) {
     CHECK(strstr(out, "run directory") != NULL, "no final summary on stdout: %s", out);
 }
 
+/* The program runs the OpenBLAS core this CPU should have: the one named in the environment if any (the
+ * child inherits it), else the one lm_blas_better_core names when OpenBLAS fell back to a generic core
+ * (the program starts again with it), else the one OpenBLAS chose. config.json says which. */
+static void test_blas_core_chosen(void) {
+    const char *better = getenv("OPENBLAS_CORETYPE") ? NULL : lm_blas_better_core();
+    const char *want = better ? better : lm_blas_core();
+    char *dir = dirpath("blas"), cfg[600], text[1 << 16];
+    char *args[] = {"train", "--out", dir, TINY, "--steps", "2", "--quiet", NULL};
+    CHECK(run("blas", args) == 0, "train failed");
+    snprintf(cfg, sizeof cfg, "%s/config.json", dir);
+    FILE *f = fopen(cfg, "r");
+    size_t n = f ? fread(text, 1, sizeof text - 1, f) : 0;
+    text[n] = '\0';
+    if (f) fclose(f);
+    cJSON *doc = cJSON_Parse(text);
+    const cJSON *core = cJSON_GetObjectItem(cJSON_GetObjectItem(doc, "derived"), "blas_core");
+    CHECK(cJSON_IsString(core) && !strcasecmp(core->valuestring, want), "blas_core %s, expected %s",
+          cJSON_IsString(core) ? core->valuestring : "(missing)", want);
+    cJSON_Delete(doc);
+}
+
 int main(int argc, char **argv) {
     const char *env = getenv("LMRNN_BIN");
     if (env) {
@@ -269,6 +293,7 @@ int main(int argc, char **argv) {
     if (!mkdtemp(tmp)) return 1;
     RUN(test_interrupt_resume_bit_identical);
     RUN(test_cli_bad_input);
+    RUN(test_blas_core_chosen);
     int failed = check_tests_failed;
     if (!failed) {
         char cmd[400];

@@ -281,4 +281,10 @@ int64_t lm_grow_by_gradient(const LmModel *m, const LmWork *w, const uint8_t *al
  * single-threaded OpenBLAS, so OpenBLAS is set to 1 thread). Results are bit-identical for a fixed count. */
 void lm_set_threads(int n);
 
+/* The OpenBLAS core (OPENBLAS_CORETYPE) this CPU should use when OpenBLAS fell back to a generic one at
+ * load and the environment names none, else NULL (src/model/threads.c). */
+const char *lm_blas_better_core(void);
+/* The core OpenBLAS runs (its kernels, and so the bits of every sgemm). */
+const char *lm_blas_core(void);
+
 #endif

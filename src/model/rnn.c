@@ -14,11 +14,13 @@
  *                 [TB][N] x [N][n_out] -> [TB][n_out]         [n_out][TB] x [TB][N];  [TB][n_out] x [n_out][N]
  *   loss        softmax cross-entropy of each row [TB]      dlogits = w_r / sum(w) (softmax - onehot)
  *
- * The products that do not depend on the recurrence are single sgemms over all TB rows, each thread
- * computing its own units (columns). Only the recurrent product goes step by step; there each thread
+ * The products that do not depend on the recurrence are sgemms over all TB rows, in blocks of units
+ * (or of rows, for the readout) whose shapes do not depend on the thread count: OpenBLAS chooses its
+ * kernels, and so its summation order, by the shape (differently on each CPU), so a thread count that
+ * changed the shapes would change the bits. Only the recurrent product goes step by step; there each thread
  * runs its own batch rows through all the steps without any synchronisation (batch rows are independent;
  * a barrier per step would cost more than the step at N = 256). Sums across threads are added in thread
- * order, so results depend on the thread count only through OpenBLAS's blocking.
+ * order (in the batch-row split, that order depends on the thread count).
  *
  * The thread loops are compiled for several instruction sets (LM_CLONES); every stage below is inlined
  * into them so that it is too.
@@ -213,6 +215,21 @@ static inline void split_rows(int rows, int tid, int nth, int *r0, int *r1) {
     *r1 = (int)((int64_t)rows * (tid + 1) / nth);
 }
 
+/* The products handed to OpenBLAS go in blocks of this many units or rows, each one call of the same
+ * shape and operands whatever the thread count (the header comment). */
+#define GEMM_BLOCK 64
+
+/* My blocks [*j0, *j1) of the ceil(n / GEMM_BLOCK) blocks of n. */
+static inline void gemm_blocks(int n, int tid, int nth, int *j0, int *j1) {
+    split_rows((n + GEMM_BLOCK - 1) / GEMM_BLOCK, tid, nth, j0, j1);
+}
+
+/* Block j of n: [*k0, k0 + return value). */
+static inline int gemm_block(int n, int j, int *k0) {
+    *k0 = j * GEMM_BLOCK;
+    return n - *k0 < GEMM_BLOCK ? n - *k0 : GEMM_BLOCK;
+}
+
 /* What one thread of the team works on, and the constants every stage reads (the prologue of both
  * thread loops). */
 typedef struct {
@@ -402,9 +419,14 @@ INLINE void input_forward(const Lane *L) {
     if (w->x_sparse) {
         lm_k_transpose(i1 - i0, lm_cp(m, T_W_IN) + (size_t)i0 * n_in, n_in, w->wint + i0, N, 0, n_in);
         lm_k_sparse_left(L->TB, n_in, w->x_ptr, w->x_idx, w->x_val, w->wint, N, w->pre, N, i0, i1);
-    } else if (i1 > i0) {
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, L->TB, i1 - i0, n_in, 1.0f, L->c->x, n_in,
-                    lm_cp(m, T_W_IN) + (size_t)i0 * n_in, n_in, 0.0f, w->pre + i0, N);
+    } else {
+        int j0, j1, k0;
+        gemm_blocks(N, L->tid, L->nth, &j0, &j1);
+        for (int j = j0; j < j1; j++) {
+            int nk = gemm_block(N, j, &k0);
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, L->TB, nk, n_in, 1.0f, L->c->x, n_in,
+                        lm_cp(m, T_W_IN) + (size_t)k0 * n_in, n_in, 0.0f, w->pre + k0, N);
+        }
     }
 }
 
@@ -418,9 +440,14 @@ INLINE void input_backward(const Lane *L) {
         for (int k = 0; k < n_in; k++) memset(w->gwint + (size_t)k * N + i0, 0, (size_t)(i1 - i0) * sizeof(float));
         lm_k_sparse_left_t(L->TB, n_in, w->x_ptr, w->x_idx, w->x_val, w->d, N, w->gwint, N, i0, i1);
         lm_k_transpose(n_in, w->gwint, N, lm_g(m, T_W_IN), n_in, i0, i1);
-    } else if (i1 > i0) {
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, i1 - i0, n_in, L->TB, 1.0f, w->d + i0, N, L->c->x, n_in,
-                    0.0f, lm_g(m, T_W_IN) + (size_t)i0 * n_in, n_in);
+    } else {
+        int j0, j1, k0;
+        gemm_blocks(N, L->tid, L->nth, &j0, &j1);
+        for (int j = j0; j < j1; j++) {
+            int nk = gemm_block(N, j, &k0);
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, nk, n_in, L->TB, 1.0f, w->d + k0, N, L->c->x, n_in,
+                        0.0f, lm_g(m, T_W_IN) + (size_t)k0 * n_in, n_in);
+        }
     }
 }
 
@@ -556,13 +583,17 @@ INLINE void bias_backward(const Lane *L) {
 
 /* ------------------------------------------------------------------ readout and loss stages */
 
-/* logits[my rows] = H W_out^T: [rows][N] x [N][n_out]. */
-INLINE void readout_product(const Lane *L, int r0, int r1) {
+/* logits[my row blocks] = H W_out^T: [rows][N] x [N][n_out]. */
+INLINE void readout_product(const Lane *L) {
     LmWork *w = L->w;
     const int N = L->N, n_out = L->n_out;
-    if (r1 > r0)
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, r1 - r0, n_out, N, 1.0f, w->h + (size_t)r0 * N, N,
+    int j0, j1, r0;
+    gemm_blocks(L->TB, L->tid, L->nth, &j0, &j1);
+    for (int j = j0; j < j1; j++) {
+        int nr = gemm_block(L->TB, j, &r0);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, nr, n_out, N, 1.0f, w->h + (size_t)r0 * N, N,
                     lm_cp(L->m, T_W_OUT), N, 0.0f, w->logits + (size_t)r0 * n_out, n_out);
+    }
 }
 
 /* logits[r0, r1) += b_out; with labels, the softmax (kept for backward) and each row's cross-entropy
@@ -590,19 +621,23 @@ INLINE void readout_loss(const Lane *L, int r0, int r1) {
 /* The readout of my rows; a split network sums the partial products across processes in between
  * (lm_forward). */
 INLINE void readout_forward(const Lane *L) {
-    int r0, r1;
-    split_rows(L->TB, L->tid, L->nth, &r0, &r1);
-    readout_product(L, r0, r1);
-    if (!L->w->hooked) readout_loss(L, r0, r1);
+    int j0, j1;
+    gemm_blocks(L->TB, L->tid, L->nth, &j0, &j1);
+    readout_product(L);
+    if (!L->w->hooked) readout_loss(L, j0 * GEMM_BLOCK, j1 * GEMM_BLOCK < L->TB ? j1 * GEMM_BLOCK : L->TB);
 }
 
 /* dW_out[.][mine] = dlogits^T H[.][mine]: [n_out][TB] x [TB][mine]. (The readout's gradient into h is
  * taken step by step in recurrence_backward, where it is needed.) */
 INLINE void readout_backward(const Lane *L) {
     LmWork *w = L->w;
-    if (L->i1 > L->i0)
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, L->n_out, L->i1 - L->i0, L->TB, 1.0f, w->probs, L->n_out,
-                    w->h + L->i0, L->N, 0.0f, lm_g(L->m, T_W_OUT) + L->i0, L->N);
+    int j0, j1, k0;
+    gemm_blocks(L->N, L->tid, L->nth, &j0, &j1);
+    for (int j = j0; j < j1; j++) {
+        int nk = gemm_block(L->N, j, &k0);
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, L->n_out, nk, L->TB, 1.0f, w->probs, L->n_out, w->h + k0,
+                    L->N, 0.0f, lm_g(L->m, T_W_OUT) + k0, L->N);
+    }
 }
 
 /* ------------------------------------------------------------------ the thread loops */

@@ -229,6 +229,7 @@ cJSON *lm_trainer_derived_json(const LmTrainer *t) {
     cJSON_AddItemToObject(seeds, "eval", u64_json(t->eval_seed));
     cJSON_AddItemToObject(seeds, "mask", u64_json(t->mask_seed));
     cJSON_AddStringToObject(d, "optimizer", "adam betas=(0.9,0.999) eps=1e-8");
+    cJSON_AddStringToObject(d, "blas_core", lm_blas_core());
     return d;
 }
 
