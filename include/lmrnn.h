@@ -41,6 +41,11 @@ LMRNN_API const char *lmrnn_version(int *major, int *minor, int *patch);   /* of
 /* Threads of the OpenMP team used by forward passes, training and evaluation (results are bit-identical
  * for a fixed count). n >= 1. */
 LMRNN_API int lmrnn_set_threads(int n);
+/* The OpenBLAS core that runs (its kernels fix the bits of every dense product), and in *better (if not
+ * NULL) the core this CPU should run instead when OpenBLAS fell back to a generic SSE core and
+ * OPENBLAS_CORETYPE is unset, else NULL: set OPENBLAS_CORETYPE to it before the library is loaded (the
+ * `lmrnn` program starts itself again with it; the Python package sets it before loading). */
+LMRNN_API const char *lmrnn_blas_core(const char **better);
 
 /* ---------------------------------------------------------------- tasks and batteries */
 #define LMRNN_OBS 33        /* observation columns: fixation, two 16-unit rings */

@@ -12,11 +12,10 @@ import sys
 import tempfile
 import traceback
 
-import numpy as np
-
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "python"))
-import lmrnn  # noqa: E402
+import lmrnn  # noqa: E402  (before NumPy, as docs/api.md advises: it names OpenBLAS's kernels)
+import numpy as np  # noqa: E402
 
 LMRNN = os.path.join(ROOT, "build", "lmrnn")
 TMP = tempfile.mkdtemp(prefix="lmrnn_test_python_")
@@ -243,8 +242,12 @@ def test_analysis_against_cli_and_update_equation():
     assert np.array_equal(u, x[st["period_bounds"][k, delay, 0]].astype(np.float64))
     lam1 = np.hypot(fp["eig_re"][:, 0], fp["eig_im"][:, 0])
     assert np.array_equal(fp["stable"] == 1, lam1 < 1)
-    # The same analyses through the command line write the same arrays.
+    # The same analyses through the command line write the same arrays: both run the same OpenBLAS kernels.
     d = os.path.join(TMP, "analysis_cli")
+    run_cli("train", "--out", os.path.join(d, "core"), "--steps", "1", "--hidden", "16", "--battery", "go",
+            "--no-plot", "--quiet", "--no-summary")
+    with open(os.path.join(d, "core", "config.json")) as f:
+        assert json.load(f)["derived"]["blas_core"].lower() == lmrnn.blas_core().lower()
     run_cli("analyze", "variance", out, "--trials", "32", "--no-plot", "--out", d)
     v = lmrnn.analysis.variance(m, trials=32)
     ref = np.load(os.path.join(d, "variance.npz"))

@@ -10,6 +10,7 @@
 Errors from the library arrive as LmrnnError (LmrnnValueError, also a ValueError, for bad arguments)
 with the library's message. See docs/api.md.
 """
+from . import _lib  # first: it names OpenBLAS's kernels before NumPy loads OpenBLAS
 from . import analysis, tasks
 from ._lib import LmrnnError, LmrnnValueError, lib as _clib
 from .model import Model, build_mask
@@ -26,4 +27,11 @@ def set_threads(n):
     check(_clib.lmrnn_set_threads(int_arg(n, "threads", 1, 1024)))
 
 
-__all__ = ["analysis", "tasks", "Stream", "Model", "build_mask", "Run", "load_run", "train", "set_threads", "LmrnnError", "LmrnnValueError"]
+def blas_core():
+    """The OpenBLAS core (kernels) this process runs: the same as the `lmrnn` program's, config.json's
+    derived.blas_core, unless OpenBLAS was loaded before lmrnn (docs/performance.md)."""
+    return _clib.lmrnn_blas_core(None).decode()
+
+
+__all__ = ["analysis", "tasks", "Stream", "Model", "build_mask", "Run", "load_run", "train", "set_threads",
+           "blas_core", "LmrnnError", "LmrnnValueError"]

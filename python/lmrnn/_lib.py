@@ -6,8 +6,9 @@ one-line message: LmrnnValueError (also a ValueError) for a bad argument, LmrnnE
 import ctypes
 import ctypes.util
 import os
-
-import numpy as np
+import subprocess
+import sys
+import warnings
 
 OK, ERR_FAILED, ERR_ARG = 0, -1, -2
 OBS, ACTIONS, TMAX, MAX_PERIODS, N_TENSORS = 33, 17, 64, 5, 6
@@ -42,6 +43,22 @@ def _candidates():
     yield os.path.join(here, "..", "..", "build", "liblmrnn.so")  # the source tree
 
 
+def _better_blas_core(path):
+    """The OpenBLAS core the `lmrnn` program would name in OPENBLAS_CORETYPE on this CPU (when OpenBLAS
+    falls back to a generic one; lmrnn_blas_core), asked of the library in a child process, since
+    OpenBLAS reads the variable only when it loads; "" if none."""
+    if "OPENBLAS_CORETYPE" in os.environ:
+        return ""
+    probe = ("import ctypes, sys\n"
+             "l = ctypes.CDLL(sys.argv[1]); l.lmrnn_blas_core.restype = ctypes.c_char_p\n"
+             "b = ctypes.c_char_p(); l.lmrnn_blas_core(ctypes.byref(b)); print((b.value or b'').decode())\n")
+    try:
+        out = subprocess.run([sys.executable, "-c", probe, path], capture_output=True, text=True, timeout=60)
+    except (OSError, subprocess.SubprocessError):
+        return
+    return out.stdout.strip() if out.returncode == 0 else ""
+
+
 def _load():
     tried = []
     for path in _candidates():
@@ -49,13 +66,24 @@ def _load():
             tried.append(path)
             continue
         try:
-            return ctypes.CDLL(path), path
+            better = _better_blas_core(path) if os.path.exists(path) else ""
+            if better:
+                os.environ["OPENBLAS_CORETYPE"] = better
+            return ctypes.CDLL(path), path, better
         except OSError as e:
             tried.append("%s (%s)" % (path, e))
     raise ImportError("lmrnn: cannot find liblmrnn.so (set LMRNN_LIBRARY to its path); tried: " + ", ".join(tried))
 
 
-lib, path = _load()
+lib, path, _better = _load()
+# NumPy only now: it loads OpenBLAS too, and OpenBLAS reads OPENBLAS_CORETYPE only then.
+import numpy as np  # noqa: E402
+
+lib.lmrnn_blas_core.restype = ctypes.c_char_p
+if _better and lib.lmrnn_blas_core(None).decode().lower() != _better.lower():
+    warnings.warn("lmrnn: OpenBLAS was loaded before lmrnn and runs its generic %r kernels on this CPU (slower, "
+                  "and other bits than the lmrnn program's): import lmrnn before numpy, or set "
+                  "OPENBLAS_CORETYPE=%s" % (lib.lmrnn_blas_core(None).decode(), _better), stacklevel=2)
 
 c_int, c_int64, c_uint64, c_size_t, c_double = (ctypes.c_int, ctypes.c_int64, ctypes.c_uint64, ctypes.c_size_t,
                                                 ctypes.c_double)
@@ -109,6 +137,7 @@ _KV = (P(c_char_p), P(c_char_p), c_int)
 _declare("lmrnn_last_error", c_char_p)
 _declare("lmrnn_version", c_char_p, P(c_int), P(c_int), P(c_int))
 _declare("lmrnn_set_threads", c_int, c_int)
+_declare("lmrnn_blas_core", c_char_p, P(c_char_p))
 _declare("lmrnn_battery_count", c_int)
 _declare("lmrnn_battery_name", c_char_p, c_int)
 _declare("lmrnn_battery_size", c_int, c_char_p, P(c_int))

@@ -59,6 +59,11 @@ int lmrnn_set_threads(int n) {
     return lm_api_ok();
 }
 
+const char *lmrnn_blas_core(const char **better) {
+    if (better) *better = lm_blas_better_core();
+    return lm_blas_core();
+}
+
 /* ---------------------------------------------------------------- batteries and tasks */
 static const char *const named_batteries[] = {"yang20", "modcog82", "modcog126"};
 

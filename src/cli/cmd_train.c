@@ -176,9 +176,11 @@ static int distributed(const LmTrainConfig *cfg, const char *resume, int force, 
         return lm_opts_fail("train", LM_EXIT_USAGE);
     }
     if (lm_sheet_check_ranks(cfg, lm_dist_size()) != 0) {   /* every rank alike: one message */
-        int rank0 = lm_dist_rank() == 0;
+        /* said before finalizing, which waits for every rank: mpirun ends the job at the first rank that
+         * exits non-zero, and rank 0 may not have spoken yet */
+        int status = lm_dist_rank() == 0 ? lm_opts_fail("train", LM_EXIT_USAGE) : LM_EXIT_USAGE;
         lm_dist_finalize();
-        return rank0 ? lm_opts_fail("train", LM_EXIT_USAGE) : LM_EXIT_USAGE;
+        return status;
     }
     int status;
     if (lm_dist_rank() == 0) {
