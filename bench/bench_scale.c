@@ -187,6 +187,7 @@ static int parse_list(const char *s, int *out, int max) {
 }
 
 int main(int argc, char **argv) {
+    lm_blas_restart(argv);   /* the kernels lmrnn itself runs (model.h) */
     int sides[MAX_SIZES] = {16, 32, 64, 128, 256, 512}, n_sides = 6, window = 350, big = 0, big_window = 100;
     int steps = 3, threads = 1, reps = 3, step_only = 0;
     const char *dir = "/tmp/lmrnn_scale", *figure = NULL, *from = NULL;

@@ -177,6 +177,7 @@ static void crossover(int threads, int reps, int band_only) {
 }
 
 int main(int argc, char **argv) {
+    lm_blas_restart(argv);   /* the kernels lmrnn itself runs (model.h) */
     int threads[4] = {1, 2}, n_threads = 2, reps = 30, do_cross = 0;
     const char *only = NULL, *out = NULL;
     for (int i = 1; i < argc; i++) {

@@ -1,8 +1,6 @@
 /* lmrnn: train and analyse connectivity-constrained RNNs on the 20-Cog and Mod-Cog batteries. */
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 #include "cli/commands.h"
 #include "model/model.h"
 #include "util/options.h"
@@ -25,11 +23,7 @@ static const char usage[] =
     "Exit status: 0 ok, 1 failed work (bad run, I/O), 2 bad usage (bad option or value).\n";
 
 int main(int argc, char **argv) {
-    /* OpenBLAS chose its kernels when it loaded; if it fell back to a generic core, start again with the
-     * right one named (the environment carries it to sweep children and MPI ranks). If exec fails the
-     * run goes on with the generic kernels: the same results, only slower. */
-    const char *core = lm_blas_better_core();
-    if (core && !setenv("OPENBLAS_CORETYPE", core, 1)) execv("/proc/self/exe", argv);
+    lm_blas_restart(argv);   /* OpenBLAS's right kernels on a CPU newer than it (model.h) */
     if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
         fputs(usage, argc < 2 ? stderr : stdout);
         return argc < 2 ? LM_EXIT_USAGE : LM_EXIT_OK;

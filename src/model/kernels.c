@@ -214,36 +214,32 @@ void lm_k_sparse_left(int rows, int cols, const int32_t *ptr, const int32_t *idx
 
 void lm_k_sparse_left_t(int rows, int cols, const int32_t *ptr, const int32_t *idx, const float *val,
                         const float *D, int ldd, float *G, int ldg, int n0, int n1) {
-    /* Blocks of 4 vectors of columns, each G block copied to a contiguous [cols][4 vectors] tile: G's
-     * rows are ldg apart (4 KB at N = 1024), so in place they would all fall in the same L1 sets. A chunk
-     * of rows runs over every block while its D rows stay in L2. Each element still sums its rows in
-     * order, as the plain loop at the end does. */
-    enum { BW = 4 * VW, CHUNK = 64 };
+    /* Blocks of 4 vectors of columns, each G block copied to a contiguous [cols][4 vectors] tile (in L1)
+     * while every row adds to it: G's rows are ldg apart (4 KB at N = 1024), so in place they would all
+     * fall in the same L1 sets. One tile, not one per block: at N = 262 144 those would be all of G
+     * (120 MB), allocated and page-faulted at every call. Each element still sums its rows in order, as
+     * the plain loop at the end does. */
+    enum { BW = 4 * VW };
     const int nblk = (n1 - n0) / BW, nv = n0 + nblk * BW;
     if (nblk > 0) {
-        float *tile = lm_calloc_lines((size_t)nblk * cols * BW * sizeof(float));
-        for (int j = 0; j < nblk; j++)
-            for (int k = 0; k < cols; k++)
-                memcpy(tile + ((size_t)j * cols + k) * BW, G + (size_t)k * ldg + n0 + j * BW, BW * sizeof(float));
-        for (int r0 = 0; r0 < rows; r0 += CHUNK)
-            for (int j = 0; j < nblk; j++) {
-                float *t = tile + (size_t)j * cols * BW;
-                for (int r = r0; r < rows && r < r0 + CHUNK; r++) {
-                    const float *d = D + (size_t)r * ldd + n0 + j * BW;
-                    vf d0 = vload(d), d1 = vload(d + VW), d2 = vload(d + 2 * VW), d3 = vload(d + 3 * VW);
-                    for (int32_t q = ptr[r]; q < ptr[r + 1]; q++) {
-                        float *g = t + (size_t)idx[q] * BW;
-                        vf b = vbcast(val[q]);
-                        vstore(g, vfma(b, d0, vload(g))), vstore(g + VW, vfma(b, d1, vload(g + VW)));
-                        vstore(g + 2 * VW, vfma(b, d2, vload(g + 2 * VW)));
-                        vstore(g + 3 * VW, vfma(b, d3, vload(g + 3 * VW)));
-                    }
+        float *t = lm_calloc_lines((size_t)cols * BW * sizeof(float));
+        for (int j = 0; j < nblk; j++) {
+            const int c0 = n0 + j * BW;
+            for (int k = 0; k < cols; k++) memcpy(t + (size_t)k * BW, G + (size_t)k * ldg + c0, BW * sizeof(float));
+            for (int r = 0; r < rows; r++) {
+                const float *d = D + (size_t)r * ldd + c0;
+                vf d0 = vload(d), d1 = vload(d + VW), d2 = vload(d + 2 * VW), d3 = vload(d + 3 * VW);
+                for (int32_t q = ptr[r]; q < ptr[r + 1]; q++) {
+                    float *g = t + (size_t)idx[q] * BW;
+                    vf b = vbcast(val[q]);
+                    vstore(g, vfma(b, d0, vload(g))), vstore(g + VW, vfma(b, d1, vload(g + VW)));
+                    vstore(g + 2 * VW, vfma(b, d2, vload(g + 2 * VW)));
+                    vstore(g + 3 * VW, vfma(b, d3, vload(g + 3 * VW)));
                 }
             }
-        for (int j = 0; j < nblk; j++)
-            for (int k = 0; k < cols; k++)
-                memcpy(G + (size_t)k * ldg + n0 + j * BW, tile + ((size_t)j * cols + k) * BW, BW * sizeof(float));
-        free(tile);
+            for (int k = 0; k < cols; k++) memcpy(G + (size_t)k * ldg + c0, t + (size_t)k * BW, BW * sizeof(float));
+        }
+        free(t);
     }
     if (nv == n1) return;
     for (int r = 0; r < rows; r++) {

@@ -284,6 +284,10 @@ void lm_set_threads(int n);
 /* The OpenBLAS core (OPENBLAS_CORETYPE) this CPU should use when OpenBLAS fell back to a generic one at
  * load and the environment names none, else NULL (src/model/threads.c). */
 const char *lm_blas_better_core(void);
+/* At the top of a program's main: if lm_blas_better_core names a core, start the program again (exec,
+ * same process id) with OPENBLAS_CORETYPE set to it; the environment carries it to child processes. If
+ * exec fails the program goes on with the generic kernels: the same results, only slower. */
+void lm_blas_restart(char **argv);
 /* The core OpenBLAS runs (its kernels, and so the bits of every sgemm). */
 const char *lm_blas_core(void);
 

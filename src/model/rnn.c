@@ -524,6 +524,12 @@ INLINE void backward_units(LmActivation act, int yang, float a, float leak, floa
     }
 }
 
+/* From this many units on, when my share is every batch row, the readout's gradient into h is taken for
+ * all steps before the recurrence, each block of W_out's columns staying in L1 while all rows pass; step
+ * by step, the whole W_out ([n_out][N], 18 MB at N = 262 144) would stream from memory at every step.
+ * The same kernel computes each element the same way either way: the same bits. */
+INLINE int wide_readout(const Lane *L) { return L->N >= UNIT_SPLIT_MIN_UNITS && L->rnb == L->B; }
+
 /* ds_t for my share, t = T-1 .. 0: [rnb][ru1 - ru0] per step; its bias gradient sums into bsum [N]. */
 INLINE void recurrence_backward(const Lane *L, double *bsum) {
     LmModel *m = L->m;
@@ -536,9 +542,11 @@ INLINE void recurrence_backward(const Lane *L, double *bsum) {
     }
     for (int i = 0; i < N; i++) bsum[i] = 0;
     for (int t = L->T - 1; t >= 0 && L->rnb > 0; t--) {
-        /* d_t = dlogits_t W_out ([rnb][n_out] x [n_out][N]): the readout's gradient into h_t */
-        lm_k_gemm_rows(L->rnb, n_out, w->probs + ((size_t)t * B + b0) * n_out, n_out, lm_cp(m, T_W_OUT), N,
-                       w->d + ((size_t)t * B + b0) * N, N, u0, u1);
+        /* d_t = dlogits_t W_out ([rnb][n_out] x [n_out][N]): the readout's gradient into h_t (wide
+         * networks: all steps at once, readout_into_hidden) */
+        if (!wide_readout(L))
+            lm_k_gemm_rows(L->rnb, n_out, w->probs + ((size_t)t * B + b0) * n_out, n_out, lm_cp(m, T_W_OUT), N,
+                           w->d + ((size_t)t * B + b0) * N, N, u0, u1);
         for (int b = b0; b < L->rb1; b++) {
             size_t r = ((size_t)t * B + b) * N, o = (size_t)b * N;
             float *d = w->d + r;
@@ -627,6 +635,11 @@ INLINE void readout_forward(const Lane *L) {
     if (!L->w->hooked) readout_loss(L, j0 * GEMM_BLOCK, j1 * GEMM_BLOCK < L->TB ? j1 * GEMM_BLOCK : L->TB);
 }
 
+/* d = dlogits W_out for every row and my share's units: [TB][n_out] x [n_out][ru1 - ru0]. */
+INLINE void readout_into_hidden(const Lane *L) {
+    lm_k_gemm_rows(L->TB, L->n_out, L->w->probs, L->n_out, lm_cp(L->m, T_W_OUT), L->N, L->w->d, L->N, L->ru0, L->ru1);
+}
+
 /* dW_out[.][mine] = dlogits^T H[.][mine]: [n_out][TB] x [TB][mine]. (The readout's gradient into h is
  * taken step by step in recurrence_backward, where it is needed.) */
 INLINE void readout_backward(const Lane *L) {
@@ -655,6 +668,7 @@ LM_CLONES static void forward_loop(void *vc, int tid, int nth, LmBarrier *bar) {
 LM_CLONES static void backward_loop(void *vc, int tid, int nth, LmBarrier *bar) {
     const Lane L = lane_begin(vc, tid, nth, bar);
     readout_backward(&L);
+    if (wide_readout(&L)) readout_into_hidden(&L);
     recurrence_backward(&L, L.c->bpart + (size_t)tid * L.N);
     lm_barrier_wait(bar);   /* every ds row and partial bias sum is final */
     bias_backward(&L);

@@ -6,6 +6,7 @@
 #include <omp.h>
 #include <stdlib.h>
 #include <strings.h>
+#include <unistd.h>
 #include "model/model.h"
 
 void lm_set_threads(int n) {
@@ -15,6 +16,11 @@ void lm_set_threads(int n) {
 }
 
 const char *lm_blas_core(void) { return openblas_get_corename(); }
+
+void lm_blas_restart(char **argv) {
+    const char *core = lm_blas_better_core();
+    if (core && !setenv("OPENBLAS_CORETYPE", core, 1)) execv("/proc/self/exe", argv);
+}
 
 /* OpenBLAS picks its kernels from the CPU model when it loads. On a CPU newer than the library (Debian
  * 12's 0.3.21 on Intel Emerald Rapids, model 207) it falls back to a generic SSE core ("Prescott"), whose
