@@ -9,13 +9,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 #include "check.h"
 #include "proc.h"
-#include <strings.h>
 #include <cjson/cJSON.h>
 #include "io/npz.h"
 #include "model/model.h"

@@ -55,7 +55,7 @@ def _better_blas_core(path):
     try:
         out = subprocess.run([sys.executable, "-c", probe, path], capture_output=True, text=True, timeout=60)
     except (OSError, subprocess.SubprocessError):
-        return
+        return ""
     return out.stdout.strip() if out.returncode == 0 else ""
 
 
@@ -78,12 +78,6 @@ def _load():
 lib, path, _better = _load()
 # NumPy only now: it loads OpenBLAS too, and OpenBLAS reads OPENBLAS_CORETYPE only then.
 import numpy as np  # noqa: E402
-
-lib.lmrnn_blas_core.restype = ctypes.c_char_p
-if _better and lib.lmrnn_blas_core(None).decode().lower() != _better.lower():
-    warnings.warn("lmrnn: OpenBLAS was loaded before lmrnn and runs its generic %r kernels on this CPU (slower, "
-                  "and other bits than the lmrnn program's): import lmrnn before numpy, or set "
-                  "OPENBLAS_CORETYPE=%s" % (lib.lmrnn_blas_core(None).decode(), _better), stacklevel=2)
 
 c_int, c_int64, c_uint64, c_size_t, c_double = (ctypes.c_int, ctypes.c_int64, ctypes.c_uint64, ctypes.c_size_t,
                                                 ctypes.c_double)
@@ -138,6 +132,11 @@ _declare("lmrnn_last_error", c_char_p)
 _declare("lmrnn_version", c_char_p, P(c_int), P(c_int), P(c_int))
 _declare("lmrnn_set_threads", c_int, c_int)
 _declare("lmrnn_blas_core", c_char_p, P(c_char_p))
+_running = lib.lmrnn_blas_core(None).decode()
+if _better and _running.lower() != _better.lower():
+    warnings.warn("lmrnn: OpenBLAS was loaded before lmrnn and runs its generic %r kernels on this CPU (slower, "
+                  "and other bits than the lmrnn program's): import lmrnn before numpy, or set "
+                  "OPENBLAS_CORETYPE=%s" % (_running, _better), stacklevel=2)
 _declare("lmrnn_battery_count", c_int)
 _declare("lmrnn_battery_name", c_char_p, c_int)
 _declare("lmrnn_battery_size", c_int, c_char_p, P(c_int))

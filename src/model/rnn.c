@@ -219,16 +219,15 @@ static inline void split_rows(int rows, int tid, int nth, int *r0, int *r1) {
  * shape and operands whatever the thread count (the header comment). */
 #define GEMM_BLOCK 64
 
-/* My blocks [*j0, *j1) of the ceil(n / GEMM_BLOCK) blocks of n. */
-static inline void gemm_blocks(int n, int tid, int nth, int *j0, int *j1) {
-    split_rows((n + GEMM_BLOCK - 1) / GEMM_BLOCK, tid, nth, j0, j1);
+/* My blocks of n, as the range [*k0, *k1) they cover; block k is [k, min(k + GEMM_BLOCK, *k1)). */
+static inline void gemm_span(int n, int tid, int nth, int *k0, int *k1) {
+    int j0, j1;
+    split_rows((n + GEMM_BLOCK - 1) / GEMM_BLOCK, tid, nth, &j0, &j1);
+    *k0 = j0 * GEMM_BLOCK < n ? j0 * GEMM_BLOCK : n;
+    *k1 = j1 * GEMM_BLOCK < n ? j1 * GEMM_BLOCK : n;
 }
 
-/* Block j of n: [*k0, k0 + return value). */
-static inline int gemm_block(int n, int j, int *k0) {
-    *k0 = j * GEMM_BLOCK;
-    return n - *k0 < GEMM_BLOCK ? n - *k0 : GEMM_BLOCK;
-}
+static inline int gemm_width(int k, int k1) { return k1 - k < GEMM_BLOCK ? k1 - k : GEMM_BLOCK; }
 
 /* What one thread of the team works on, and the constants every stage reads (the prologue of both
  * thread loops). */
@@ -420,13 +419,11 @@ INLINE void input_forward(const Lane *L) {
         lm_k_transpose(i1 - i0, lm_cp(m, T_W_IN) + (size_t)i0 * n_in, n_in, w->wint + i0, N, 0, n_in);
         lm_k_sparse_left(L->TB, n_in, w->x_ptr, w->x_idx, w->x_val, w->wint, N, w->pre, N, i0, i1);
     } else {
-        int j0, j1, k0;
-        gemm_blocks(N, L->tid, L->nth, &j0, &j1);
-        for (int j = j0; j < j1; j++) {
-            int nk = gemm_block(N, j, &k0);
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, L->TB, nk, n_in, 1.0f, L->c->x, n_in,
-                        lm_cp(m, T_W_IN) + (size_t)k0 * n_in, n_in, 0.0f, w->pre + k0, N);
-        }
+        int k0, k1;
+        gemm_span(N, L->tid, L->nth, &k0, &k1);
+        for (int k = k0; k < k1; k += GEMM_BLOCK)
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, L->TB, gemm_width(k, k1), n_in, 1.0f, L->c->x, n_in,
+                        lm_cp(m, T_W_IN) + (size_t)k * n_in, n_in, 0.0f, w->pre + k, N);
     }
 }
 
@@ -441,13 +438,11 @@ INLINE void input_backward(const Lane *L) {
         lm_k_sparse_left_t(L->TB, n_in, w->x_ptr, w->x_idx, w->x_val, w->d, N, w->gwint, N, i0, i1);
         lm_k_transpose(n_in, w->gwint, N, lm_g(m, T_W_IN), n_in, i0, i1);
     } else {
-        int j0, j1, k0;
-        gemm_blocks(N, L->tid, L->nth, &j0, &j1);
-        for (int j = j0; j < j1; j++) {
-            int nk = gemm_block(N, j, &k0);
-            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, nk, n_in, L->TB, 1.0f, w->d + k0, N, L->c->x, n_in,
-                        0.0f, lm_g(m, T_W_IN) + (size_t)k0 * n_in, n_in);
-        }
+        int k0, k1;
+        gemm_span(N, L->tid, L->nth, &k0, &k1);
+        for (int k = k0; k < k1; k += GEMM_BLOCK)
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, gemm_width(k, k1), n_in, L->TB, 1.0f, w->d + k, N,
+                        L->c->x, n_in, 0.0f, lm_g(m, T_W_IN) + (size_t)k * n_in, n_in);
     }
 }
 
@@ -591,17 +586,13 @@ INLINE void bias_backward(const Lane *L) {
 
 /* ------------------------------------------------------------------ readout and loss stages */
 
-/* logits[my row blocks] = H W_out^T: [rows][N] x [N][n_out]. */
-INLINE void readout_product(const Lane *L) {
+/* logits[my rows] = H W_out^T: [rows][N] x [N][n_out], in blocks of GEMM_BLOCK rows from r0. */
+INLINE void readout_product(const Lane *L, int r0, int r1) {
     LmWork *w = L->w;
     const int N = L->N, n_out = L->n_out;
-    int j0, j1, r0;
-    gemm_blocks(L->TB, L->tid, L->nth, &j0, &j1);
-    for (int j = j0; j < j1; j++) {
-        int nr = gemm_block(L->TB, j, &r0);
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, nr, n_out, N, 1.0f, w->h + (size_t)r0 * N, N,
-                    lm_cp(L->m, T_W_OUT), N, 0.0f, w->logits + (size_t)r0 * n_out, n_out);
-    }
+    for (int r = r0; r < r1; r += GEMM_BLOCK)
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, gemm_width(r, r1), n_out, N, 1.0f, w->h + (size_t)r * N,
+                    N, lm_cp(L->m, T_W_OUT), N, 0.0f, w->logits + (size_t)r * n_out, n_out);
 }
 
 /* logits[r0, r1) += b_out; with labels, the softmax (kept for backward) and each row's cross-entropy
@@ -629,10 +620,10 @@ INLINE void readout_loss(const Lane *L, int r0, int r1) {
 /* The readout of my rows; a split network sums the partial products across processes in between
  * (lm_forward). */
 INLINE void readout_forward(const Lane *L) {
-    int j0, j1;
-    gemm_blocks(L->TB, L->tid, L->nth, &j0, &j1);
-    readout_product(L);
-    if (!L->w->hooked) readout_loss(L, j0 * GEMM_BLOCK, j1 * GEMM_BLOCK < L->TB ? j1 * GEMM_BLOCK : L->TB);
+    int r0, r1;
+    gemm_span(L->TB, L->tid, L->nth, &r0, &r1);
+    readout_product(L, r0, r1);
+    if (!L->w->hooked) readout_loss(L, r0, r1);
 }
 
 /* d = dlogits W_out for every row and my share's units: [TB][n_out] x [n_out][ru1 - ru0]. */
@@ -640,17 +631,16 @@ INLINE void readout_into_hidden(const Lane *L) {
     lm_k_gemm_rows(L->TB, L->n_out, L->w->probs, L->n_out, lm_cp(L->m, T_W_OUT), L->N, L->w->d, L->N, L->ru0, L->ru1);
 }
 
-/* dW_out[.][mine] = dlogits^T H[.][mine]: [n_out][TB] x [TB][mine]. (The readout's gradient into h is
- * taken step by step in recurrence_backward, where it is needed.) */
+/* dW_out[.][my blocks] = dlogits^T H[.][my blocks]: [n_out][TB] x [TB][units]. (The readout's gradient
+ * into h is taken step by step in recurrence_backward, where it is needed, or for wide networks all at
+ * once by readout_into_hidden.) */
 INLINE void readout_backward(const Lane *L) {
     LmWork *w = L->w;
-    int j0, j1, k0;
-    gemm_blocks(L->N, L->tid, L->nth, &j0, &j1);
-    for (int j = j0; j < j1; j++) {
-        int nk = gemm_block(L->N, j, &k0);
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, L->n_out, nk, L->TB, 1.0f, w->probs, L->n_out, w->h + k0,
-                    L->N, 0.0f, lm_g(L->m, T_W_OUT) + k0, L->N);
-    }
+    int k0, k1;
+    gemm_span(L->N, L->tid, L->nth, &k0, &k1);
+    for (int k = k0; k < k1; k += GEMM_BLOCK)
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, L->n_out, gemm_width(k, k1), L->TB, 1.0f, w->probs,
+                    L->n_out, w->h + k, L->N, 0.0f, lm_g(L->m, T_W_OUT) + k, L->N);
 }
 
 /* ------------------------------------------------------------------ the thread loops */
