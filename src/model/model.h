@@ -193,6 +193,9 @@ typedef struct {
 } LmStepHooks;
 /* Install hooks (copied; NULL removes them). The model must then run on one thread. */
 void lm_work_set_hooks(LmWork *w, const LmStepHooks *hooks);
+/* The band wavefront's time blocks and unit tiles (docs/performance.md, "The band wavefront"); 0 keeps
+ * the default of each. A schedule only: results are the same bits for any values. */
+void lm_work_set_wavefront(LmWork *w, int steps, int tile_units);
 
 /* Forward from h0 = 0 over x [T][B][n_in] (T, B <= the work's sizes). If noise_rng is non-NULL and
  * sigma_rec > 0, recurrent noise is drawn (and kept for backward). If labels [T][B] is non-NULL, returns

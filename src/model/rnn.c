@@ -68,6 +68,7 @@ struct LmWork {
     double wsum;     /* sum of the loss weights of the last forward */
     int hooked;
     LmStepHooks hooks; /* a network split across processes (model.h) */
+    int wave_steps, wave_tile; /* the band wavefront's block and tile (lm_work_set_wavefront; 0: default) */
 };
 
 /* Inputs with at most this fraction of non-zeros use the sparse input products (Mod-Cog windows: ~0.11,
@@ -145,6 +146,11 @@ void lm_work_free(LmWork *w) {
 void lm_work_set_hooks(LmWork *w, const LmStepHooks *hooks) {
     w->hooked = hooks != NULL;
     if (hooks) w->hooks = *hooks;
+}
+
+void lm_work_set_wavefront(LmWork *w, int steps, int tile_units) {
+    w->wave_steps = steps > 0 ? steps : 0;
+    w->wave_tile = tile_units > 0 ? tile_units : 0;
 }
 
 const float *lm_work_logits(const LmWork *w) { return w->logits; }
@@ -288,28 +294,28 @@ INLINE void rec_prepare_forward(const Lane *L) {
         lm_k_transpose(L->N, L->W, L->N, L->w->wt, L->N, L->i0, L->i1);
 }
 
-/* out[b][i] = sum_j W[i][j] h_{t-1}[b][j] for my share: [rnb][N] x W^T. `hp` = h_{t-1} [B][N]. */
-INLINE void rec_product_forward(const Lane *L, int t, const float *hp, float *out) {
+/* out[b][i] = sum_j W[i][j] h_{t-1}[b][j] for my batch rows and units [u0, u1) (dense: all units):
+ * [rnb][N] x W^T. `hp` = h_{t-1} [B][N]. */
+INLINE void rec_product_forward(const Lane *L, int t, const float *hp, float *out, int u0, int u1) {
     const LmModel *m = L->m;
     LmWork *w = L->w;
     const int N = L->N;
     switch (m->layout) {
     case LM_LAYOUT_DENSE: lm_k_gemm_rows(L->nb, N, hp + (size_t)L->b0 * N, N, w->wt, N, out, N, 0, N); break;
     case LM_LAYOUT_BAND:
-        lm_k_band(L->rnb, m->n_diag, m->dia_off, w->band, N, band_row(L, t - 1, L->rb0), L->ldx, m->pad, out, N,
-                  L->ru0, L->ru1);
+        lm_k_band(L->rnb, m->n_diag, m->dia_off, w->band, N, band_row(L, t - 1, L->rb0), L->ldx, m->pad, out, N, u0,
+                  u1);
         break;
     case LM_LAYOUT_CSR:
         lm_k_sparse_rows(L->rnb, m->row_ptr, m->col_idx, NULL, L->W, w->ht + (size_t)(t - 1) * L->B + L->rb0, L->TB,
-                         out, N, L->ru0, L->ru1);
+                         out, N, u0, u1);
         break;
     }
 }
 
-/* Keep my units of row b of h_t (or ds_t) where the next product reads them: the padded band rows or
- * the transposed [N][TB] copy `tr` of the CSR layout. */
-INLINE void rec_stash(const Lane *L, int t, int b, const float *v, float *tr) {
-    const int u0 = L->ru0, u1 = L->ru1;
+/* Keep units [u0, u1) of row b of h_t (or ds_t) where the next product reads them: the padded band rows
+ * or the transposed [N][TB] copy `tr` of the CSR layout. */
+INLINE void rec_stash(const Lane *L, int t, int b, const float *v, float *tr, int u0, int u1) {
     switch (L->m->layout) {
     case LM_LAYOUT_DENSE: break;   /* read in place */
     case LM_LAYOUT_BAND: memcpy(band_row(L, t, b) + L->m->pad + u0, v + u0, (size_t)(u1 - u0) * sizeof(float)); break;
@@ -319,8 +325,9 @@ INLINE void rec_stash(const Lane *L, int t, int b, const float *v, float *tr) {
     }
 }
 
-/* out[b][j] = sum_i W[i][j] ds_t[b][i] for my share: [rnb][N] x W. */
-INLINE void rec_product_backward(const Lane *L, int t, float *out) {
+/* out[b][j] = sum_i W[i][j] ds_t[b][i] for my batch rows and units [u0, u1) (dense: all units):
+ * [rnb][N] x W. */
+INLINE void rec_product_backward(const Lane *L, int t, float *out, int u0, int u1) {
     const LmModel *m = L->m;
     LmWork *w = L->w;
     const int N = L->N;
@@ -329,12 +336,12 @@ INLINE void rec_product_backward(const Lane *L, int t, float *out) {
         lm_k_gemm_rows(L->nb, N, w->d + ((size_t)t * L->B + L->b0) * N, N, L->W, N, out, N, 0, N);
         break;
     case LM_LAYOUT_BAND:
-        lm_k_band(L->rnb, m->n_diag, m->dia_noff, w->band_t, N, band_row(L, t, L->rb0), L->ldx, m->pad, out, N,
-                  L->ru0, L->ru1);
+        lm_k_band(L->rnb, m->n_diag, m->dia_noff, w->band_t, N, band_row(L, t, L->rb0), L->ldx, m->pad, out, N, u0,
+                  u1);
         break;
     case LM_LAYOUT_CSR:
         lm_k_sparse_rows(L->rnb, m->col_ptr, m->csc_row, m->csc_pos, L->W, w->dt + (size_t)t * L->B + L->rb0, L->TB,
-                         out, N, L->ru0, L->ru1);
+                         out, N, u0, u1);
         break;
     }
 }
@@ -466,38 +473,31 @@ INLINE void forward_units(LmActivation act, int yang, float a, float leak, float
     }
 }
 
-/* h_t for my share, t = 0 .. T-1: [rnb][ru1 - ru0] per step. */
-INLINE void recurrence_forward(const Lane *L) {
+/* h_t for my batch rows and units [u0, u1): [rnb][u1 - u0]. */
+INLINE void forward_span(const Lane *L, int t, int u0, int u1) {
     LmWork *w = L->w;
-    const int N = L->N, B = L->B, u0 = L->ru0, u1 = L->ru1;
-    for (int t = 0; t < L->T && L->rnb > 0; t++) {
-        const float *hp = t > 0 ? w->h + (size_t)(t - 1) * B * N : w->zeros;   /* h_{t-1} [B][N] */
-        const float *rec = w->zeros;
-        if (t > 0) {
-            rec_product_forward(L, t, hp, w->rec + (size_t)L->rb0 * N);
-            rec = w->rec;
-        }
-        for (int b = L->rb0; b < L->rb1; b++) {
-            size_t r = ((size_t)t * B + b) * N, o = (size_t)b * N;
-            const float *nz = L->c->noisy ? w->noise + r : w->zeros + o;
-            float *pre = w->pre + r, *h = w->h + r;
+    const int N = L->N, B = L->B;
+    const float *hp = t > 0 ? w->h + (size_t)(t - 1) * B * N : w->zeros;   /* h_{t-1} [B][N] */
+    const float *rec = w->zeros;
+    if (t > 0) {
+        rec_product_forward(L, t, hp, w->rec + (size_t)L->rb0 * N, u0, u1);
+        rec = w->rec;
+    }
+    for (int b = L->rb0; b < L->rb1; b++) {
+        size_t r = ((size_t)t * B + b) * N, o = (size_t)b * N;
+        const float *nz = L->c->noisy ? w->noise + r : w->zeros + o;
+        float *pre = w->pre + r, *h = w->h + r;
 #define FWD(ACT, YANG) forward_units(ACT, YANG, L->a, L->leak, pre, h, hp + o, w->bias, nz, rec + o, u0, u1)
-            switch (L->act * 2 + L->yang) {   /* each combination compiled with its constants */
-            case 0: FWD(LM_ACT_RELU, 0); break;
-            case 1: FWD(LM_ACT_RELU, 1); break;
-            case 2: FWD(LM_ACT_SOFTPLUS, 0); break;
-            case 3: FWD(LM_ACT_SOFTPLUS, 1); break;
-            case 4: FWD(LM_ACT_TANH, 0); break;
-            default: FWD(LM_ACT_TANH, 1); break;
-            }
+        switch (L->act * 2 + L->yang) {   /* each combination compiled with its constants */
+        case 0: FWD(LM_ACT_RELU, 0); break;
+        case 1: FWD(LM_ACT_RELU, 1); break;
+        case 2: FWD(LM_ACT_SOFTPLUS, 0); break;
+        case 3: FWD(LM_ACT_SOFTPLUS, 1); break;
+        case 4: FWD(LM_ACT_TANH, 0); break;
+        default: FWD(LM_ACT_TANH, 1); break;
+        }
 #undef FWD
-            if (!w->hooked) rec_stash(L, t, b, h, w->ht);
-        }
-        if (w->hooked) {   /* the halo units' h_t from their owners, then kept for the next step */
-            w->hooks.forward_step(w->hooks.ctx, t, w->h + (size_t)t * B * N, B, N);
-            for (int b = L->rb0; b < L->rb1; b++) rec_stash(L, t, b, w->h + ((size_t)t * B + b) * N, w->ht);
-        }
-        if (L->by_units) lm_barrier_wait(L->bar);   /* every unit's h_t is kept before step t + 1 reads it */
+        if (!w->hooked) rec_stash(L, t, b, h, w->ht, u0, u1);
     }
 }
 
@@ -525,54 +525,174 @@ INLINE void backward_units(LmActivation act, int yang, float a, float leak, floa
  * The same kernel computes each element the same way either way: the same bits. */
 INLINE int wide_readout(const Lane *L) { return L->N >= UNIT_SPLIT_MIN_UNITS && L->rnb == L->B; }
 
-/* ds_t for my share, t = T-1 .. 0: [rnb][ru1 - ru0] per step; its bias gradient sums into bsum [N]. */
-INLINE void recurrence_backward(const Lane *L, double *bsum) {
-    LmModel *m = L->m;
-    LmWork *w = L->w;
-    const int N = L->N, B = L->B, n_out = L->n_out, b0 = L->rb0, u0 = L->ru0, u1 = L->ru1;
-    /* nothing flows back from beyond the window */
-    for (int b = b0; b < L->rb1; b++) {
-        memset(w->carry + (size_t)b * N + u0, 0, (size_t)(u1 - u0) * sizeof(float));
-        memset(w->rec + (size_t)b * N + u0, 0, (size_t)(u1 - u0) * sizeof(float));
-    }
-    for (int i = 0; i < N; i++) bsum[i] = 0;
-    for (int t = L->T - 1; t >= 0 && L->rnb > 0; t--) {
-        /* d_t = dlogits_t W_out ([rnb][n_out] x [n_out][N]): the readout's gradient into h_t (wide
-         * networks: all steps at once, readout_into_hidden) */
-        if (!wide_readout(L))
-            lm_k_gemm_rows(L->rnb, n_out, w->probs + ((size_t)t * B + b0) * n_out, n_out, lm_cp(m, T_W_OUT), N,
-                           w->d + ((size_t)t * B + b0) * N, N, u0, u1);
-        for (int b = b0; b < L->rb1; b++) {
-            size_t r = ((size_t)t * B + b) * N, o = (size_t)b * N;
-            float *d = w->d + r;
-#define BWD(ACT, YANG) \
-    backward_units(ACT, YANG, L->a, L->leak, d, w->carry + o, w->rec + o, w->pre + r, w->h + r, u0, u1)
-            switch (L->act * 2 + L->yang) {
-            case 0: BWD(LM_ACT_RELU, 0); break;
-            case 1: BWD(LM_ACT_RELU, 1); break;
-            case 2: BWD(LM_ACT_SOFTPLUS, 0); break;
-            case 3: BWD(LM_ACT_SOFTPLUS, 1); break;
-            case 4: BWD(LM_ACT_TANH, 0); break;
-            default: BWD(LM_ACT_TANH, 1); break;
-            }
-#undef BWD
-            if (w->hooked) continue;
-            for (int i = u0; i < u1; i++) bsum[i] += d[i];
-            rec_stash(L, t, b, d, w->dt);
-        }
-        if (w->hooked) {   /* the halo units' ds_t from their owners */
-            w->hooks.backward_step(w->hooks.ctx, t, w->d + (size_t)t * B * N, B, N);
-            for (int b = b0; b < L->rb1; b++) {
-                const float *d = w->d + ((size_t)t * B + b) * N;
-                for (int i = 0; i < N; i++) bsum[i] += d[i];
-                rec_stash(L, t, b, d, w->dt);
-            }
-        }
-        if (L->by_units) lm_barrier_wait(L->bar);   /* every unit's ds_t is kept before the product reads it */
-        if (t > 0) rec_product_backward(L, t, w->rec + (size_t)b0 * N);   /* W^T ds_t for step t-1 */
+/* bsum[i] += ds_t[b][i] for my batch rows b in order, units [u0, u1), vectorised across the units. */
+INLINE void bias_sum(const Lane *L, int t, int u0, int u1, double *restrict bsum) {
+    for (int b = L->rb0; b < L->rb1; b++) {
+        const float *restrict d = L->w->d + ((size_t)t * L->B + b) * L->N;
+#pragma omp simd
+        for (int i = u0; i < u1; i++) bsum[i] += d[i];
     }
 }
 
+/* ds_t for my batch rows and units [u0, u1): [rnb][u1 - u0], from the readout's part d_t, the carry and
+ * W^T ds_{t+1}; adds ds_t into bsum [N] (step by step, every unit's sum goes in time order). */
+INLINE void backward_span(const Lane *L, int t, int u0, int u1, double *bsum) {
+    LmModel *m = L->m;
+    LmWork *w = L->w;
+    const int N = L->N, B = L->B, n_out = L->n_out, b0 = L->rb0;
+    /* d_t = dlogits_t W_out ([rnb][n_out] x [n_out][N]): the readout's gradient into h_t (wide networks:
+     * all steps at once, readout_into_hidden) */
+    if (!wide_readout(L))
+        lm_k_gemm_rows(L->rnb, n_out, w->probs + ((size_t)t * B + b0) * n_out, n_out, lm_cp(m, T_W_OUT), N,
+                       w->d + ((size_t)t * B + b0) * N, N, u0, u1);
+    const float *rec = w->zeros;   /* nothing flows back from beyond the window */
+    if (t < L->T - 1) {
+        rec_product_backward(L, t + 1, w->rec + (size_t)b0 * N, u0, u1);
+        rec = w->rec;
+    }
+    for (int b = b0; b < L->rb1; b++) {
+        size_t r = ((size_t)t * B + b) * N, o = (size_t)b * N;
+        float *d = w->d + r;
+#define BWD(ACT, YANG) backward_units(ACT, YANG, L->a, L->leak, d, w->carry + o, rec + o, w->pre + r, w->h + r, u0, u1)
+        switch (L->act * 2 + L->yang) {
+        case 0: BWD(LM_ACT_RELU, 0); break;
+        case 1: BWD(LM_ACT_RELU, 1); break;
+        case 2: BWD(LM_ACT_SOFTPLUS, 0); break;
+        case 3: BWD(LM_ACT_SOFTPLUS, 1); break;
+        case 4: BWD(LM_ACT_TANH, 0); break;
+        default: BWD(LM_ACT_TANH, 1); break;
+        }
+#undef BWD
+        if (!w->hooked) rec_stash(L, t, b, d, w->dt, u0, u1);
+    }
+    if (!w->hooked) bias_sum(L, t, u0, u1, bsum);
+}
+
+/* ------------------------------------------------------------------ the band wavefront */
+
+/* Wide band networks go through the time loop in blocks of `steps` steps and each block in tiles of
+ * `tile` units: a tile goes through all the block's steps before the next tile starts, shifted `skew`
+ * units to the left at each step, so that its part of the band and of the padded rows stays in cache for
+ * the block instead of streaming from memory at every step (docs/performance.md, "The band wavefront").
+ * With skew >= pad the order is valid: a tile's step reads the previous step's units up to `pad` to its
+ * right, which the same tile has just computed, and it overwrites (in the double-buffered padded rows) only
+ * values that the tiles still to come no longer read. With threads, each first works the trapezoid of its
+ * own units (an edge shared with a neighbour moves in by `skew` per step), then, after a barrier, the
+ * triangle over its right edge: two barriers per block instead of one per step. Every unit goes through
+ * the same kernel calls as step by step, in the same time order: the same bits. */
+typedef struct {
+    int steps, skew, tile;   /* steps = 0: step by step */
+} Wave;
+
+/* Measured at N = 65 536 and 262 144 (docs/performance.md, "The band wavefront"): one thread, blocks of 8
+ * to 32 steps are within the noise, tiles of 4 096 units lose to 16 384 and more; with threads, each
+ * block's triangles are done by one thread of each pair while the other waits, so short blocks (4 steps:
+ * 2 % of the work in triangles at N = 262 144) beat long ones. */
+#ifndef WAVE_STEPS
+#define WAVE_STEPS 16
+#endif
+#ifndef WAVE_STEPS_THREADS
+#define WAVE_STEPS_THREADS 4
+#endif
+#ifndef WAVE_TILE_UNITS
+#define WAVE_TILE_UNITS 32768
+#endif
+
+INLINE Wave wave_plan(const Lane *L) {
+    Wave v = {0, 0, 0};
+    const LmWork *w = L->w;
+    if (L->m->layout != LM_LAYOUT_BAND || w->hooked || !wide_readout(L) || (L->nth > 1 && !L->by_units)) return v;
+    v.skew = (L->m->pad + 15) / 16 * 16;   /* multiples of 16 keep the kernels' vector blocks aligned */
+    v.tile = w->wave_tile ? w->wave_tile : WAVE_TILE_UNITS;
+    int steps = w->wave_steps ? w->wave_steps : L->nth > 1 ? WAVE_STEPS_THREADS : WAVE_STEPS;
+    for (int k = 0; k < L->nth && v.skew > 0; k++) {   /* the triangles of two edges keep clear of each other */
+        int i0, i1;
+        lm_k_split(L->N, k, L->nth, &i0, &i1);
+        int fit = (i1 - i0 - v.skew) / (2 * v.skew);
+        steps = fit < steps ? fit : steps;
+    }
+    v.steps = steps >= 2 ? steps : 0;
+    return v;
+}
+
+/* Step s of the block's own direction: forward t = s, backward t = T-1-s. */
+INLINE void wave_span(const Lane *L, int backward, int s, int u0, int u1, double *bsum) {
+    if (u0 >= u1) return;
+    if (backward)
+        backward_span(L, L->T - 1 - s, u0, u1, bsum);
+    else
+        forward_span(L, s, u0, u1);
+}
+
+/* The whole time loop of my units [i0, i1); bsum and bsum_next: my and my right neighbour's bias sums. */
+INLINE void wave_run(const Lane *L, Wave v, int backward, double *bsum, double *bsum_next) {
+    const int S = v.skew, U = v.tile, A = L->i0, E = L->i1;
+    const int lo = L->tid > 0, hi = L->tid < L->nth - 1;   /* edges shared with a neighbour */
+    for (int s0 = 0; s0 < L->T; s0 += v.steps) {
+        const int k = L->T - s0 < v.steps ? L->T - s0 : v.steps;
+        for (int x = A; x < E + (k - 1) * S; x += U)   /* the tiles, left to right, each through the block */
+            for (int s = 0; s < k; s++) {
+                int u0 = x - s * S, u1 = x + U - s * S, a = A + lo * s * S, e = E - hi * s * S;
+                wave_span(L, backward, s0 + s, u0 > a ? u0 : a, u1 < e ? u1 : e, bsum);
+            }
+        if (L->nth == 1) continue;
+        lm_barrier_wait(L->bar);   /* every trapezoid is done */
+        for (int s = 1; s < k && hi; s++) {
+            wave_span(L, backward, s0 + s, E - s * S, E, bsum);
+            wave_span(L, backward, s0 + s, E, E + s * S, bsum_next);
+        }
+        lm_barrier_wait(L->bar);   /* the block is done */
+    }
+}
+
+/* ------------------------------------------------------------------ the time loops */
+
+/* h_t for my share, t = 0 .. T-1. */
+INLINE void recurrence_forward(const Lane *L) {
+    LmWork *w = L->w;
+    const int N = L->N, B = L->B;
+    const Wave v = wave_plan(L);
+    if (v.steps) {
+        wave_run(L, v, 0, NULL, NULL);
+        return;
+    }
+    for (int t = 0; t < L->T && L->rnb > 0; t++) {
+        forward_span(L, t, L->ru0, L->ru1);
+        if (w->hooked) {   /* the halo units' h_t from their owners, then kept for the next step */
+            w->hooks.forward_step(w->hooks.ctx, t, w->h + (size_t)t * B * N, B, N);
+            for (int b = L->rb0; b < L->rb1; b++)
+                rec_stash(L, t, b, w->h + ((size_t)t * B + b) * N, w->ht, L->ru0, L->ru1);
+        }
+        if (L->by_units) lm_barrier_wait(L->bar);   /* every unit's h_t is kept before step t + 1 reads it */
+    }
+}
+
+/* ds_t for my share, t = T-1 .. 0; the bias gradient's partial sums into bpart [threads][N]. */
+INLINE void recurrence_backward(const Lane *L, double *bpart) {
+    LmWork *w = L->w;
+    const int N = L->N, B = L->B, u0 = L->ru0, u1 = L->ru1;
+    double *bsum = bpart + (size_t)L->tid * N;
+    for (int b = L->rb0; b < L->rb1; b++) memset(w->carry + (size_t)b * N + u0, 0, (size_t)(u1 - u0) * sizeof(float));
+    for (int i = 0; i < N; i++) bsum[i] = 0;
+    const Wave v = wave_plan(L);
+    if (v.steps) {
+        if (L->nth > 1) lm_barrier_wait(L->bar);   /* a triangle adds into its neighbour's sums and carry */
+        wave_run(L, v, 1, bsum, bsum + N);
+        return;
+    }
+    for (int t = L->T - 1; t >= 0 && L->rnb > 0; t--) {
+        backward_span(L, t, u0, u1, bsum);
+        if (w->hooked) {   /* the halo units' ds_t from their owners */
+            w->hooks.backward_step(w->hooks.ctx, t, w->d + (size_t)t * B * N, B, N);
+            for (int b = L->rb0; b < L->rb1; b++) {
+                const float *d = w->d + ((size_t)t * B + b) * N;
+                for (int i = 0; i < N; i++) bsum[i] += d[i];
+                rec_stash(L, t, b, d, w->dt, u0, u1);
+            }
+        }
+        if (L->by_units) lm_barrier_wait(L->bar);   /* every unit's ds_t is kept before step t - 1 reads it */
+    }
+}
 /* db_in = db_rec = the threads' partial sums of ds, added in thread order; my units. */
 INLINE void bias_backward(const Lane *L) {
     const double *bpart = L->c->bpart;
@@ -659,7 +779,7 @@ LM_CLONES static void backward_loop(void *vc, int tid, int nth, LmBarrier *bar) 
     const Lane L = lane_begin(vc, tid, nth, bar);
     readout_backward(&L);
     if (wide_readout(&L)) readout_into_hidden(&L);
-    recurrence_backward(&L, L.c->bpart + (size_t)tid * L.N);
+    recurrence_backward(&L, L.c->bpart);
     lm_barrier_wait(bar);   /* every ds row and partial bias sum is final */
     bias_backward(&L);
     input_backward(&L);
