@@ -19,8 +19,10 @@
  * kernels, and so its summation order, by the shape (differently on each CPU), so a thread count that
  * changed the shapes would change the bits. Only the recurrent product goes step by step; there each thread
  * runs its own batch rows through all the steps without any synchronisation (batch rows are independent;
- * a barrier per step would cost more than the step at N = 256). Sums across threads are added in thread
- * order (in the batch-row split, that order depends on the thread count).
+ * a barrier per step would cost more than the step at N = 256). Wide sparse networks split the units
+ * instead, and wide band networks go through the steps as a wavefront of unit tiles (wave_run). Sums
+ * across threads are added in thread order (in the batch-row split, that order depends on the thread
+ * count).
  *
  * The thread loops are compiled for several instruction sets (LM_CLONES); every stage below is inlined
  * into them so that it is too.
