@@ -165,10 +165,21 @@ static void test_band_gradient_tiles_equal_definition(void) {
     lm_mask_free(&mask);
 }
 
-/* One forward and backward pass; the loss, and a copy of every gradient. */
-static double pass(LmModel *m, int T, int B, const float *x, const int32_t *labels, float *grads) {
+static void no_step(void *ctx, int t, float *v, int B, int N) { (void)ctx, (void)t, (void)v, (void)B, (void)N; }
+static void no_sum(void *ctx, float *logits, int TB, int n_out) { (void)ctx, (void)logits, (void)TB, (void)n_out; }
+
+/* One forward and backward pass (with noise if the model has any); the loss, and a copy of every
+ * gradient. `hooked`: through hooks that change nothing, which take the time loops step by step (the
+ * order of the definition); else the given wavefront schedule (0, 0: the default). */
+static double pass(LmModel *m, int T, int B, const float *x, const int32_t *labels, int hooked, int steps, int tile,
+                   float *grads) {
     LmWork *w = lm_work_new(m, T, B);
-    double loss = lm_forward(m, w, x, labels, NULL, NULL, T, B, NULL);
+    LmStepHooks none = {NULL, no_step, no_step, no_sum};
+    if (hooked) lm_work_set_hooks(w, &none);
+    lm_work_set_wavefront(w, steps, tile);
+    LmRng noise;
+    lm_rng_seed(&noise, 21);
+    double loss = lm_forward(m, w, x, labels, NULL, NULL, T, B, &noise);
     lm_backward(m, w, x, labels, NULL, NULL, T, B);
     memcpy(grads, lm_model_grads(m), lm_model_n_params(m) * sizeof(float));
     lm_work_free(w);
@@ -206,10 +217,10 @@ static void test_unit_split_equals_one_thread(void) {
             size_t np = lm_model_n_params(ms), nd = lm_model_n_params(md);
             float *g1 = malloc(np * sizeof(float)), *g = malloc(np * sizeof(float)), *gd = malloc(nd * sizeof(float));
             lm_set_threads(1);
-            double l1 = pass(ms, T, B, x, labels, g1), ld = pass(md, T, B, x, labels, gd);
+            double l1 = pass(ms, T, B, x, labels, 0, 0, 0, g1), ld = pass(md, T, B, x, labels, 0, 0, 0, gd);
             for (int threads = 2; threads <= 3; threads++) {
                 lm_set_threads(threads);
-                double l = pass(ms, T, B, x, labels, g);
+                double l = pass(ms, T, B, x, labels, 0, 0, 0, g);
                 size_t diff = 0;
                 for (size_t q = 0; q < np; q++) diff += g[q] != g1[q];
                 CHECK(l == l1 && diff == 0, "%s B=%d: %d threads: loss %.9g vs %.9g, %zu of %zu gradients differ",
@@ -228,29 +239,9 @@ static void test_unit_split_equals_one_thread(void) {
         }
 }
 
-static void no_step(void *ctx, int t, float *v, int B, int N) { (void)ctx, (void)t, (void)v, (void)B, (void)N; }
-static void no_sum(void *ctx, float *logits, int TB, int n_out) { (void)ctx, (void)logits, (void)TB, (void)n_out; }
-
-/* A pass with noise; `hooked`: through hooks that change nothing, which take the time loops step by step
- * (the order of the definition); else the given wavefront schedule (0, 0: the default). */
-static double wave_pass(LmModel *m, int T, int B, const float *x, const int32_t *labels, int hooked, int steps,
-                        int tile, float *grads) {
-    LmWork *w = lm_work_new(m, T, B);
-    LmStepHooks none = {NULL, no_step, no_step, no_sum};
-    if (hooked) lm_work_set_hooks(w, &none);
-    lm_work_set_wavefront(w, steps, tile);
-    LmRng noise;
-    lm_rng_seed(&noise, 21);
-    double loss = lm_forward(m, w, x, labels, NULL, NULL, T, B, &noise);
-    lm_backward(m, w, x, labels, NULL, NULL, T, B);
-    memcpy(grads, lm_model_grads(m), lm_model_n_params(m) * sizeof(float));
-    lm_work_free(w);
-    return loss;
-}
-
 /* The band wavefront (time blocks x skewed unit tiles; with threads, trapezoids then triangles) gives
  * the same loss and gradients, bit for bit, as the step-by-step loop: 1, 2 and 3 threads, blocks of 2 to
- * 8 steps (the last one partial), tiles wider and narrower than the skew and not multiples of 16, both
+ * 16 steps (the last one partial), tiles wider and narrower than the skew and not multiples of 16, both
  * update rules with noise, batch 4 and 3. */
 static void test_wavefront_equals_step_by_step(void) {
     const int side = 50, N = side * side, n_in = 4, n_out = 3, T = 11;
@@ -278,11 +269,11 @@ static void test_wavefront_equals_step_by_step(void) {
         size_t np = lm_model_n_params(m);
         float *g0 = malloc(np * sizeof(float)), *g = malloc(np * sizeof(float));
         lm_set_threads(1);
-        double l0 = wave_pass(m, T, B, x, labels, 1, 0, 0, g0);
+        double l0 = pass(m, T, B, x, labels, 1, 0, 0, g0);
         for (int threads = 1; threads <= 3; threads++)
             for (int k = 0; k < 4; k++) {
                 lm_set_threads(threads);
-                double l = wave_pass(m, T, B, x, labels, 0, sched[k][0], sched[k][1], g);
+                double l = pass(m, T, B, x, labels, 0, sched[k][0], sched[k][1], g);
                 size_t diff = 0;
                 for (size_t q = 0; q < np; q++) diff += g[q] != g0[q];
                 CHECK(l == l0 && diff == 0, "B=%d, %d threads, blocks %d, tiles %d: loss %.9g vs %.9g, %zu of %zu differ",

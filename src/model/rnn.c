@@ -613,6 +613,8 @@ INLINE Wave wave_plan(const Lane *L) {
         int fit = (i1 - i0 - v.skew) / (2 * v.skew);
         steps = fit < steps ? fit : steps;
     }
+    steps = steps < L->T ? steps : L->T;   /* with the tile at most N, no index passes N + T pad */
+    v.tile = v.tile < L->N ? v.tile : L->N;
     v.steps = steps >= 2 ? steps : 0;
     return v;
 }
