@@ -441,13 +441,14 @@ static void stop_request_abandons_a_long_step(void) {
     char dir[600], ck[700];
     snprintf(dir, sizeof dir, "%s/slow", tmp);
     snprintf(ck, sizeof ck, "%s/checkpoint.npz", dir);
-    /* a step of several seconds (dense N = 640, T = 100, B = 8); 0.3 s after the first checkpoint: past
-     * its directory fsync, into the second step */
+    /* a step of several seconds (dense N = 1024, T = 200, B = 8: ~5 s under the sanitizers on a Zen 5
+     * core; N = 640, T = 100 took ~1 s there, so the step could end inside the 0.9 s grace and the test
+     * failed); 0.3 s after the first checkpoint: past its directory fsync, into the second step */
     double latency;
     char err[2048];
     pid_t a;
-    int rc = start_then_stop("slow", (char *[]){"train", "--out", dir, "--battery", "go", "--hidden", "640", "--mask",
-                                               "full", "--batch", "8", "--window", "100", "--steps", "3",
+    int rc = start_then_stop("slow", (char *[]){"train", "--out", dir, "--battery", "go", "--hidden", "1024", "--mask",
+                                               "full", "--batch", "8", "--window", "200", "--steps", "3",
                                                "--eval-every", "0", "--eval-trials", "1", "--checkpoint-every", "1",
                                                "--quiet", "--no-plot", NULL},
                              ck, 300000, &a, &latency, err, sizeof err);
