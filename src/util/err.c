@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 static _Thread_local char err_buf[1024];
 
@@ -81,13 +82,23 @@ void *lm_calloc_check(size_t count, size_t size, const char *file, int line) {
     return p;
 }
 
+/* From this size on, buffers are aligned to 2 MB and asked for transparent huge pages (Linux; used when
+ * the system's setting is "madvise" or "always"). The [T][B][N] arrays of a wide network are walked in
+ * rows 4 N bytes apart, one 4 KB page after another: with 2 MB pages the band gradient at N = 262 144 takes
+ * 550 ms instead of 640 (docs/performance.md, "Huge pages"). */
+#define HUGE_PAGE_MIN (8u << 20)
+#define HUGE_PAGE (2u << 20)
+
 void *lm_calloc_lines_check(size_t n, const char *file, int line) {
     void *p = NULL;
-    size_t bytes = (n + 63) / 64 * 64;
-    if (posix_memalign(&p, 64, bytes ? bytes : 64) != 0) {
+    size_t bytes = (n + 63) / 64 * 64, align = bytes >= HUGE_PAGE_MIN ? HUGE_PAGE : 64;
+    if (posix_memalign(&p, align, bytes ? bytes : 64) != 0) {
         fprintf(stderr, "lmrnn: out of memory allocating %zu bytes at %s:%d\n", n, file, line);
         exit(1);
     }
+#ifdef MADV_HUGEPAGE
+    if (align == HUGE_PAGE) madvise(p, (bytes + HUGE_PAGE - 1) / HUGE_PAGE * HUGE_PAGE, MADV_HUGEPAGE);   /* a hint */
+#endif
     memset(p, 0, bytes ? bytes : 64);
     return p;
 }
