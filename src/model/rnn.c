@@ -598,14 +598,19 @@ typedef struct {
 } Wave;
 
 /* Measured at N = 65 536 and 262 144 (docs/performance.md, "The band wavefront"): one thread, blocks of 8
- * to 32 steps are within the noise, tiles of 4 096 units lose to 16 384 and more; with threads, each
- * block's triangles are done by one thread of each pair while the other waits, so short blocks (4 steps:
- * 2 % of the work in triangles at N = 262 144) beat long ones. */
+ * to 32 steps are within the noise, tiles of 4 096 units lose to 16 384 and more. With threads, each
+ * block's triangles are done by one thread of each pair while the other waits (k steps: (k - 1) skew
+ * units per step against a thread's share), while longer blocks reuse the band more: blocks are as long
+ * as keeps the triangles within 1/WAVE_TRIANGLE_SHARE of a share, from WAVE_STEPS_THREADS to WAVE_STEPS
+ * steps (N = 65 536: 4 steps; 262 144: 8, 8 % faster than 4; 1M: 11, the same as 4 to 16). */
 #ifndef WAVE_STEPS
 #define WAVE_STEPS 16
 #endif
 #ifndef WAVE_STEPS_THREADS
 #define WAVE_STEPS_THREADS 4
+#endif
+#ifndef WAVE_TRIANGLE_SHARE
+#define WAVE_TRIANGLE_SHARE 16
 #endif
 #ifndef WAVE_TILE_UNITS
 #define WAVE_TILE_UNITS 32768
@@ -617,7 +622,12 @@ INLINE Wave wave_plan(const Lane *L) {
     if (L->m->layout != LM_LAYOUT_BAND || w->hooked || !wide_readout(L) || (L->nth > 1 && !L->by_units)) return v;
     v.skew = (L->m->pad + 15) / 16 * 16;   /* multiples of 16 keep the kernels' vector blocks aligned */
     v.tile = w->wave_tile ? w->wave_tile : WAVE_TILE_UNITS;
-    int steps = w->wave_steps ? w->wave_steps : L->nth > 1 ? WAVE_STEPS_THREADS : WAVE_STEPS;
+    int steps = WAVE_STEPS;
+    if (L->nth > 1 && v.skew > 0) {   /* (skew 0: autapses only, no triangles) */
+        int share = L->N / L->nth, k = 1 + share / (WAVE_TRIANGLE_SHARE * v.skew);
+        steps = k < WAVE_STEPS_THREADS ? WAVE_STEPS_THREADS : k < WAVE_STEPS ? k : WAVE_STEPS;
+    }
+    if (w->wave_steps) steps = w->wave_steps;
     for (int k = 0; k < L->nth && v.skew > 0; k++) {   /* the triangles of two edges keep clear of each other */
         int i0, i1;
         lm_k_split(L->N, k, L->nth, &i0, &i1);
