@@ -286,6 +286,70 @@ static void test_wavefront_equals_step_by_step(void) {
     lm_mask_free(&mask);
 }
 
+/* Logits of one forward over x on a fresh work (every layout built from the current parameters). */
+static void fresh_logits(LmModel *m, int T, int B, const float *x, float *out) {
+    LmWork *w = lm_work_new(m, T, B);
+    lm_forward(m, w, x, NULL, NULL, NULL, T, B, NULL);
+    memcpy(out, lm_work_logits(w), (size_t)T * B * lm_model_config(m)->n_out * sizeof(float));
+    lm_work_free(w);
+}
+
+/* lm_work_fix_params: forwards on one work, with sparse and dense inputs in turn, give the same logits as
+ * fresh works (dense, band and CSR layouts, 1 and 2 threads); after the parameters change, the kept
+ * layouts are really reused until the promise is renewed (the logits are then the old network's for the
+ * recurrent and input weights), and renewing it lays them out again. */
+static void test_fixed_params_keep_layouts(void) {
+    const int side = 48, N = side * side, n_in = 12, n_out = 3, T = 7, B = 2;
+    LmMaskSpec specs[3] = {{.kind = LM_MASK_LOCAL2D, .d = 2.5}, {.kind = LM_MASK_LOCAL2D, .d = 2.5},
+                           {.kind = LM_MASK_RANDOM, .density = 0.004, .seed = 5}};
+    const LmRecPath paths[3] = {LM_PATH_DENSE, LM_PATH_SPARSE, LM_PATH_SPARSE};
+    const char *layouts[3] = {"dense", "band", "csr"};
+    const size_t nl = (size_t)T * B * n_out;
+    float *xs = calloc((size_t)T * B * n_in, sizeof(float)), *xd = malloc((size_t)T * B * n_in * sizeof(float));
+    float *want = malloc(nl * sizeof(float)), *got = malloc(nl * sizeof(float));
+    LmRng r;
+    lm_rng_seed(&r, 17);
+    for (int q = 0; q < T * B * n_in; q++) xd[q] = (float)lm_rng_range(&r, 0.1, 1);
+    for (int q = 0; q < T * B; q++) xs[(size_t)q * n_in + q % n_in] = 1.0f;   /* one-hot: the sparse input path */
+    for (int k = 0; k < 3; k++)
+        for (int threads = 1; threads <= 2; threads++) {
+            lm_set_threads(threads);
+            LmMask mask;
+            CHECK(lm_mask_build(&specs[k], N, &mask) == 0, "%s", lm_err_msg());
+            LmModelConfig c;
+            lm_model_config_default(&c, n_in, N, n_out);
+            c.rec_init = LM_INIT_GAUSSIAN;
+            c.rec_gain = 1.2;
+            c.path = paths[k];
+            LmModel *m = lm_model_new(&c, &mask);
+            CHECK(m && !strcmp(lm_model_rec_layout(m), layouts[k]), "layout %s", lm_model_rec_layout(m));
+            lm_rng_seed(&r, 3), lm_model_init(m, &r);
+            LmWork *w = lm_work_new(m, T, B);
+            lm_work_fix_params(w, 1);
+            const float *xin[3] = {xs, xd, xs};
+            for (int pass_k = 0; pass_k < 3; pass_k++) {
+                fresh_logits(m, T, B, xin[pass_k], want);
+                lm_forward(m, w, xin[pass_k], NULL, NULL, NULL, T, B, NULL);
+                CHECK(!memcmp(lm_work_logits(w), want, nl * sizeof(float)), "%s, %d threads, forward %d differs",
+                      layouts[k], threads, pass_k);
+            }
+            float *p = lm_model_params(m);
+            for (size_t q = 0; q < lm_model_n_params(m); q++) p[q] *= 1.5f;
+            fresh_logits(m, T, B, xs, want);
+            lm_forward(m, w, xs, NULL, NULL, NULL, T, B, NULL);
+            CHECK(memcmp(lm_work_logits(w), want, nl * sizeof(float)) != 0, "%s: the layouts were not kept", layouts[k]);
+            lm_work_fix_params(w, 1);
+            lm_forward(m, w, xs, NULL, NULL, NULL, T, B, NULL);
+            memcpy(got, lm_work_logits(w), nl * sizeof(float));
+            CHECK(!memcmp(got, want, nl * sizeof(float)), "%s: renewed promise, stale layouts", layouts[k]);
+            lm_work_free(w);
+            lm_model_free(m);
+            lm_mask_free(&mask);
+        }
+    lm_set_threads(1);
+    free(xs), free(xd), free(want), free(got);
+}
+
 static void cfg_for(LmTrainConfig *c, int side, const char *dir, int64_t steps) {
     lm_train_config_default(c);
     LM_ASSERT(lm_train_config_set(c, "battery", "go,dm1") == 0);
@@ -441,6 +505,7 @@ int main(void) {
     RUN(test_band_gradient_tiles_equal_definition);
     RUN(test_unit_split_equals_one_thread);
     RUN(test_wavefront_equals_step_by_step);
+    RUN(test_fixed_params_keep_layouts);
     RUN(test_checkpoint_csr_loads_in_scipy);
     RUN(test_sparse_resume_and_old_format);
     char cmd[400];

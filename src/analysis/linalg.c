@@ -119,10 +119,41 @@ int lm_pca(const float *X, int64_t n_rows, int n, int k, double *mean, double *a
  * needed; ARPACK would add a Fortran dependency for it. v <- W^T W v / |W^T W v| converges to the top
  * right singular vector at the rate (sigma_2 / sigma_1)^2; a seeded Gaussian start has a non-zero
  * component along it with probability 1. */
+/* W^T as CSR (W's columns, each listing its rows in ascending order). */
+static void transpose_csr(int n, const int32_t *row_ptr, const int32_t *col_idx, const float *vals, int32_t *t_ptr,
+                          int32_t *t_idx, float *t_val) {
+    memset(t_ptr, 0, (size_t)(n + 1) * sizeof(int32_t));
+    for (int32_t p = 0; p < row_ptr[n]; p++) t_ptr[col_idx[p] + 1]++;
+    for (int j = 0; j < n; j++) t_ptr[j + 1] += t_ptr[j];
+    int32_t *fill = lm_malloc((size_t)(n ? n : 1) * sizeof(int32_t));
+    memcpy(fill, t_ptr, (size_t)n * sizeof(int32_t));
+    for (int i = 0; i < n; i++)
+        for (int32_t p = row_ptr[i]; p < row_ptr[i + 1]; p++) {
+            int32_t q = fill[col_idx[p]]++;
+            t_idx[q] = i, t_val[q] = vals[p];
+        }
+    free(fill);
+}
+
+/* out = A v for A in CSR, rows in parallel (each row's sum in its own order: any thread count, the same
+ * bits). */
+static void csr_product(int n, const int32_t *ptr, const int32_t *idx, const float *val, const double *v, double *out) {
+    #pragma omp parallel for schedule(static)
+    for (int i = 0; i < n; i++) {
+        double s = 0;
+        for (int32_t p = ptr[i]; p < ptr[i + 1]; p++) s += val[p] * v[idx[p]];
+        out[i] = s;
+    }
+}
+
 double lm_sparse_spectral_norm(int n, const int32_t *row_ptr, const int32_t *col_idx, const float *vals,
                                uint64_t seed, int max_iters, double tol, int *iters, double *rel) {
     double *v = lm_malloc((size_t)n * sizeof(double)), *u = lm_malloc((size_t)n * sizeof(double));
     double *w = lm_malloc((size_t)n * sizeof(double));
+    size_t nnz = (size_t)row_ptr[n];
+    int32_t *t_ptr = lm_malloc((size_t)(n + 1) * sizeof(int32_t)), *t_idx = lm_malloc((nnz ? nnz : 1) * sizeof(int32_t));
+    float *t_val = lm_malloc((nnz ? nnz : 1) * sizeof(float));
+    transpose_csr(n, row_ptr, col_idx, vals, t_ptr, t_idx, t_val);
     LmRng rng = lm_rng_derive(seed, 0x706f776572ULL);
     double norm = 0, lambda = 0, change = 1;
     for (int i = 0; i < n; i++) v[i] = lm_rng_normal(&rng), norm += v[i] * v[i];
@@ -130,16 +161,10 @@ double lm_sparse_spectral_norm(int n, const int32_t *row_ptr, const int32_t *col
     int it = 0;
     while (it < max_iters) {
         it++;
-        for (int i = 0; i < n; i++) {   /* u = W v */
-            double s = 0;
-            for (int32_t p = row_ptr[i]; p < row_ptr[i + 1]; p++) s += vals[p] * v[col_idx[p]];
-            u[i] = s;
-        }
-        memset(w, 0, (size_t)n * sizeof(double));   /* w = W^T u */
-        for (int i = 0; i < n; i++)
-            for (int32_t p = row_ptr[i]; p < row_ptr[i + 1]; p++) w[col_idx[p]] += vals[p] * u[i];
+        csr_product(n, row_ptr, col_idx, vals, v, u);   /* u = W v */
+        csr_product(n, t_ptr, t_idx, t_val, u, w);      /* w = W^T u */
         norm = 0;
-        for (int i = 0; i < n; i++) norm += w[i] * w[i];
+        for (int i = 0; i < n; i++) norm += w[i] * w[i];   /* in order: the same bits for any thread count */
         norm = sqrt(norm);   /* = sigma_1^2 once v is the top singular vector */
         if (norm == 0) {
             lambda = 0, change = 0;
@@ -150,7 +175,7 @@ double lm_sparse_spectral_norm(int n, const int32_t *row_ptr, const int32_t *col
         for (int i = 0; i < n; i++) v[i] = w[i] / norm;
         if (change < tol) break;
     }
-    free(v), free(u), free(w);
+    free(v), free(u), free(w), free(t_ptr), free(t_idx), free(t_val);
     if (iters) *iters = it;
     if (rel) *rel = change;
     return sqrt(lambda);

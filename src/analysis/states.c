@@ -117,6 +117,7 @@ int lm_states_collect(const LmNet *net, const int *pos, int n_tasks, int trials,
 
     const int chunk = trials < 512 ? trials : 512;
     LmWork *w = lm_work_new(net->model, LM_TMAX, chunk);
+    lm_work_fix_params(w, 1);   /* every chunk runs the same weights */
     LmTrial *buf = lm_malloc((size_t)chunk * sizeof(LmTrial));
     float *x = lm_malloc((size_t)LM_TMAX * chunk * c->n_in * sizeof(float));
     for (int k = 0; k < n_tasks; k++)

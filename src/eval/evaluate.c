@@ -112,6 +112,7 @@ int lm_evaluate_subset(LmModel *m, const LmTaskEnv *env, const LmBattery *subset
     if (chunk > fit) chunk = fit > 0 ? (int)fit : 1;
     LmWork *w = lm_work_new(m, LM_TMAX, chunk);
     if (!w) return -1;
+    lm_work_fix_params(w, 1);   /* every chunk runs the same weights */
     LmTrial *buf = lm_malloc((size_t)chunk * sizeof(LmTrial));
     float *x = lm_malloc((size_t)LM_TMAX * chunk * cfg->n_in * sizeof(float));
     for (int k = 0; k < subset->n; k++) {

@@ -71,6 +71,9 @@ struct LmWork {
     int hooked;
     LmStepHooks hooks; /* a network split across processes (model.h) */
     int wave_steps, wave_tile; /* the band wavefront's block and tile (lm_work_set_wavefront; 0: default) */
+    int params_fixed;           /* lm_work_fix_params */
+    const LmModel *laid_out;    /* with params_fixed: the model whose layouts the buffers hold */
+    int wint_ready;             /* ... and whether they include W_in^T */
 };
 
 /* Inputs with at most this fraction of non-zeros use the sparse input products (Mod-Cog windows: ~0.11,
@@ -155,6 +158,11 @@ void lm_work_set_wavefront(LmWork *w, int steps, int tile_units) {
     w->wave_tile = tile_units > 0 ? tile_units : 0;
 }
 
+void lm_work_fix_params(LmWork *w, int fixed) {
+    w->params_fixed = fixed != 0;
+    w->laid_out = NULL;
+}
+
 const float *lm_work_logits(const LmWork *w) { return w->logits; }
 const float *lm_work_hidden(const LmWork *w) { return w->h; }
 const float *lm_work_noise(const LmWork *w) { return w->noise && w->noise_drawn ? w->noise : NULL; }
@@ -215,6 +223,7 @@ typedef struct {
     const int32_t *labels;
     double *bpart;   /* backward: [threads][N] partial bias sums */
     int T, B, noisy;
+    int lay_out;     /* forward: build the layouts derived from the parameters (else kept: lm_work_fix_params) */
 } Ctx;
 
 /* Rows [*r0, *r1) of `rows` for thread tid of nth. */
@@ -436,7 +445,7 @@ INLINE void input_forward(const Lane *L) {
     LmWork *w = L->w;
     const int N = L->N, n_in = L->n_in, i0 = L->i0, i1 = L->i1;
     if (w->x_sparse) {
-        lm_k_transpose(i1 - i0, lm_cp(m, T_W_IN) + (size_t)i0 * n_in, n_in, w->wint + i0, N, 0, n_in);
+        if (L->c->lay_out) lm_k_transpose(i1 - i0, lm_cp(m, T_W_IN) + (size_t)i0 * n_in, n_in, w->wint + i0, N, 0, n_in);
         lm_k_sparse_left(L->TB, n_in, w->x_ptr, w->x_idx, w->x_val, w->wint, N, w->pre, N, i0, i1);
     } else {
         int k0, k1;
@@ -793,8 +802,7 @@ INLINE void readout_backward(const Lane *L) {
 LM_CLONES static void forward_loop(void *vc, int tid, int nth, LmBarrier *bar) {
     const Lane L = lane_begin(vc, tid, nth, bar);
     input_forward(&L);
-    rec_prepare_forward(&L);
-    band_fill(&L);
+    if (L.c->lay_out) rec_prepare_forward(&L), band_fill(&L);
     lm_barrier_wait(bar);   /* every pre column and W_rec^T row (or diagonal slice) is ready */
     recurrence_forward(&L);
     lm_barrier_wait(bar);   /* every h row is final */
@@ -856,9 +864,12 @@ double lm_forward(LmModel *m, LmWork *w, const float *x, const int32_t *labels, 
     w->x_sparse = index_inputs(w, x, TB, n_in);
     if (noisy) draw_noise(m, w, T, B, noise_rng);
     for (int i = 0; i < N; i++) w->bias[i] = lm_cp(m, T_B_IN)[i] + lm_cp(m, T_B_REC)[i];
-    Ctx ctx = {m, w, x, labels, NULL, T, B, noisy};
+    /* W_in^T is laid out only when X is sparse: a kept one may date from a dense window */
+    int kept = w->params_fixed && w->laid_out == m && w->wint_ready >= w->x_sparse;
+    Ctx ctx = {m, w, x, labels, NULL, T, B, noisy, !kept};
     LM_ASSERT(!w->hooked || omp_get_max_threads() == 1);
     lm_parallel(forward_loop, &ctx);
+    if (!kept) w->laid_out = w->params_fixed ? m : NULL, w->wint_ready = w->x_sparse;
     if (w->hooked) {
         w->hooks.logits(w->hooks.ctx, w->logits, TB, n_out);
         const Lane L = lane_begin(&ctx, 0, 1, NULL);
@@ -898,7 +909,7 @@ void lm_backward(LmModel *m, LmWork *w, const float *x, const int32_t *labels, c
     for (int k = 0; k < n_out; k++) gbo[k] = (float)sbo[k];
     /* the other stages, backward, in the threads' loop */
     int nth_max = omp_get_max_threads();
-    Ctx ctx = {m, w, x, labels, NULL, T, B, 0};
+    Ctx ctx = {m, w, x, labels, NULL, T, B, 0, 0};
     ctx.bpart = lm_malloc((size_t)(nth_max > 0 ? nth_max : 1) * c->n_hidden * sizeof(double));
     lm_parallel(backward_loop, &ctx);
     free(ctx.bpart);
